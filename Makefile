@@ -1,0 +1,71 @@
+# Stream-DNS build. `make` builds the binaries into build/, `make test` runs every suite.
+
+CC      ?= cc
+PYTHON  := /usr/bin/python3
+BUILD   ?= build
+VERSION := 0.1.0
+
+PKGS    := rdkafka libevent libevent_pthreads libsodium inih libzscanner libknot jansson liburcu liburcu-cds
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+override CFLAGS += -std=c11 -D_GNU_SOURCE -DSTREAMDNS_VERSION=\"$(VERSION)\" $(WARN) -I. \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+override LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+COMMON_SRC := $(wildcard common/*.c)
+AUTHD_SRC  := $(filter-out authd/main.c,$(wildcard authd/*.c))
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+AUTHD_OBJ  := $(AUTHD_SRC:%.c=$(BUILD)/obj/%.o)
+
+BINS := $(BUILD)/streamdns-authd $(BUILD)/streamdns-devbroker
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test unit integration run clean
+
+all: $(BINS)
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libcommon.a: $(COMMON_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/libauthd.a: $(AUTHD_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/streamdns-authd: $(BUILD)/obj/authd/main.o $(BUILD)/libauthd.a $(BUILD)/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/streamdns-devbroker: $(BUILD)/obj/tools/devbroker.o $(BUILD)/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libauthd.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration: $(BINS)
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+run: deps
+	$(MAKE) all
+	sh scripts/run.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

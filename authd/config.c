@@ -1,0 +1,84 @@
+/* config.c: streamdns-authd's configuration keys (the table) and librdkafka pass-through. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "authd/authd.h"
+#include "common/log.h"
+
+#define OFF(f) offsetof(struct authd_conf, f)
+
+static const struct conf_key authd_keys[] = {
+	{ "server", "listen", CONF_STR, 0, 0, "127.0.0.1:53", OFF(listen),
+	    conf_check_addr_list, "UDP and TCP addresses to answer on (comma-separated)" },
+	{ "server", "workers", CONF_INT, 1, 64, "2", OFF(workers), NULL,
+	    "answering threads, each with its own sockets (SO_REUSEPORT)" },
+	{ "server", "udp-payload-size", CONF_INT, 512, 4096, "1232", OFF(udp_payload_size),
+	    NULL, "largest UDP response with EDNS (RFC 6891; 1232 avoids fragmentation)" },
+	{ "server", "tcp-idle-timeout", CONF_MSEC, 100, 600000, "10s", OFF(tcp_idle_timeout),
+	    NULL, "close an idle TCP connection after this long (RFC 7766)" },
+	{ "server", "tcp-max-clients", CONF_INT, 1, 100000, "1000", OFF(tcp_max_clients),
+	    NULL, "TCP connections per worker; more are refused" },
+	{ "kafka", "brokers", CONF_STR, 0, 0, "127.0.0.1:9092", OFF(brokers), NULL,
+	    "bootstrap brokers (librdkafka bootstrap.servers)" },
+	{ "kafka", "topic", CONF_STR, 0, 0, "streamdns.zones", OFF(topic), NULL,
+	    "the compacted zone topic; every partition is read" },
+	{ "kafka", "retry-interval", CONF_MSEC, 100, 600000, "2s", OFF(retry_interval), NULL,
+	    "wait between attempts while the broker or the topic is unavailable" },
+	{ "log", "level", CONF_STR, 0, 0, "info", OFF(log_level), conf_check_log_level,
+	    "error, warn, info or debug" },
+};
+
+static const char *const passthrough_sections[] = { "kafka", NULL };
+
+/*
+ * Any other key of [kafka] is a librdkafka property (SASL, TLS, timeouts): it is checked
+ * by librdkafka itself, so --check-config reports librdkafka's own error text.
+ */
+static int
+kafka_passthrough(void *dst, const char *section, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	struct authd_conf *c = dst;
+	rd_kafka_conf_t *kc;
+	rd_kafka_conf_res_t res;
+
+	if (c->nprops == KAFKA_PROPS_MAX) {
+		snprintf(err, errlen, "more than %d librdkafka properties", KAFKA_PROPS_MAX);
+		return -1;
+	}
+	kc = rd_kafka_conf_new();
+	res = rd_kafka_conf_set(kc, name, value, err, errlen);
+	rd_kafka_conf_destroy(kc);
+	if (res != RD_KAFKA_CONF_OK)
+		return -1;
+	c->props[c->nprops].name = xstrdup(name);
+	c->props[c->nprops].value = xstrdup(value);
+	c->nprops++;
+	return 0;
+}
+
+const struct conf_schema authd_conf_schema = {
+	authd_keys, sizeof(authd_keys) / sizeof(authd_keys[0]), passthrough_sections,
+	kafka_passthrough,
+};
+
+int
+authd_conf_load(struct authd_conf *c, const char *path, FILE *errout)
+{
+	memset(c, 0, sizeof(*c));
+	return conf_load(&authd_conf_schema, c, path, errout);
+}
+
+void
+authd_conf_free(struct authd_conf *c)
+{
+	conf_free(&authd_conf_schema, c);
+	for (size_t i = 0; i < c->nprops; i++) {
+		free(c->props[i].name);
+		free(c->props[i].value);
+	}
+	c->nprops = 0;
+}

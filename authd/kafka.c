@@ -1,0 +1,319 @@
+/* kafka.c: the consumer thread: explicit assignment of all partitions, decode, apply, ready. */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+#include <urcu.h>
+
+#include "authd/kafka.h"
+#include "common/event.h"
+#include "common/log.h"
+
+#define BATCH_MAX	10000
+#define POLL_MS		100
+#define META_TIMEOUT_MS	5000
+
+struct consumer {
+	const struct authd_conf	*conf;
+	struct authd_state	*st;
+	pthread_t		 thread;
+	rd_kafka_t		*rk;
+	rd_kafka_queue_t	*queue;
+	struct event_decoder	*dec;
+	int32_t			 npart;
+	int64_t			*next;		/* next offset to read, per partition */
+	int64_t			*target;	/* high watermark at start-up, per partition */
+	double			 started;
+};
+
+static double
+now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	if (level <= 4)
+		log_warnx("kafka: %s: %s", fac, buf);
+	else
+		log_debug("kafka: %s: %s", fac, buf);
+}
+
+static rd_kafka_t *
+consumer_handle(const struct authd_conf *conf)
+{
+	rd_kafka_conf_t *kc = rd_kafka_conf_new();
+	char err[512];
+	rd_kafka_t *rk;
+
+	/* No group: every instance reads every partition (explicit assignment). */
+	if (rd_kafka_conf_set(kc, "bootstrap.servers", conf->brokers, err, sizeof(err)) ||
+	    rd_kafka_conf_set(kc, "group.id", "streamdns-authd", err, sizeof(err)) ||
+	    rd_kafka_conf_set(kc, "enable.auto.commit", "false", err, sizeof(err)) ||
+	    rd_kafka_conf_set(kc, "enable.auto.offset.store", "false", err, sizeof(err)) ||
+	    rd_kafka_conf_set(kc, "enable.partition.eof", "false", err, sizeof(err)))
+		fatalx("librdkafka config: %s", err);
+	for (size_t i = 0; i < conf->nprops; i++)
+		if (rd_kafka_conf_set(kc, conf->props[i].name, conf->props[i].value, err,
+		    sizeof(err)) != RD_KAFKA_CONF_OK)
+			fatalx("kafka property %s: %s", conf->props[i].name, err);
+	rd_kafka_conf_set_log_cb(kc, rdkafka_log);
+	if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err))) == NULL)
+		fatalx("kafka consumer: %s", err);
+	return rk;
+}
+
+/* How many partitions the topic has; 0 (with a reason logged) when it cannot be told. */
+static int32_t
+topic_partitions(struct consumer *c)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	const struct rd_kafka_metadata_topic *t = NULL;
+	rd_kafka_resp_err_t err;
+	int32_t n = 0;
+
+	/*
+	 * Metadata of all topics: asking for ours by name would make a broker with
+	 * auto.create.topics.enable create it, with whatever partition count it likes.
+	 */
+	err = rd_kafka_metadata(c->rk, 1, NULL, &md, META_TIMEOUT_MS);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		log_warnx("kafka: cannot read metadata from %s: %s; retrying",
+		    c->conf->brokers, rd_kafka_err2str(err));
+		return 0;
+	}
+	for (int i = 0; i < md->topic_cnt; i++)
+		if (strcmp(md->topics[i].topic, c->conf->topic) == 0)
+			t = &md->topics[i];
+	if (t == NULL || t->err != RD_KAFKA_RESP_ERR_NO_ERROR || t->partition_cnt == 0)
+		log_warnx("kafka: topic %s not available at %s: %s; retrying", c->conf->topic,
+		    c->conf->brokers, t != NULL && t->err != RD_KAFKA_RESP_ERR_NO_ERROR ?
+		    rd_kafka_err2str(t->err) : "no such topic");
+	else
+		n = t->partition_cnt;
+	rd_kafka_metadata_destroy(md);
+	return n;
+}
+
+/* Reads the high watermarks that define "caught up"; -1 when the broker did not answer. */
+static int
+read_watermarks(struct consumer *c)
+{
+	for (int32_t p = 0; p < c->npart; p++) {
+		int64_t lo, hi;
+		rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(c->rk,
+		    c->conf->topic, p, &lo, &hi, META_TIMEOUT_MS);
+
+		if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			log_warnx("kafka: watermarks of %s/%d: %s; retrying", c->conf->topic, p,
+			    rd_kafka_err2str(err));
+			return -1;
+		}
+		c->target[p] = hi;
+		c->next[p] = lo;
+		if (lo > 0)
+			log_info("kafka: %s/%d starts at offset %" PRId64 " (older events "
+			    "were compacted or deleted; the topic must be compacted, not "
+			    "time-retained)", c->conf->topic, p, lo);
+	}
+	return 0;
+}
+
+static int
+assign_all(struct consumer *c)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(c->npart);
+	rd_kafka_resp_err_t err;
+
+	for (int32_t p = 0; p < c->npart; p++)
+		rd_kafka_topic_partition_list_add(l, c->conf->topic, p)->offset =
+		    RD_KAFKA_OFFSET_BEGINNING;
+	err = rd_kafka_assign(c->rk, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		log_warnx("kafka: assign: %s", rd_kafka_err2str(err));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Waits for the broker and the topic; returns -1 when asked to stop meanwhile. */
+static int
+consumer_setup(struct consumer *c)
+{
+	while (!atomic_load(&c->st->stopping)) {
+		if ((c->npart = topic_partitions(c)) > 0) {
+			c->next = xcalloc((size_t)c->npart, sizeof(*c->next));
+			c->target = xcalloc((size_t)c->npart, sizeof(*c->target));
+			if (read_watermarks(c) == 0 && assign_all(c) == 0)
+				return 0;
+			free(c->next);
+			free(c->target);
+			c->next = c->target = NULL;
+		}
+		sleep_ms(c->conf->retry_interval);
+	}
+	return -1;
+}
+
+static void
+apply_message(struct consumer *c, rd_kafka_message_t *m)
+{
+	struct event ev;
+	char err[512];
+	enum event_error e;
+
+	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			log_warnx("kafka: %s", rd_kafka_message_errstr(m));
+		return;
+	}
+	if (m->partition >= 0 && m->partition < c->npart)
+		c->next[m->partition] = m->offset + 1;
+	e = event_decode(c->dec, m->key, m->key_len, m->payload, m->len, &ev, err,
+	    sizeof(err));
+	if (e != EVENT_OK) {
+		log_warnx("event rejected: topic %s partition %" PRId32 " offset %" PRId64
+		    " key '%.*s': %s: %s", c->conf->topic, m->partition, m->offset,
+		    m->key_len > 300 ? 300 : (int)m->key_len, m->key ? (const char *)m->key : "",
+		    event_error_name(e), err);
+		atomic_fetch_add(&c->st->events_rejected, 1);
+		return;
+	}
+	store_apply(c->st->store, ev.owner, ev.type, ev.rrset);
+	atomic_fetch_add(&c->st->events_applied, 1);
+}
+
+/*
+ * The fetch position moves past offsets that carry no message for us (transaction
+ * markers, compaction gaps), so it, not the last offset seen, tells when we are there.
+ */
+static void
+update_positions(struct consumer *c)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(c->npart);
+
+	for (int32_t p = 0; p < c->npart; p++)
+		rd_kafka_topic_partition_list_add(l, c->conf->topic, p);
+	if (rd_kafka_position(c->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		for (int i = 0; i < l->cnt; i++) {
+			int32_t p = l->elems[i].partition;
+
+			if (p >= 0 && p < c->npart && l->elems[i].offset > c->next[p])
+				c->next[p] = l->elems[i].offset;
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+static bool
+caught_up(struct consumer *c)
+{
+	update_positions(c);
+	for (int32_t p = 0; p < c->npart; p++)
+		if (c->next[p] < c->target[p])
+			return false;
+	return true;
+}
+
+static void
+check_ready(struct consumer *c, double *last_progress)
+{
+	struct store_stats ss;
+	double t = now_sec();
+
+	if (atomic_load(&c->st->ready))
+		return;
+	store_get_stats(c->st->store, &ss);
+	if (caught_up(c)) {
+		atomic_store_explicit(&c->st->ready, true, memory_order_release);
+		log_info("ready: caught up with %s in %.2f s: %llu events applied, %llu "
+		    "rejected, %llu RRsets", c->conf->topic, t - c->started,
+		    (unsigned long long)atomic_load(&c->st->events_applied),
+		    (unsigned long long)atomic_load(&c->st->events_rejected),
+		    (unsigned long long)ss.rrsets);
+	} else if (t - *last_progress >= 2.0) {
+		*last_progress = t;
+		log_info("catching up with %s: %llu events applied, %llu RRsets",
+		    c->conf->topic, (unsigned long long)atomic_load(&c->st->events_applied),
+		    (unsigned long long)ss.rrsets);
+	}
+}
+
+static void *
+consumer_main(void *arg)
+{
+	struct consumer *c = arg;
+	rd_kafka_message_t **batch = xcalloc(BATCH_MAX, sizeof(*batch));
+	double last_progress = now_sec();
+
+	rcu_register_thread();
+	c->started = now_sec();
+	if (consumer_setup(c) != 0)
+		goto out;
+	log_info("kafka: consuming %d partitions of %s from the beginning", c->npart,
+	    c->conf->topic);
+	c->queue = rd_kafka_queue_get_consumer(c->rk);
+	while (!atomic_load(&c->st->stopping)) {
+		ssize_t n = rd_kafka_consume_batch_queue(c->queue, POLL_MS, batch, BATCH_MAX);
+
+		for (ssize_t i = 0; i < n; i++) {
+			apply_message(c, batch[i]);
+			rd_kafka_message_destroy(batch[i]);
+		}
+		if (n > 0)
+			store_commit(c->st->store);
+		check_ready(c, &last_progress);
+	}
+	rd_kafka_queue_destroy(c->queue);
+out:
+	free(batch);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+struct consumer *
+consumer_start(const struct authd_conf *conf, struct authd_state *st)
+{
+	struct consumer *c = xcalloc(1, sizeof(*c));
+
+	c->conf = conf;
+	c->st = st;
+	c->rk = consumer_handle(conf);
+	if ((c->dec = event_decoder_new()) == NULL)
+		fatalx("event decoder");
+	if (pthread_create(&c->thread, NULL, consumer_main, c) != 0)
+		fatal("pthread_create");
+	return c;
+}
+
+void
+consumer_stop(struct consumer *c)
+{
+	if (c == NULL)
+		return;
+	pthread_join(c->thread, NULL);
+	rd_kafka_consumer_close(c->rk);
+	rd_kafka_destroy(c->rk);
+	event_decoder_free(c->dec);
+	free(c->next);
+	free(c->target);
+	free(c);
+}

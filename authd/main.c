@@ -1,0 +1,117 @@
+/* main.c: streamdns-authd: arguments, configuration, threads, signals. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <urcu.h>
+
+#include "authd/authd.h"
+#include "authd/kafka.h"
+#include "authd/server.h"
+#include "common/dname.h"
+#include "common/log.h"
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: streamdns-authd -c FILE [--check-config]\n"
+	    "       streamdns-authd --version | --help\n"
+	    "\n"
+	    "An authoritative DNS server whose zones are built from the events of a Kafka\n"
+	    "topic. Options:\n"
+	    "  -c, --config FILE   the INI configuration file\n"
+	    "  -n, --check-config  check the configuration and exit (0 when valid)\n"
+	    "  -v, --version       print the version\n"
+	    "  -h, --help          this text and the configuration keys\n"
+	    "\nConfiguration keys ([kafka] also takes any librdkafka property):\n");
+	conf_print_help(&authd_conf_schema, out);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "version", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	bool check = false;
+	struct authd_conf conf;
+	struct authd_state st;
+	struct consumer *cons;
+	struct server *srv;
+	sigset_t sigs;
+	int ch, sig;
+
+	while ((ch = getopt_long(argc, argv, "c:nvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'n': check = true; break;
+		case 'v': printf("streamdns-authd %s\n", STREAMDNS_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	if (path == NULL || optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+	if (authd_conf_load(&conf, path, stderr) != 0) {
+		authd_conf_free(&conf);
+		return 1;
+	}
+	if (check) {
+		printf("%s: configuration is valid\n", path);
+		authd_conf_free(&conf);
+		return 0;
+	}
+	log_init("streamdns-authd", (enum log_level)log_level_parse(conf.log_level));
+	if (sodium_init() < 0)
+		fatalx("libsodium initialisation failed");
+	dname_hash_seed(((uint64_t)randombytes_random() << 32) | randombytes_random());
+
+	/* Signals go to the main thread only: block them before any thread starts. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&st, 0, sizeof(st));
+	st.store = store_new();
+	rcu_register_thread();
+	if ((srv = server_start(&conf, &st)) == NULL)
+		fatalx("cannot open the listening sockets");
+	log_info("streamdns-authd %s starting; not ready until caught up with topic %s "
+	    "at %s (queries get SERVFAIL, EDE 14 Not Ready, until then)", STREAMDNS_VERSION,
+	    conf.topic, conf.brokers);
+	cons = consumer_start(&conf, &st);
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: nothing to reload yet");
+			continue;
+		}
+		log_info("signal %d: stopping", sig);
+		break;
+	}
+	atomic_store(&st.stopping, true);
+	server_stop(srv);
+	consumer_stop(cons);
+	store_free(st.store);
+	rcu_unregister_thread();
+	authd_conf_free(&conf);
+	log_info("stopped");
+	return 0;
+}

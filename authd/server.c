@@ -1,0 +1,350 @@
+/* server.c: UDP and TCP listeners and the worker threads that answer on them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <urcu.h>
+
+#include "authd/answer.h"
+#include "authd/server.h"
+#include "common/log.h"
+#include "common/wire.h"
+
+#define LISTEN_MAX	64
+#define UDP_BATCH	32
+#define UDP_BUFSIZE	4096	/* queries larger than this are not queries we answer */
+
+struct worker;
+
+struct udp_sock {
+	struct worker	*wk;
+	int		 fd;
+	struct event	*ev;
+};
+
+struct tcp_conn {
+	struct worker		*wk;
+	struct bufferevent	*bev;
+};
+
+struct worker {
+	struct server		*srv;
+	pthread_t		 thread;
+	struct event_base	*base;
+	struct udp_sock		 udp[LISTEN_MAX];
+	struct evconnlistener	*tcp[LISTEN_MAX];
+	size_t			 nsock;
+	int			 tcp_clients;
+	/* UDP batch buffers: queries in, responses out. */
+	uint8_t			 in[UDP_BATCH][UDP_BUFSIZE];
+	uint8_t			 out[UDP_BATCH][DNS_MAX_MSG];
+	uint8_t			 tcpout[DNS_MAX_MSG + 2];
+};
+
+struct server {
+	const struct authd_conf	*conf;
+	struct authd_state	*st;
+	struct answer_opts	 opts;
+	size_t			 nworkers;
+	struct worker		*workers[64];
+};
+
+static int
+socket_open(const struct sockaddr_storage *ss, size_t sslen, int type)
+{
+	int fd, on = 1;
+
+	fd = socket(ss->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0)
+		goto fail;
+	if (ss->ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)ss, (socklen_t)sslen) != 0)
+		goto fail;
+	if (type == SOCK_STREAM && listen(fd, 1024) != 0)
+		goto fail;
+	return fd;
+fail:
+	{
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+	}
+	return -1;
+}
+
+static struct answer_opts
+current_opts(const struct server *srv)
+{
+	struct answer_opts o = srv->opts;
+
+	o.ready = atomic_load_explicit(&srv->st->ready, memory_order_acquire);
+	return o;
+}
+
+/* Reads up to UDP_BATCH datagrams, answers them, sends the answers in one call. */
+static void
+udp_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_sock *us = arg;
+	struct worker *wk = us->wk;
+	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
+	struct iovec iin[UDP_BATCH], iout[UDP_BATCH];
+	struct sockaddr_storage from[UDP_BATCH];
+	struct answer_opts o = current_opts(wk->srv);
+	struct answer_info info;
+	int n, nout = 0;
+
+	for (int i = 0; i < UDP_BATCH; i++) {
+		iin[i].iov_base = wk->in[i];
+		iin[i].iov_len = UDP_BUFSIZE;
+		memset(&in[i].msg_hdr, 0, sizeof(in[i].msg_hdr));
+		in[i].msg_hdr.msg_name = &from[i];
+		in[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		in[i].msg_hdr.msg_iov = &iin[i];
+		in[i].msg_hdr.msg_iovlen = 1;
+	}
+	n = recvmmsg(fd, in, UDP_BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		size_t len;
+
+		if (in[i].msg_hdr.msg_flags & MSG_TRUNC)
+			continue;	/* larger than any query we answer */
+		len = answer_message(wk->srv->st->store, &o, wk->in[i], in[i].msg_len, false,
+		    wk->out[nout], DNS_MAX_MSG, &info);
+		if (len == 0)
+			continue;
+		iout[nout].iov_base = wk->out[nout];
+		iout[nout].iov_len = len;
+		memset(&out[nout].msg_hdr, 0, sizeof(out[nout].msg_hdr));
+		out[nout].msg_hdr.msg_name = &from[i];
+		out[nout].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
+		out[nout].msg_hdr.msg_iov = &iout[nout];
+		out[nout].msg_hdr.msg_iovlen = 1;
+		nout++;
+	}
+	for (int sent = 0; sent < nout; ) {
+		int r = sendmmsg(fd, out + sent, (unsigned)(nout - sent), MSG_DONTWAIT);
+
+		if (r <= 0)
+			break;	/* a full socket buffer drops answers, as UDP may */
+		sent += r;
+	}
+}
+
+static void
+tcp_close(struct tcp_conn *c)
+{
+	c->wk->tcp_clients--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+/* Answers every complete length-prefixed query in the buffer (RFC 7766 pipelining). */
+static void
+tcp_read(struct bufferevent *bev, void *arg)
+{
+	struct tcp_conn *c = arg;
+	struct worker *wk = c->wk;
+	struct evbuffer *inb = bufferevent_get_input(bev);
+	struct answer_opts o = current_opts(wk->srv);
+	struct answer_info info;
+	uint8_t hdr[2];
+
+	while (evbuffer_get_length(inb) >= 2) {
+		size_t qlen, len;
+		uint8_t *q;
+
+		evbuffer_copyout(inb, hdr, 2);
+		qlen = wire_read16(hdr);
+		if (evbuffer_get_length(inb) < 2 + qlen)
+			return;
+		q = evbuffer_pullup(inb, (ssize_t)(2 + qlen));
+		len = answer_message(wk->srv->st->store, &o, q + 2, qlen, true, wk->tcpout + 2,
+		    DNS_MAX_MSG, &info);
+		evbuffer_drain(inb, 2 + qlen);
+		if (len == 0) {
+			/* Not a query (a response, or no header): end the conversation. */
+			tcp_close(c);
+			return;
+		}
+		wire_write16(wk->tcpout, (uint16_t)len);
+		bufferevent_write(bev, wk->tcpout, len + 2);
+	}
+}
+
+static void
+tcp_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	tcp_close(arg);		/* EOF, error or idle timeout */
+}
+
+static void
+tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct worker *wk = arg;
+	struct tcp_conn *c;
+	struct timeval tv;
+	int ms = wk->srv->conf->tcp_idle_timeout;
+
+	if (wk->tcp_clients >= wk->srv->conf->tcp_max_clients) {
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->wk = wk;
+	c->bev = bufferevent_socket_new(wk->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		free(c);
+		return;
+	}
+	wk->tcp_clients++;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_setcb(c->bev, tcp_read, NULL, tcp_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static int
+worker_listen(struct worker *wk, const struct sockaddr_storage *ss, size_t sslen,
+    const char *addr)
+{
+	struct udp_sock *us = &wk->udp[wk->nsock];
+	int tfd;
+
+	us->wk = wk;
+	if ((us->fd = socket_open(ss, sslen, SOCK_DGRAM)) < 0) {
+		log_warn("listen udp %s", addr);
+		return -1;
+	}
+	us->ev = event_new(wk->base, us->fd, EV_READ | EV_PERSIST, udp_read, us);
+	event_add(us->ev, NULL);
+	if ((tfd = socket_open(ss, sslen, SOCK_STREAM)) < 0) {
+		log_warn("listen tcp %s", addr);
+		wk->nsock++;
+		return -1;
+	}
+	wk->tcp[wk->nsock] = evconnlistener_new(wk->base, tcp_accept, wk,
+	    LEV_OPT_CLOSE_ON_FREE, -1, tfd);
+	wk->nsock++;
+	return 0;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *wk = arg;
+
+	rcu_register_thread();
+	event_base_dispatch(wk->base);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void
+worker_free(struct worker *wk)
+{
+	for (size_t i = 0; i < wk->nsock; i++) {
+		if (wk->udp[i].ev != NULL)
+			event_free(wk->udp[i].ev);
+		if (wk->udp[i].fd >= 0)
+			close(wk->udp[i].fd);
+		if (wk->tcp[i] != NULL)
+			evconnlistener_free(wk->tcp[i]);
+	}
+	if (wk->base != NULL)
+		event_base_free(wk->base);
+	free(wk);
+}
+
+/* Opens one worker's sockets: one UDP and one TCP per listen address. */
+static struct worker *
+worker_new(struct server *srv)
+{
+	struct worker *wk = xcalloc(1, sizeof(*wk));
+	char *copy = xstrdup(srv->conf->listen), *items[LISTEN_MAX];
+	size_t n = conf_split_list(copy, items, LISTEN_MAX);
+	char err[256];
+
+	wk->srv = srv;
+	if ((wk->base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	for (size_t i = 0; i < n && i < LISTEN_MAX; i++) {
+		struct sockaddr_storage ss;
+		size_t sslen;
+
+		if (conf_parse_sockaddr(items[i], 53, &ss, &sslen, err, sizeof(err)) != 0 ||
+		    worker_listen(wk, &ss, sslen, items[i]) != 0) {
+			free(copy);
+			worker_free(wk);
+			return NULL;
+		}
+	}
+	free(copy);
+	return wk;
+}
+
+struct server *
+server_start(const struct authd_conf *conf, struct authd_state *st)
+{
+	struct server *srv = xcalloc(1, sizeof(*srv));
+
+	evthread_use_pthreads();
+	srv->conf = conf;
+	srv->st = st;
+	srv->opts.udp_payload = (uint16_t)conf->udp_payload_size;
+	for (int i = 0; i < conf->workers && i < 64; i++) {
+		struct worker *wk = worker_new(srv);
+
+		if (wk == NULL) {
+			server_stop(srv);
+			return NULL;
+		}
+		srv->workers[srv->nworkers++] = wk;
+	}
+	for (size_t i = 0; i < srv->nworkers; i++)
+		if (pthread_create(&srv->workers[i]->thread, NULL, worker_main,
+		    srv->workers[i]) != 0)
+			fatal("pthread_create");
+	log_info("answering on %s with %d workers", conf->listen, conf->workers);
+	return srv;
+}
+
+void
+server_stop(struct server *srv)
+{
+	if (srv == NULL)
+		return;
+	for (size_t i = 0; i < srv->nworkers; i++)
+		if (srv->workers[i]->thread != 0)
+			event_base_loopexit(srv->workers[i]->base, NULL);
+	for (size_t i = 0; i < srv->nworkers; i++) {
+		if (srv->workers[i]->thread != 0)
+			pthread_join(srv->workers[i]->thread, NULL);
+		worker_free(srv->workers[i]);
+	}
+	free(srv);
+}

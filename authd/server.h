@@ -1,0 +1,17 @@
+/* server.h: the answering workers: libevent loops with SO_REUSEPORT UDP and TCP sockets. */
+#ifndef STREAMDNS_SERVER_H
+#define STREAMDNS_SERVER_H
+
+#include "authd/authd.h"
+
+struct server;
+
+/*
+ * Opens conf->listen (UDP and TCP on each address) once per worker and starts the worker
+ * threads. Returns NULL with a log line when a socket cannot be opened.
+ */
+struct server *server_start(const struct authd_conf *conf, struct authd_state *st);
+/* Stops the workers (in-flight answers finish) and frees everything. */
+void server_stop(struct server *srv);
+
+#endif

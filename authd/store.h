@@ -1,0 +1,68 @@
+/* store.h: every RRset of the topic, by owner name, read lock-free by workers (RCU). */
+#ifndef STREAMDNS_STORE_H
+#define STREAMDNS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/rrset.h"
+
+/*
+ * The store is exactly "the latest valid value of every key": one node per owner name
+ * that has RRsets, plus a node for every ancestor of such a name (so empty non-terminals
+ * exist, RFC 4592 2.2.2). Zones, CNAME precedence and delegations are decided when
+ * answering, never when applying, so the order events arrive in across keys cannot
+ * change an answer.
+ *
+ * Threads: exactly one writer (the consumer thread) calls store_apply() and
+ * store_commit(); any number of readers, each registered with RCU, call the lookups
+ * between rcu_read_lock() and rcu_read_unlock() and never wait for the writer.
+ */
+
+struct store;
+
+/* A node's RRsets: an immutable vector, replaced whole on every change. */
+struct rrset_vec {
+	uint32_t	 count;
+	struct rrset	*sets[];
+};
+
+struct znode;
+
+struct store_stats {
+	uint64_t	names;		/* nodes that own at least one RRset */
+	uint64_t	rrsets;
+	uint64_t	records;
+	uint64_t	nodes;		/* including empty non-terminals */
+};
+
+struct store *store_new(void);
+/* Only when no reader can run any more. */
+void store_free(struct store *s);
+
+/*
+ * Writer: sets (rs != NULL) or deletes (rs == NULL) the RRset (owner, type). owner is
+ * lower case wire format. Takes ownership of rs. What it replaces is freed by the next
+ * store_commit(), after every reader has left.
+ */
+void store_apply(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *rs);
+/* Writer: waits for an RCU grace period and frees what the applied events replaced. */
+void store_commit(struct store *s);
+void store_get_stats(const struct store *s, struct store_stats *st);
+
+/* Readers (inside rcu_read_lock): the node of a lower-case name, or NULL. */
+const struct znode *store_lookup(const struct store *s, const uint8_t *name, size_t len);
+/* The node's RRsets (never NULL; count 0 for an empty non-terminal). */
+const struct rrset_vec *znode_rrsets(const struct znode *n);
+const struct rrset *znode_find(const struct znode *n, uint16_t type);
+const uint8_t *znode_name(const struct znode *n);
+
+/*
+ * Readers: calls fn for every node, in no particular order (admin, digests, tests).
+ * Stops when fn returns non-zero.
+ */
+int store_walk(const struct store *s,
+    int (*fn)(const struct znode *n, void *arg), void *arg);
+
+#endif

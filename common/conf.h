@@ -1,0 +1,77 @@
+/* conf.h: the one INI config loader: a table of keys drives parsing, checks, defaults and help. */
+#ifndef STREAMDNS_CONF_H
+#define STREAMDNS_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum conf_type {
+	CONF_STR,	/* char *, owned by the struct, freed by conf_free() */
+	CONF_INT,	/* int, within [min, max] */
+	CONF_BOOL,	/* bool: yes/no, true/false, on/off, 1/0 */
+	CONF_SIZE,	/* size_t: bytes with optional K, M, G suffix, within [min, max] */
+	CONF_MSEC,	/* int milliseconds: "250ms", "2s", "1m" or a bare number of seconds */
+};
+
+/*
+ * Optional extra validation of a key's raw value (for example a list of addresses).
+ * Returns 0, or -1 with a reason written to err.
+ */
+typedef int (*conf_check_fn)(const char *value, char *err, size_t errlen);
+
+struct conf_key {
+	const char	*section;
+	const char	*name;
+	enum conf_type	 type;
+	long long	 min, max;
+	const char	*def;		/* default, in the same syntax as the file */
+	size_t		 offset;	/* where the value goes in the config struct */
+	conf_check_fn	 check;
+	const char	*help;
+};
+
+/*
+ * Keys of a section that are not in the table can be handed to a pass-through (the
+ * librdkafka properties of [kafka]): it returns 0 when it accepted the key, or -1 with a
+ * reason. Sections listed in passthrough_sections accept any key this way.
+ */
+typedef int (*conf_passthrough_fn)(void *dst, const char *section, const char *name,
+    const char *value, char *err, size_t errlen);
+
+struct conf_schema {
+	const struct conf_key	*keys;
+	size_t			 nkeys;
+	const char *const	*passthrough_sections;	/* NULL-terminated, may be NULL */
+	conf_passthrough_fn	 passthrough;
+};
+
+/*
+ * Applies the defaults, then reads path into dst. Every error is printed to errout as
+ * "file:line: key: reason" (all of them, not only the first). Returns the number of
+ * errors (0 when the file is valid). On error dst may be partly filled: conf_free() it.
+ */
+int conf_load(const struct conf_schema *schema, void *dst, const char *path, FILE *errout);
+
+/* Applies only the defaults (for tests and programs run without a file). */
+int conf_defaults(const struct conf_schema *schema, void *dst);
+
+/* Frees the strings conf_load() stored in dst. */
+void conf_free(const struct conf_schema *schema, void *dst);
+
+/* Prints every key with its type, default and help (for --help and the docs). */
+void conf_print_help(const struct conf_schema *schema, FILE *out);
+
+/* Splits a comma-separated list in place; returns the number of items (at most max). */
+size_t conf_split_list(char *s, char **items, size_t max);
+
+/* Parses "ADDR:PORT", "[V6ADDR]:PORT", or "ADDR" with defport; fills a sockaddr_storage. */
+struct sockaddr_storage;
+int conf_parse_sockaddr(const char *s, int defport, struct sockaddr_storage *ss,
+    size_t *sslen, char *err, size_t errlen);
+
+/* Check functions for tables. */
+int conf_check_addr_list(const char *value, char *err, size_t errlen);
+int conf_check_log_level(const char *value, char *err, size_t errlen);
+
+#endif

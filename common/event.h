@@ -1,0 +1,54 @@
+/* event.h: the one decoder of zone events (Kafka key + JSON value -> RRset), for authd and ctl. */
+#ifndef STREAMDNS_EVENT_H
+#define STREAMDNS_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/dname.h"
+#include "common/rrset.h"
+
+#define EVENT_TTL_MAX	2147483647u	/* RFC 2181 8 */
+
+/* Why an event was rejected; also the label of the rejection metric. */
+enum event_error {
+	EVENT_OK = 0,
+	EVENT_ERR_KEY,		/* key missing, malformed or not canonical */
+	EVENT_ERR_JSON,		/* value is not JSON, or not an array of record objects */
+	EVENT_ERR_MISMATCH,	/* a record's name or type differs from the key's */
+	EVENT_ERR_CONTENT,	/* content does not parse as the type's RDATA */
+	EVENT_ERR_TTL,		/* ttl missing, not an integer or out of 0..2147483647 */
+	EVENT_ERR_RRSET,	/* RRset invalid as a whole (CNAME with 2 records, too large) */
+	EVENT_ERR__COUNT
+};
+
+/* Short stable names ("key", "json", ...) for metrics and logs. */
+const char *event_error_name(enum event_error e);
+
+struct event {
+	uint8_t		 owner[DNAME_MAXLEN];	/* lower case, wire format */
+	uint16_t	 type;
+	struct rrset	*rrset;		/* NULL: delete the RRset (tombstone or []); owned */
+};
+
+struct event_decoder;
+
+struct event_decoder *event_decoder_new(void);
+void event_decoder_free(struct event_decoder *d);
+
+/*
+ * Decodes one event. value == NULL is a tombstone. On success returns EVENT_OK and fills
+ * ev (the caller frees ev->rrset). On failure returns the reason class and writes a
+ * human-readable reason to err (for example "record 2: content: bad IPv4 address").
+ * A decoder is not thread-safe: use one per thread.
+ */
+enum event_error event_decode(struct event_decoder *d, const char *key, size_t keylen,
+    const char *value, size_t valuelen, struct event *ev, char *err, size_t errlen);
+
+/*
+ * Encodes an RRset as an event: key "<owner>|<TYPE>" and a JSON array value in which
+ * content is the presentation format of each record. Returns 0 or -1. Caller frees both.
+ */
+int event_encode(const uint8_t *owner, const struct rrset *rs, char **key, char **value);
+
+#endif

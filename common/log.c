@@ -1,0 +1,151 @@
+/* log.c: timestamped, level-filtered log lines on stderr. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+
+static const char *log_prog = "streamdns";
+static volatile int log_lvl = LOG_LVL_INFO;
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+void
+log_init(const char *progname, enum log_level level)
+{
+	log_prog = progname;
+	log_lvl = level;
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_lvl = level;
+}
+
+int
+log_level_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* One fprintf per line so that lines from several threads do not interleave. */
+static void
+vlog(enum log_level lvl, const char *err, const char *fmt, va_list ap)
+{
+	char msg[1024], ts[32];
+	struct timespec now;
+	struct tm tm;
+
+	if ((int)lvl > log_lvl)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (err != NULL)
+		fprintf(stderr, "%s.%03ldZ %s[%s]: %s: %s\n", ts, now.tv_nsec / 1000000,
+		    log_prog, level_names[lvl], msg, err);
+	else
+		fprintf(stderr, "%s.%03ldZ %s[%s]: %s\n", ts, now.tv_nsec / 1000000,
+		    log_prog, level_names[lvl], msg);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+	const char *err = strerror(errno);
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_WARN, err, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_WARN, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_INFO, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_DEBUG, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	const char *err = strerror(errno);
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERROR, err, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERROR, NULL, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (p == NULL && n != 0)
+		fatal("malloc(%zu)", n);
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (p == NULL && n != 0 && size != 0)
+		fatal("calloc(%zu, %zu)", n, size);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		fatal("strdup");
+	return p;
+}

@@ -1,0 +1,51 @@
+/* rrset.h: an immutable RRset (type, TTL, records' RDATA in wire format) as the store keeps it. */
+#ifndef STREAMDNS_RRSET_H
+#define STREAMDNS_RRSET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * One allocation: the header, then count records, each a 16-bit length in host order
+ * followed by the RDATA octets (names in RDATA uncompressed, as on the wire). Records are
+ * sorted by RDATA and unique (RFC 2181 5: an RRset has no duplicates). Never changed once
+ * built: the store publishes new RRsets and frees old ones after an RCU grace period.
+ */
+struct rrset {
+	uint16_t	type;
+	uint16_t	count;
+	uint32_t	ttl;
+	uint32_t	datalen;	/* octets in data[] */
+	uint8_t		data[];
+};
+
+struct rdata_ref {
+	const uint8_t	*data;
+	uint16_t	 len;
+};
+
+/* Iteration: `for (it = rrset_first(rs, &rd); it; it = rrset_next(rs, it, &rd))`. */
+const uint8_t *rrset_first(const struct rrset *rs, struct rdata_ref *rd);
+const uint8_t *rrset_next(const struct rrset *rs, const uint8_t *it, struct rdata_ref *rd);
+
+/*
+ * Builder: collects records, then rrset_builder_finish() sorts, removes duplicates and
+ * returns a new rrset (caller owns; free with free()). TTL is the minimum of the records'
+ * TTLs (RFC 2181 5.2 wants them equal; the minimum is the safe reading).
+ */
+struct rrset_builder {
+	uint16_t	 type;
+	uint32_t	 ttl;
+	size_t		 count;
+	size_t		 cap;
+	struct rdata_ref *recs;	/* each rec's data is an owned copy */
+};
+
+void rrset_builder_init(struct rrset_builder *b, uint16_t type);
+/* Returns 0, or -1 when the RRset would exceed 65535 records or a DNS message's size. */
+int rrset_builder_add(struct rrset_builder *b, uint32_t ttl, const uint8_t *rdata,
+    uint16_t len);
+struct rrset *rrset_builder_finish(struct rrset_builder *b);
+void rrset_builder_clear(struct rrset_builder *b);
+
+#endif

@@ -1,0 +1,359 @@
+/* wire.c: parsing queries and writing responses, with RFC 1035 4.1.4 name compression. */
+#include <string.h>
+
+#include <libknot/descriptor.h>
+
+#include "common/wire.h"
+
+/* Skips one RR whose name starts at *pos; returns its type or -1 when malformed. */
+static int
+skip_rr(const uint8_t *msg, size_t len, size_t *pos, uint16_t *rclass, uint32_t *ttl,
+    size_t *rdata, uint16_t *rdlen)
+{
+	uint8_t name[DNAME_MAXLEN];
+	uint16_t type;
+
+	if (dname_unpack(msg, len, pos, name) < 0 || *pos + 10 > len)
+		return -1;
+	type = wire_read16(msg + *pos);
+	*rclass = wire_read16(msg + *pos + 2);
+	*ttl = ((uint32_t)wire_read16(msg + *pos + 4) << 16) | wire_read16(msg + *pos + 6);
+	*rdlen = wire_read16(msg + *pos + 8);
+	*pos += 10;
+	if (*pos + *rdlen > len)
+		return -1;
+	*rdata = *pos;
+	*pos += *rdlen;
+	if (type == DNS_TYPE_OPT && name[0] != 0)
+		return -1;	/* RFC 6891 6.1.2: OPT's owner is the root */
+	return type;
+}
+
+/* Reads the OPT RR's fields and options (RFC 6891 6.1.2). */
+static int
+parse_opt(const uint8_t *msg, uint16_t rclass, uint32_t ttl, size_t rdata, uint16_t rdlen,
+    struct dns_query *q)
+{
+	size_t p = rdata, end = rdata + rdlen;
+
+	q->edns = true;
+	q->edns_udp = rclass;
+	q->edns_version = (uint8_t)(ttl >> 16);
+	q->edns_flags = (uint16_t)ttl;
+	while (p < end) {
+		uint16_t code, olen;
+
+		if (p + 4 > end)
+			return -1;
+		code = wire_read16(msg + p);
+		olen = wire_read16(msg + p + 2);
+		p += 4;
+		if (p + olen > end)
+			return -1;
+		if (code == EDNS_OPT_NSID)
+			q->edns_nsid = true;
+		p += olen;
+	}
+	return 0;
+}
+
+static int
+parse_sections(const uint8_t *msg, size_t len, size_t pos, struct dns_query *q)
+{
+	unsigned an = wire_read16(msg + 6), ns = wire_read16(msg + 8);
+	unsigned ar = wire_read16(msg + 10);
+
+	for (unsigned i = 0; i < an + ns + ar; i++) {
+		uint16_t rclass, rdlen;
+		uint32_t ttl;
+		size_t rdata;
+		int type = skip_rr(msg, len, &pos, &rclass, &ttl, &rdata, &rdlen);
+
+		if (type < 0)
+			return -1;
+		if (type != DNS_TYPE_OPT)
+			continue;
+		if (i < an + ns || q->edns)
+			return -1;	/* OPT outside additional, or twice: FORMERR */
+		if (parse_opt(msg, rclass, ttl, rdata, rdlen, q) != 0)
+			return -1;
+	}
+	return pos == len ? 0 : -1;	/* trailing octets: malformed */
+}
+
+enum wire_parse_result
+wire_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
+{
+	size_t pos = DNS_HEADER_LEN;
+	int n;
+
+	memset(q, 0, sizeof(*q));
+	if (len < DNS_HEADER_LEN)
+		return WIRE_DROP;
+	q->id = wire_read16(msg);
+	q->flags = wire_read16(msg + 2);
+	if (q->flags & DNS_FLAG_QR)
+		return WIRE_DROP;	/* never answer a response: no reflection loops */
+	q->opcode = (uint8_t)((q->flags >> 11) & 0x0f);
+	if (wire_read16(msg + 4) != 1)
+		return WIRE_FORMERR;
+	n = dname_unpack(msg, len, &pos, q->qname);
+	if (n < 0 || pos + 4 > len)
+		return WIRE_FORMERR;
+	q->qname_len = (size_t)n;
+	q->qtype = wire_read16(msg + pos);
+	q->qclass = wire_read16(msg + pos + 2);
+	q->has_question = true;
+	pos += 4;
+	if (parse_sections(msg, len, pos, q) != 0)
+		return WIRE_FORMERR;
+	return WIRE_OK;
+}
+
+void
+wire_init(struct wire_writer *w, uint8_t *buf, size_t cap)
+{
+	memset(w, 0, sizeof(*w));
+	w->buf = buf;
+	w->cap = cap > DNS_MAX_MSG ? DNS_MAX_MSG : cap;
+}
+
+void
+wire_header(struct wire_writer *w, uint16_t id, uint16_t flags)
+{
+	memset(w->buf, 0, DNS_HEADER_LEN);
+	wire_write16(w->buf, id);
+	wire_write16(w->buf + 2, flags);
+	w->len = DNS_HEADER_LEN;
+	memset(w->counts, 0, sizeof(w->counts));
+	w->ncompr = 0;
+}
+
+void
+wire_set_flags(struct wire_writer *w, uint16_t flags)
+{
+	wire_write16(w->buf + 2, flags);
+}
+
+uint16_t
+wire_get_flags(const struct wire_writer *w)
+{
+	return wire_read16(w->buf + 2);
+}
+
+static inline uint8_t
+lower(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c;
+}
+
+/* Does the name written at off (compressed, in our own output) equal name? */
+static bool
+name_at_equals(const uint8_t *buf, size_t off, const uint8_t *name)
+{
+	for (;;) {
+		uint8_t l = buf[off];
+
+		if ((l & 0xc0) == 0xc0) {
+			off = ((size_t)(l & 0x3f) << 8) | buf[off + 1];
+			continue;
+		}
+		if (l != *name)
+			return false;
+		if (l == 0)
+			return true;
+		for (uint8_t i = 1; i <= l; i++)
+			if (lower(buf[off + i]) != lower(name[i]))
+				return false;
+		off += 1 + l;
+		name += 1 + l;
+	}
+}
+
+/* Offset of an earlier occurrence of suffix, or -1. */
+static int
+compr_find(const struct wire_writer *w, const uint8_t *suffix)
+{
+	for (size_t i = 0; i < w->ncompr; i++)
+		if (name_at_equals(w->buf, w->compr[i], suffix))
+			return w->compr[i];
+	return -1;
+}
+
+/* Writes name, compressed against earlier names when compress is set. */
+static int
+put_name(struct wire_writer *w, const uint8_t *name, bool compress)
+{
+	const uint8_t *s = name;
+	int ptr = -1;
+
+	if (compress) {
+		for (; *s != 0; s += 1 + *s)
+			if ((ptr = compr_find(w, s)) >= 0)
+				break;
+	} else {
+		s = name + dname_len(name) - 1;
+	}
+	for (const uint8_t *p = name; p < s; p += 1 + *p) {
+		size_t l = 1 + (size_t)*p;
+
+		if (w->len + l > w->cap)
+			return -1;
+		if (compress && w->len < 0x4000 && w->ncompr < WIRE_COMPR_MAX)
+			w->compr[w->ncompr++] = (uint16_t)w->len;
+		memcpy(w->buf + w->len, p, l);
+		w->len += l;
+	}
+	if (ptr >= 0) {
+		if (w->len + 2 > w->cap)
+			return -1;
+		wire_write16(w->buf + w->len, (uint16_t)(0xc000 | ptr));
+		w->len += 2;
+		return 0;
+	}
+	if (w->len + 1 > w->cap)
+		return -1;
+	w->buf[w->len++] = 0;
+	return 0;
+}
+
+static int
+put_bytes(struct wire_writer *w, const void *p, size_t n)
+{
+	if (w->len + n > w->cap)
+		return -1;
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+	return 0;
+}
+
+static int
+put16(struct wire_writer *w, uint16_t v)
+{
+	if (w->len + 2 > w->cap)
+		return -1;
+	wire_write16(w->buf + w->len, v);
+	w->len += 2;
+	return 0;
+}
+
+int
+wire_question(struct wire_writer *w, const uint8_t *qname, uint16_t qtype,
+    uint16_t qclass)
+{
+	struct wire_mark m;
+
+	wire_mark(w, &m);
+	if (put_name(w, qname, true) != 0 || put16(w, qtype) != 0 || put16(w, qclass) != 0) {
+		wire_rollback(w, &m);
+		return -1;
+	}
+	w->counts[WIRE_QD]++;
+	return 0;
+}
+
+static bool
+type_has_compressible(const knot_rdata_descriptor_t *d)
+{
+	for (int i = 0; d->block_types[i] != KNOT_RDATA_WF_END; i++)
+		if (d->block_types[i] == KNOT_RDATA_WF_COMPRESSIBLE_DNAME)
+			return true;
+	return false;
+}
+
+/*
+ * RDATA of the RFC 1035 types: walk the descriptor, compress the names it marks
+ * compressible, copy the rest. The RDATA came from our own store, so it is well formed;
+ * bounds are checked anyway, and anything odd falls back to a verbatim copy.
+ */
+static int
+put_rdata(struct wire_writer *w, uint16_t type, const uint8_t *rd, uint16_t rdlen)
+{
+	const knot_rdata_descriptor_t *d = knot_get_rdata_descriptor(type);
+	size_t p = 0;
+
+	if (d == NULL || !type_has_compressible(d))
+		return put_bytes(w, rd, rdlen);
+	for (int i = 0; d->block_types[i] != KNOT_RDATA_WF_END && p < rdlen; i++) {
+		int b = d->block_types[i];
+
+		if (b == KNOT_RDATA_WF_COMPRESSIBLE_DNAME) {
+			size_t nl = dname_len(rd + p);
+
+			if (p + nl > rdlen || put_name(w, rd + p, true) != 0)
+				return -1;
+			p += nl;
+		} else if (b > 0) {
+			if (p + (size_t)b > rdlen || put_bytes(w, rd + p, (size_t)b) != 0)
+				return -1;
+			p += (size_t)b;
+		} else {
+			break;
+		}
+	}
+	return p < rdlen ? put_bytes(w, rd + p, rdlen - p) : 0;
+}
+
+int
+wire_rr(struct wire_writer *w, int sec, const uint8_t *owner, uint16_t type,
+    uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
+{
+	struct wire_mark m;
+	size_t lenpos;
+
+	wire_mark(w, &m);
+	if (put_name(w, owner, true) != 0 || put16(w, type) != 0 || put16(w, rclass) != 0 ||
+	    put16(w, (uint16_t)(ttl >> 16)) != 0 || put16(w, (uint16_t)ttl) != 0)
+		goto fail;
+	lenpos = w->len;
+	if (put16(w, 0) != 0 || put_rdata(w, type, rdata, rdlen) != 0)
+		goto fail;
+	wire_write16(w->buf + lenpos, (uint16_t)(w->len - lenpos - 2));
+	w->counts[sec]++;
+	return 0;
+fail:
+	wire_rollback(w, &m);
+	return -1;
+}
+
+int
+wire_opt(struct wire_writer *w, uint16_t udp, uint8_t ext_rcode, uint8_t version,
+    uint16_t flags, const uint8_t *opts, uint16_t optlen)
+{
+	struct wire_mark m;
+	uint8_t root = 0;
+
+	wire_mark(w, &m);
+	if (put_bytes(w, &root, 1) != 0 || put16(w, DNS_TYPE_OPT) != 0 || put16(w, udp) != 0 ||
+	    put16(w, (uint16_t)((ext_rcode << 8) | version)) != 0 || put16(w, flags) != 0 ||
+	    put16(w, optlen) != 0 || put_bytes(w, opts, optlen) != 0) {
+		wire_rollback(w, &m);
+		return -1;
+	}
+	w->counts[WIRE_AR]++;
+	return 0;
+}
+
+void
+wire_mark(const struct wire_writer *w, struct wire_mark *m)
+{
+	m->len = w->len;
+	m->ncompr = w->ncompr;
+	memcpy(m->counts, w->counts, sizeof(m->counts));
+}
+
+void
+wire_rollback(struct wire_writer *w, const struct wire_mark *m)
+{
+	w->len = m->len;
+	w->ncompr = m->ncompr;
+	memcpy(w->counts, m->counts, sizeof(m->counts));
+}
+
+size_t
+wire_finish(struct wire_writer *w)
+{
+	for (int i = 0; i < 4; i++)
+		wire_write16(w->buf + 4 + 2 * i, w->counts[i]);
+	return w->len;
+}

@@ -1,0 +1,133 @@
+/* wire.h: DNS messages on the wire: query parsing and response writing with compression. */
+#ifndef STREAMDNS_WIRE_H
+#define STREAMDNS_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/dname.h"
+
+#define DNS_HEADER_LEN	12
+#define DNS_MAX_MSG	65535
+#define DNS_MIN_UDP	512
+
+/* Header flag bits (second 16-bit word). */
+#define DNS_FLAG_QR	0x8000
+#define DNS_FLAG_AA	0x0400
+#define DNS_FLAG_TC	0x0200
+#define DNS_FLAG_RD	0x0100
+#define DNS_FLAG_RA	0x0080
+#define DNS_FLAG_AD	0x0020
+#define DNS_FLAG_CD	0x0010
+
+#define DNS_OPCODE_QUERY 0
+
+enum dns_rcode {
+	DNS_RCODE_NOERROR = 0, DNS_RCODE_FORMERR = 1, DNS_RCODE_SERVFAIL = 2,
+	DNS_RCODE_NXDOMAIN = 3, DNS_RCODE_NOTIMP = 4, DNS_RCODE_REFUSED = 5,
+	DNS_RCODE_YXDOMAIN = 6, DNS_RCODE_BADVERS = 16,
+};
+
+enum {
+	DNS_TYPE_A = 1, DNS_TYPE_NS = 2, DNS_TYPE_CNAME = 5, DNS_TYPE_SOA = 6,
+	DNS_TYPE_PTR = 12, DNS_TYPE_MX = 15, DNS_TYPE_TXT = 16, DNS_TYPE_AAAA = 28,
+	DNS_TYPE_SRV = 33, DNS_TYPE_DNAME = 39, DNS_TYPE_OPT = 41, DNS_TYPE_DS = 43,
+	DNS_TYPE_RRSIG = 46, DNS_TYPE_NSEC = 47, DNS_TYPE_DNSKEY = 48,
+	DNS_TYPE_TKEY = 249, DNS_TYPE_TSIG = 250, DNS_TYPE_IXFR = 251, DNS_TYPE_AXFR = 252,
+	DNS_TYPE_MAILB = 253, DNS_TYPE_MAILA = 254, DNS_TYPE_ANY = 255,
+};
+
+#define DNS_CLASS_IN	1
+#define DNS_CLASS_CH	3
+#define DNS_CLASS_ANY	255
+
+#define EDNS_OPT_NSID	3
+#define EDNS_OPT_COOKIE	10
+#define EDNS_OPT_EDE	15
+#define EDE_NOT_READY	14
+#define EDNS_FLAG_DO	0x8000
+
+/* What a query said, after parsing (qname keeps the client's case). */
+struct dns_query {
+	uint16_t	id;
+	uint16_t	flags;		/* second header word as received */
+	uint8_t		opcode;
+	uint8_t		qname[DNAME_MAXLEN];
+	size_t		qname_len;
+	uint16_t	qtype;
+	uint16_t	qclass;
+	bool		has_question;	/* false when the question could not be read */
+	bool		edns;
+	uint8_t		edns_version;
+	uint16_t	edns_udp;	/* the requestor's payload size, as sent */
+	uint16_t	edns_flags;	/* DO and the rest of the OPT TTL's low word */
+	bool		edns_nsid;
+};
+
+enum wire_parse_result {
+	WIRE_OK = 0,
+	WIRE_DROP = -1,		/* not answerable: shorter than a header, or QR=1 */
+	WIRE_FORMERR = -2,	/* answer FORMERR (header id known) */
+};
+
+/* Parses a query message. Never reads beyond len. */
+enum wire_parse_result wire_parse_query(const uint8_t *msg, size_t len, struct dns_query *q);
+
+#define WIRE_COMPR_MAX	64
+
+/* A response being written into a caller's buffer, with a compression table. */
+struct wire_writer {
+	uint8_t		*buf;
+	size_t		 cap;		/* the most this message may grow to */
+	size_t		 len;
+	uint16_t	 counts[4];	/* QD, AN, NS, AR, kept in host order until finish */
+	size_t		 ncompr;
+	uint16_t	 compr[WIRE_COMPR_MAX];	/* offsets of names already written */
+};
+
+/* A point to roll back to when an RRset does not fit. */
+struct wire_mark {
+	size_t		len;
+	size_t		ncompr;
+	uint16_t	counts[4];
+};
+
+enum { WIRE_QD = 0, WIRE_AN = 1, WIRE_NS = 2, WIRE_AR = 3 };
+
+void wire_init(struct wire_writer *w, uint8_t *buf, size_t cap);
+/* Writes the 12-octet header (counts are patched by wire_finish). */
+void wire_header(struct wire_writer *w, uint16_t id, uint16_t flags);
+int wire_question(struct wire_writer *w, const uint8_t *qname, uint16_t qtype,
+    uint16_t qclass);
+/*
+ * Appends one RR to section sec; names in RDATA are compressed where RFC 3597 allows
+ * (types of RFC 1035). Returns 0, or -1 when it does not fit (w is unchanged then).
+ */
+int wire_rr(struct wire_writer *w, int sec, const uint8_t *owner, uint16_t type,
+    uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
+/* OPT pseudo-RR with optional options (already encoded). */
+int wire_opt(struct wire_writer *w, uint16_t udp, uint8_t ext_rcode, uint8_t version,
+    uint16_t flags, const uint8_t *opts, uint16_t optlen);
+void wire_mark(const struct wire_writer *w, struct wire_mark *m);
+void wire_rollback(struct wire_writer *w, const struct wire_mark *m);
+/* Sets the header's flags word (keeps counts). */
+void wire_set_flags(struct wire_writer *w, uint16_t flags);
+uint16_t wire_get_flags(const struct wire_writer *w);
+/* Patches the section counts; returns the message length. */
+size_t wire_finish(struct wire_writer *w);
+
+static inline uint16_t
+wire_read16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline void
+wire_write16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+#endif

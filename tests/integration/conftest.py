@@ -1,0 +1,5 @@
+"""Shared fixtures: one broker and one authd per test module."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))

@@ -1,0 +1,975 @@
+/* test_wire.c: unit tests of query parsing (RFC 1035 4.1, RFC 6891 6.1) and response writing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/dname.h"
+#include "common/wire.h"
+
+/* ---- packet builder ---- */
+
+struct pkt {
+	uint8_t	b[1024];
+	size_t	n;
+};
+
+static void
+p8(struct pkt *p, uint8_t v)
+{
+	assert_true(p->n < sizeof(p->b));
+	p->b[p->n++] = v;
+}
+
+static void
+p16(struct pkt *p, uint16_t v)
+{
+	p8(p, (uint8_t)(v >> 8));
+	p8(p, (uint8_t)v);
+}
+
+static void
+p32(struct pkt *p, uint32_t v)
+{
+	p16(p, (uint16_t)(v >> 16));
+	p16(p, (uint16_t)v);
+}
+
+static void
+praw(struct pkt *p, const void *d, size_t n)
+{
+	assert_true(p->n + n <= sizeof(p->b));
+	memcpy(p->b + p->n, d, n);
+	p->n += n;
+}
+
+/* Presentation name -> wire, uncompressed. */
+static size_t
+wname(const char *s, uint8_t *out)
+{
+	int n = dname_from_str(s, NULL, out);
+
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
+static void
+pname(struct pkt *p, const char *s)
+{
+	uint8_t w[DNAME_MAXLEN];
+
+	praw(p, w, wname(s, w));
+}
+
+static void
+phdr(struct pkt *p, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns,
+    uint16_t ar)
+{
+	p->n = 0;
+	p16(p, id);
+	p16(p, flags);
+	p16(p, qd);
+	p16(p, an);
+	p16(p, ns);
+	p16(p, ar);
+}
+
+/* Header with one question (qname, qtype IN) and the given AN/NS/AR counts. */
+static void
+pquery(struct pkt *p, const char *qname, uint16_t qtype, uint16_t an, uint16_t ns,
+    uint16_t ar)
+{
+	phdr(p, 0x1234, DNS_FLAG_RD, 1, an, ns, ar);
+	pname(p, qname);
+	p16(p, qtype);
+	p16(p, DNS_CLASS_IN);
+}
+
+/* An OPT RR: root owner, udp size, TTL word, then rdlen octets of options follow. */
+static void
+popt(struct pkt *p, uint16_t udp, uint32_t ttl, uint16_t rdlen)
+{
+	p8(p, 0);
+	p16(p, DNS_TYPE_OPT);
+	p16(p, udp);
+	p32(p, ttl);
+	p16(p, rdlen);
+}
+
+static enum wire_parse_result
+parse(const struct pkt *p, struct dns_query *q)
+{
+	return wire_parse_query(p->b, p->n, q);
+}
+
+/* ---- parsing: header and question ---- */
+
+static void
+test_parse_valid_query(void **state)
+{
+	static const uint8_t want[] = "\3WwW\7ExAmple\3COM";
+	struct pkt p;
+	struct dns_query q;
+
+	phdr(&p, 0xbeef, DNS_FLAG_RD | DNS_FLAG_CD, 1, 0, 0, 0);
+	praw(&p, want, sizeof(want));		/* includes the root label */
+	p16(&p, DNS_TYPE_AAAA);
+	p16(&p, DNS_CLASS_IN);
+	assert_int_equal(parse(&p, &q), WIRE_OK);
+	assert_int_equal(q.id, 0xbeef);
+	assert_int_equal(q.flags, DNS_FLAG_RD | DNS_FLAG_CD);
+	assert_int_equal(q.opcode, 0);
+	assert_true(q.has_question);
+	assert_int_equal(q.qname_len, sizeof(want));
+	assert_memory_equal(q.qname, want, sizeof(want));
+	assert_int_equal(q.qtype, DNS_TYPE_AAAA);
+	assert_int_equal(q.qclass, DNS_CLASS_IN);
+	assert_false(q.edns);
+}
+
+static void
+test_parse_opcode(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	pquery(&p, "example.", DNS_TYPE_SOA, 0, 0, 0);
+	wire_write16(p.b + 2, 4 << 11);		/* NOTIFY */
+	assert_int_equal(parse(&p, &q), WIRE_OK);
+	assert_int_equal(q.opcode, 4);
+	wire_write16(p.b + 2, (15 << 11) | DNS_FLAG_RD);
+	assert_int_equal(parse(&p, &q), WIRE_OK);
+	assert_int_equal(q.opcode, 15);
+}
+
+static void
+test_parse_short_is_dropped(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	pquery(&p, "example.", DNS_TYPE_A, 0, 0, 0);
+	assert_int_equal(wire_parse_query(p.b, 0, &q), WIRE_DROP);
+	assert_int_equal(wire_parse_query(p.b, 11, &q), WIRE_DROP);
+	/* A bare header is long enough to be answered (FORMERR: no question). */
+	assert_int_equal(wire_parse_query(p.b, 12, &q), WIRE_FORMERR);
+	assert_int_equal(q.id, 0x1234);
+}
+
+static void
+test_parse_response_is_dropped(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	pquery(&p, "example.", DNS_TYPE_A, 0, 0, 0);
+	wire_write16(p.b + 2, DNS_FLAG_QR);
+	assert_int_equal(parse(&p, &q), WIRE_DROP);
+}
+
+static void
+test_parse_qdcount_zero(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	phdr(&p, 0x4242, 0, 0, 0, 0, 0);
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+	assert_int_equal(q.id, 0x4242);
+	assert_false(q.has_question);
+}
+
+static void
+test_parse_qdcount_two(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	phdr(&p, 0x4242, 0, 2, 0, 0, 0);
+	pname(&p, "a.example.");
+	p16(&p, DNS_TYPE_A);
+	p16(&p, DNS_CLASS_IN);
+	pname(&p, "b.example.");
+	p16(&p, DNS_TYPE_A);
+	p16(&p, DNS_CLASS_IN);
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+	assert_int_equal(q.id, 0x4242);
+}
+
+static void
+test_parse_truncated_question(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	pquery(&p, "www.example.", DNS_TYPE_A, 0, 0, 0);
+	for (size_t n = 12; n < p.n; n++) {
+		assert_int_equal(wire_parse_query(p.b, n, &q), WIRE_FORMERR);
+		assert_false(q.has_question);
+	}
+	assert_int_equal(parse(&p, &q), WIRE_OK);
+}
+
+/* ---- parsing: names ---- */
+
+/* A question name that is one pointer (or label octet) followed by type and class. */
+static void
+pquery_raw_name(struct pkt *p, const uint8_t *name, size_t n)
+{
+	phdr(p, 1, 0, 1, 0, 0, 0);
+	praw(p, name, n);
+	p16(p, DNS_TYPE_A);
+	p16(p, DNS_CLASS_IN);
+}
+
+static void
+test_parse_pointer_to_itself(void **state)
+{
+	static const uint8_t self[] = { 0xc0, 0x0c };
+	static const uint8_t inner[] = { 1, 'a', 0xc0, 0x0c };
+	struct pkt p;
+	struct dns_query q;
+
+	pquery_raw_name(&p, self, sizeof(self));
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+	pquery_raw_name(&p, inner, sizeof(inner));
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+}
+
+/*
+ * A loop made of backward pointers only: qtype and qclass 0x0101 read as two one-octet
+ * labels, and the answer's owner points back at them, so following it comes back to the
+ * same pointer. It must end (FORMERR), not spin.
+ */
+static void
+test_parse_pointer_loop_terminates(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	phdr(&p, 1, 0, 1, 1, 0, 0);
+	pname(&p, "a.");			/* 12..14 */
+	p16(&p, 0x0101);			/* 15: label 1 */
+	p16(&p, 0x0101);			/* 17: label 1 */
+	p16(&p, 0xc000 | 15);			/* 19: owner -> 15 -> ... -> 19 */
+	p16(&p, DNS_TYPE_A);
+	p16(&p, DNS_CLASS_IN);
+	p32(&p, 0);
+	p16(&p, 0);
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+}
+
+/* The same message is fine with the name in place: only the forward pointer is wrong. */
+static void
+build_forward(struct pkt *p, bool forward)
+{
+	phdr(p, 1, 0, 1, 1, 0, 0);
+	if (forward)
+		p16(p, 0xc000 | 29);
+	else
+		pname(p, "a.");
+	p16(p, DNS_TYPE_A);
+	p16(p, DNS_CLASS_IN);
+	/* Answer RR: root owner, TXT, rdata "\1a\0" at offset 11 from the RR start. */
+	p8(p, 0);
+	p16(p, DNS_TYPE_TXT);
+	p16(p, DNS_CLASS_IN);
+	p32(p, 0);
+	p16(p, 3);
+	if (forward)
+		assert_int_equal(p->n, 29);
+	praw(p, "\1a", 3);
+}
+
+static void
+test_parse_forward_pointer(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	build_forward(&p, false);
+	assert_int_equal(parse(&p, &q), WIRE_OK);
+	build_forward(&p, true);
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+}
+
+static void
+test_parse_backward_pointer(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	pquery(&p, "www.example.", DNS_TYPE_A, 1, 0, 0);
+	p16(&p, 0xc000 | 16);			/* "example." inside the question */
+	p16(&p, DNS_TYPE_A);
+	p16(&p, DNS_CLASS_IN);
+	p32(&p, 60);
+	p16(&p, 4);
+	p32(&p, 0x7f000001);
+	assert_int_equal(parse(&p, &q), WIRE_OK);
+}
+
+static void
+test_parse_pointer_out_of_range(void **state)
+{
+	static const uint8_t far[] = { 0xff, 0xff };
+	static const uint8_t cut[] = { 0xc0 };
+	struct pkt p;
+	struct dns_query q;
+
+	pquery_raw_name(&p, far, sizeof(far));
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+	/* A pointer's first octet as the last octet of the message. */
+	phdr(&p, 1, 0, 1, 0, 0, 0);
+	praw(&p, cut, sizeof(cut));
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+}
+
+static void
+test_parse_extended_label_types(void **state)
+{
+	static const uint8_t l40[] = { 0x41, 'a', 0 };
+	static const uint8_t l80[] = { 0x81, 'a', 0 };
+	struct pkt p;
+	struct dns_query q;
+
+	pquery_raw_name(&p, l40, sizeof(l40));
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+	pquery_raw_name(&p, l80, sizeof(l80));
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+}
+
+/* Labels of the given lengths, then the root. */
+static size_t
+long_name(uint8_t *out, const int *lens, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		out[o++] = (uint8_t)lens[i];
+		memset(out + o, 'x', (size_t)lens[i]);
+		o += (size_t)lens[i];
+	}
+	out[o++] = 0;
+	return o;
+}
+
+static void
+test_parse_name_length_limit(void **state)
+{
+	static const int ok[] = { 63, 63, 63, 61 };		/* 255 octets */
+	static const int over[] = { 63, 63, 63, 62 };		/* 256 octets */
+	uint8_t name[300];
+	struct pkt p;
+	struct dns_query q;
+	size_t n;
+
+	n = long_name(name, ok, 4);
+	assert_int_equal(n, 255);
+	pquery_raw_name(&p, name, n);
+	assert_int_equal(parse(&p, &q), WIRE_OK);
+	assert_int_equal(q.qname_len, 255);
+	n = long_name(name, over, 4);
+	assert_int_equal(n, 256);
+	pquery_raw_name(&p, name, n);
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+}
+
+/* An answer RR whose owner is `prefix` octets of 63-octet labels, then the question's name. */
+static void
+build_prefixed(struct pkt *p, const uint8_t *name, size_t n, size_t prefix)
+{
+	phdr(p, 1, 0, 1, 1, 0, 0);
+	praw(p, name, n);
+	p16(p, DNS_TYPE_A);
+	p16(p, DNS_CLASS_IN);
+	praw(p, name, prefix);
+	p16(p, 0xc000 | 12);
+	p16(p, DNS_TYPE_A);
+	p16(p, DNS_CLASS_IN);
+	p32(p, 0);
+	p16(p, 0);
+}
+
+/* The limit applies to the name after decompression: 64 + 129 is fine, 128 + 129 is not. */
+static void
+test_parse_name_length_limit_compressed(void **state)
+{
+	static const int two[] = { 63, 63 };
+	uint8_t name[300];
+	struct pkt p;
+	struct dns_query q;
+	size_t n = long_name(name, two, 2);
+
+	assert_int_equal(n, 129);
+	build_prefixed(&p, name, n, 64);
+	assert_int_equal(parse(&p, &q), WIRE_OK);
+	build_prefixed(&p, name, n, 128);
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+}
+
+/* ---- parsing: other sections and EDNS ---- */
+
+static void
+test_parse_opt(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	pquery(&p, "example.", DNS_TYPE_A, 0, 0, 1);
+	popt(&p, 4096, EDNS_FLAG_DO, 4 + 4 + 8);
+	p16(&p, EDNS_OPT_NSID);
+	p16(&p, 0);
+	p16(&p, EDNS_OPT_COOKIE);
+	p16(&p, 8);
+	p32(&p, 0x01020304);
+	p32(&p, 0x05060708);
+	assert_int_equal(parse(&p, &q), WIRE_OK);
+	assert_true(q.edns);
+	assert_int_equal(q.edns_udp, 4096);
+	assert_int_equal(q.edns_version, 0);
+	assert_true(q.edns_flags & EDNS_FLAG_DO);
+	assert_true(q.edns_nsid);
+}
+
+static void
+test_parse_opt_version_no_nsid(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	pquery(&p, "example.", DNS_TYPE_A, 0, 0, 1);
+	popt(&p, 1232, 0x00010000, 6);		/* ext rcode 0, version 1, no DO */
+	p16(&p, EDNS_OPT_COOKIE);
+	p16(&p, 2);
+	p16(&p, 0xabcd);
+	assert_int_equal(parse(&p, &q), WIRE_OK);
+	assert_true(q.edns);
+	assert_int_equal(q.edns_udp, 1232);
+	assert_int_equal(q.edns_version, 1);
+	assert_false(q.edns_flags & EDNS_FLAG_DO);
+	assert_false(q.edns_nsid);
+}
+
+static void
+test_parse_two_opts(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	pquery(&p, "example.", DNS_TYPE_A, 0, 0, 2);
+	popt(&p, 1232, 0, 0);
+	popt(&p, 1232, 0, 0);
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+}
+
+static void
+test_parse_opt_outside_additional(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	pquery(&p, "example.", DNS_TYPE_A, 1, 0, 0);
+	popt(&p, 1232, 0, 0);
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+	pquery(&p, "example.", DNS_TYPE_A, 0, 1, 0);
+	popt(&p, 1232, 0, 0);
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+}
+
+static void
+test_parse_opt_owner_not_root(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	pquery(&p, "example.", DNS_TYPE_A, 0, 0, 1);
+	pname(&p, "example.");
+	p16(&p, DNS_TYPE_OPT);
+	p16(&p, 1232);
+	p32(&p, 0);
+	p16(&p, 0);
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+}
+
+static void
+test_parse_opt_truncated_option(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	/* The option says 8 octets of data; the OPT's RDATA holds only 4 of them. */
+	pquery(&p, "example.", DNS_TYPE_A, 0, 0, 1);
+	popt(&p, 1232, 0, 8);
+	p16(&p, EDNS_OPT_COOKIE);
+	p16(&p, 8);
+	p32(&p, 0);
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+	/* Half an option header. */
+	pquery(&p, "example.", DNS_TYPE_A, 0, 0, 1);
+	popt(&p, 1232, 0, 2);
+	p16(&p, EDNS_OPT_NSID);
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+}
+
+static void
+test_parse_trailing_garbage(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	pquery(&p, "example.", DNS_TYPE_A, 0, 0, 0);
+	p8(&p, 0);
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+	assert_int_equal(q.id, 0x1234);
+}
+
+static void
+test_parse_rdlength_beyond_end(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	pquery(&p, "example.", DNS_TYPE_A, 1, 0, 0);
+	p8(&p, 0);
+	p16(&p, DNS_TYPE_A);
+	p16(&p, DNS_CLASS_IN);
+	p32(&p, 0);
+	p16(&p, 5);
+	p32(&p, 0x7f000001);			/* 4 of the 5 octets */
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+	p8(&p, 1);				/* the 5th: now well formed */
+	assert_int_equal(parse(&p, &q), WIRE_OK);
+}
+
+/* Counts say more RRs than the message holds. */
+static void
+test_parse_missing_rr(void **state)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	pquery(&p, "example.", DNS_TYPE_A, 0, 0, 1);
+	assert_int_equal(parse(&p, &q), WIRE_FORMERR);
+}
+
+/* ---- writer ---- */
+
+static uint8_t obuf[4096];
+static uint8_t ex[DNAME_MAXLEN], www[DNAME_MAXLEN], mail[DNAME_MAXLEN];
+
+static int
+setup_names(void **state)
+{
+	wname("example.com.", ex);
+	wname("www.example.com.", www);
+	wname("mail.example.com.", mail);
+	return 0;
+}
+
+/* A writer with "example.com. A IN" as its question (name at 12, "com" at 20). */
+static void
+writer_ex(struct wire_writer *w, size_t cap)
+{
+	wire_init(w, obuf, cap);
+	wire_header(w, 0x1234, DNS_FLAG_QR);
+	assert_int_equal(wire_question(w, ex, DNS_TYPE_A, DNS_CLASS_IN), 0);
+	assert_int_equal(w->len, 12 + 13 + 4);
+}
+
+/* Reads one RR at *pos: owner (decompressed), fields, and the RDATA's position. */
+struct rr {
+	uint8_t		owner[DNAME_MAXLEN];
+	uint16_t	type, rclass, rdlen;
+	uint32_t	ttl;
+	size_t		rdata;
+};
+
+static void
+read_rr(const uint8_t *m, size_t len, size_t *pos, struct rr *rr)
+{
+	assert_true(dname_unpack(m, len, pos, rr->owner) > 0);
+	assert_true(*pos + 10 <= len);
+	rr->type = wire_read16(m + *pos);
+	rr->rclass = wire_read16(m + *pos + 2);
+	rr->ttl = ((uint32_t)wire_read16(m + *pos + 4) << 16) | wire_read16(m + *pos + 6);
+	rr->rdlen = wire_read16(m + *pos + 8);
+	*pos += 10;
+	rr->rdata = *pos;
+	*pos += rr->rdlen;
+	assert_true(*pos <= len);
+}
+
+/*
+ * The name at *pos of m, decompressed, equals want (case-insensitively: a suffix may come
+ * from an earlier name spelled differently).
+ */
+static void
+assert_name_at(const uint8_t *m, size_t len, size_t *pos, const uint8_t *want)
+{
+	uint8_t got[DNAME_MAXLEN];
+	int n = dname_unpack(m, len, pos, got);
+
+	assert_int_equal(n, (int)dname_len(want));
+	assert_true(dname_equal(got, want));
+}
+
+static void
+assert_same_name(const uint8_t *got, const uint8_t *want)
+{
+	assert_int_equal(dname_len(got), dname_len(want));
+	assert_true(dname_equal(got, want));
+}
+
+static void
+test_write_round_trip(void **state)
+{
+	static const uint8_t a1[] = { 192, 0, 2, 1 };
+	uint8_t ns1[DNAME_MAXLEN], mxrd[2 + DNAME_MAXLEN], q[DNAME_MAXLEN];
+	struct wire_writer w;
+	struct rr rr;
+	size_t len, pos = 12;
+
+	wname("ns1.example.com.", ns1);
+	wname("WWW.Example.com.", q);
+	wire_write16(mxrd, 10);
+	memcpy(mxrd + 2, mail, dname_len(mail));
+	wire_init(&w, obuf, sizeof(obuf));
+	wire_header(&w, 0xabcd, DNS_FLAG_QR | DNS_FLAG_AA);
+	assert_int_equal(wire_question(&w, q, DNS_TYPE_MX, DNS_CLASS_IN), 0);
+	assert_int_equal(wire_rr(&w, WIRE_AN, q, DNS_TYPE_MX, DNS_CLASS_IN, 300, mxrd,
+	    (uint16_t)(2 + dname_len(mail))), 0);
+	assert_int_equal(wire_rr(&w, WIRE_NS, ex, DNS_TYPE_NS, DNS_CLASS_IN, 3600, ns1,
+	    (uint16_t)dname_len(ns1)), 0);
+	assert_int_equal(wire_rr(&w, WIRE_AR, mail, DNS_TYPE_A, DNS_CLASS_IN, 60, a1, 4), 0);
+	assert_int_equal(wire_rr(&w, WIRE_AR, ns1, DNS_TYPE_A, DNS_CLASS_IN, 60, a1, 4), 0);
+	len = wire_finish(&w);
+	assert_int_equal(len, w.len);
+
+	assert_int_equal(wire_read16(obuf), 0xabcd);
+	assert_int_equal(wire_read16(obuf + 2), DNS_FLAG_QR | DNS_FLAG_AA);
+	assert_int_equal(wire_read16(obuf + 4), 1);
+	assert_int_equal(wire_read16(obuf + 6), 1);
+	assert_int_equal(wire_read16(obuf + 8), 1);
+	assert_int_equal(wire_read16(obuf + 10), 2);
+	assert_memory_equal(obuf + pos, q, dname_len(q));	/* the client's spelling */
+	pos += dname_len(q);
+	assert_int_equal(wire_read16(obuf + pos), DNS_TYPE_MX);
+	assert_int_equal(wire_read16(obuf + pos + 2), DNS_CLASS_IN);
+	pos += 4;
+
+	read_rr(obuf, len, &pos, &rr);
+	assert_memory_equal(rr.owner, q, dname_len(q));
+	assert_int_equal(rr.type, DNS_TYPE_MX);
+	assert_int_equal(rr.rclass, DNS_CLASS_IN);
+	assert_int_equal(rr.ttl, 300);
+	assert_int_equal(wire_read16(obuf + rr.rdata), 10);
+	rr.rdata += 2;
+	assert_name_at(obuf, len, &rr.rdata, mail);
+	assert_int_equal(rr.rdata, pos);	/* RDLENGTH covers the compressed RDATA */
+
+	read_rr(obuf, len, &pos, &rr);
+	assert_same_name(rr.owner, ex);
+	assert_int_equal(rr.type, DNS_TYPE_NS);
+	assert_int_equal(rr.ttl, 3600);
+	assert_name_at(obuf, len, &rr.rdata, ns1);
+	assert_int_equal(rr.rdata, pos);
+
+	read_rr(obuf, len, &pos, &rr);
+	assert_same_name(rr.owner, mail);
+	assert_int_equal(rr.type, DNS_TYPE_A);
+	assert_int_equal(rr.rdlen, 4);
+	assert_memory_equal(obuf + rr.rdata, a1, 4);
+	read_rr(obuf, len, &pos, &rr);
+	assert_same_name(rr.owner, ns1);
+	assert_int_equal(pos, len);
+}
+
+/* RFC 1035 4.1.4: a repeated name is a pointer; a repeated suffix, labels then a pointer. */
+static void
+test_write_compression_bytes(void **state)
+{
+	static const uint8_t a1[] = { 192, 0, 2, 1 };
+	static const uint8_t rr1[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1 };
+	static const uint8_t rr2[] = { 3, 'w', 'w', 'w', 0xc0, 0x0c, 0, 1 };
+	static const uint8_t rr3[] = { 0xc0, 0x2d, 0, 1 };
+	struct wire_writer w;
+	size_t at;
+
+	writer_ex(&w, sizeof(obuf));
+	at = w.len;
+	assert_int_equal(wire_rr(&w, WIRE_AN, ex, DNS_TYPE_A, DNS_CLASS_IN, 60, a1, 4), 0);
+	assert_memory_equal(obuf + at, rr1, sizeof(rr1));
+	at = w.len;
+	assert_int_equal(at, 0x2d);
+	assert_int_equal(wire_rr(&w, WIRE_AN, www, DNS_TYPE_A, DNS_CLASS_IN, 60, a1, 4), 0);
+	assert_memory_equal(obuf + at, rr2, sizeof(rr2));
+	/* The third time, www.example.com. is a pointer to where it was written in full. */
+	at = w.len;
+	assert_int_equal(wire_rr(&w, WIRE_AN, www, DNS_TYPE_A, DNS_CLASS_IN, 60, a1, 4), 0);
+	assert_memory_equal(obuf + at, rr3, sizeof(rr3));
+}
+
+/* "com." alone: the suffix inside the question, at 12 + 8. */
+static void
+test_write_compression_inner_suffix(void **state)
+{
+	static const uint8_t a1[] = { 192, 0, 2, 1 };
+	static const uint8_t want[] = { 4, 'n', 'i', 'c', 'x', 0xc0, 20 };
+	uint8_t nicx[DNAME_MAXLEN], com[DNAME_MAXLEN];
+	struct wire_writer w;
+	size_t at;
+
+	wname("nicx.com.", nicx);
+	wname("com.", com);
+	writer_ex(&w, sizeof(obuf));
+	at = w.len;
+	assert_int_equal(wire_rr(&w, WIRE_AN, nicx, DNS_TYPE_A, DNS_CLASS_IN, 60, a1, 4), 0);
+	assert_memory_equal(obuf + at, want, sizeof(want));
+	at = w.len;
+	assert_int_equal(wire_rr(&w, WIRE_AN, com, DNS_TYPE_A, DNS_CLASS_IN, 60, a1, 4), 0);
+	assert_int_equal(wire_read16(obuf + at), 0xc000 | 20);
+}
+
+/* Names compare case-insensitively (RFC 4343); the first spelling stays on the wire. */
+static void
+test_write_compression_case(void **state)
+{
+	static const uint8_t a1[] = { 192, 0, 2, 1 };
+	uint8_t upper[DNAME_MAXLEN];
+	struct wire_writer w;
+	size_t at;
+
+	wname("WWW.Example.COM.", upper);
+	wire_init(&w, obuf, sizeof(obuf));
+	wire_header(&w, 1, 0);
+	assert_int_equal(wire_question(&w, upper, DNS_TYPE_A, DNS_CLASS_IN), 0);
+	at = w.len;
+	assert_int_equal(wire_rr(&w, WIRE_AN, www, DNS_TYPE_A, DNS_CLASS_IN, 60, a1, 4), 0);
+	assert_int_equal(wire_read16(obuf + at), 0xc000 | 12);
+	assert_memory_equal(obuf + 12, upper, dname_len(upper));
+}
+
+/* Writes one RR of type at example.com. and returns where its RDATA starts. */
+static size_t
+write_one(struct wire_writer *w, uint16_t type, const uint8_t *rd, size_t rdlen)
+{
+	size_t at;
+
+	writer_ex(w, sizeof(obuf));
+	at = w->len;
+	assert_int_equal(wire_rr(w, WIRE_AN, ex, type, DNS_CLASS_IN, 60, rd, (uint16_t)rdlen), 0);
+	assert_int_equal(wire_read16(obuf + at), 0xc00c);
+	return at + 2 + 10;
+}
+
+static void
+test_write_rdata_mx_compressed(void **state)
+{
+	static const uint8_t want[] = { 0, 10, 4, 'm', 'a', 'i', 'l', 0xc0, 0x0c };
+	uint8_t rd[2 + DNAME_MAXLEN];
+	struct wire_writer w;
+	size_t at;
+
+	wire_write16(rd, 10);
+	memcpy(rd + 2, mail, dname_len(mail));
+	at = write_one(&w, DNS_TYPE_MX, rd, 2 + dname_len(mail));
+	assert_int_equal(wire_read16(obuf + at - 2), sizeof(want));
+	assert_memory_equal(obuf + at, want, sizeof(want));
+	assert_int_equal(w.len, at + sizeof(want));
+}
+
+static void
+test_write_rdata_ns_cname_compressed(void **state)
+{
+	static const uint8_t ns_want[] = { 3, 'w', 'w', 'w', 0xc0, 0x0c };
+	static const uint8_t cname_want[] = { 0xc0, 0x0c };
+	struct wire_writer w;
+	size_t at;
+
+	at = write_one(&w, DNS_TYPE_NS, www, dname_len(www));
+	assert_int_equal(wire_read16(obuf + at - 2), sizeof(ns_want));
+	assert_memory_equal(obuf + at, ns_want, sizeof(ns_want));
+	at = write_one(&w, DNS_TYPE_CNAME, ex, dname_len(ex));
+	assert_int_equal(wire_read16(obuf + at - 2), sizeof(cname_want));
+	assert_memory_equal(obuf + at, cname_want, sizeof(cname_want));
+}
+
+/* Both SOA names compress; the 20 octets of numbers are copied unchanged. */
+static void
+test_write_rdata_soa_compressed(void **state)
+{
+	static const uint8_t nums[20] = { 0, 0, 0, 1, 0, 0, 0x1c, 0x20, 0, 0, 0x0e, 0x10,
+	    0, 0x12, 0x75, 0, 0, 0, 1, 0x2c };
+	static const uint8_t want[] = { 3, 'w', 'w', 'w', 0xc0, 0x0c, 0xc0, 0x29 };
+	uint8_t rd[2 * DNAME_MAXLEN + 20];
+	struct wire_writer w;
+	size_t at, n = 0;
+
+	memcpy(rd, www, dname_len(www));
+	n += dname_len(www);
+	memcpy(rd + n, www, dname_len(www));	/* rname = mname: a pointer to the mname */
+	n += dname_len(www);
+	memcpy(rd + n, nums, 20);
+	n += 20;
+	at = write_one(&w, DNS_TYPE_SOA, rd, n);
+	assert_int_equal(at, 0x29);
+	assert_int_equal(wire_read16(obuf + at - 2), sizeof(want) + 20);
+	assert_memory_equal(obuf + at, want, sizeof(want));
+	assert_memory_equal(obuf + at + sizeof(want), nums, 20);
+}
+
+/* RFC 2782: the SRV target "MUST NOT be compressed"; RFC 3597 4 keeps it that way. */
+static void
+test_write_rdata_srv_not_compressed(void **state)
+{
+	uint8_t rd[6 + DNAME_MAXLEN];
+	struct wire_writer w;
+	size_t at, n = 6 + dname_len(www);
+
+	memcpy(rd, "\0\1\0\2\023\304", 6);	/* priority 1, weight 2, port 5060 */
+	memcpy(rd + 6, www, dname_len(www));
+	at = write_one(&w, DNS_TYPE_SRV, rd, n);
+	assert_int_equal(wire_read16(obuf + at - 2), n);
+	assert_memory_equal(obuf + at, rd, n);
+	assert_int_equal(w.len, at + n);
+}
+
+static void
+test_write_rr_past_cap(void **state)
+{
+	static const uint8_t a1[] = { 192, 0, 2, 1 };
+	static const uint8_t want[] = { 3, 'w', 'w', 'w', 0xc0, 0x0c };
+	uint8_t big[200];
+	struct wire_writer w;
+	size_t len;
+	uint16_t counts[4];
+
+	memset(big, 'x', sizeof(big));
+	writer_ex(&w, 60);
+	len = w.len;
+	memcpy(counts, w.counts, sizeof(counts));
+	/* The owner fits, the RDATA does not: nothing of it may remain. */
+	assert_int_equal(wire_rr(&w, WIRE_AN, www, DNS_TYPE_TXT, DNS_CLASS_IN, 60, big,
+	    sizeof(big)), -1);
+	assert_int_equal(w.len, len);
+	assert_memory_equal(w.counts, counts, sizeof(counts));
+	/* Its owner was not remembered: www is written in full, not as a stale pointer. */
+	assert_int_equal(wire_rr(&w, WIRE_AN, www, DNS_TYPE_A, DNS_CLASS_IN, 60, a1, 4), 0);
+	assert_memory_equal(obuf + len, want, sizeof(want));
+	assert_int_equal(w.counts[WIRE_AN], 1);
+	assert_int_equal(w.len, len + sizeof(want) + 10 + 4);
+	/* An RR that would end exactly at cap fits; one octet more does not. */
+	writer_ex(&w, 29 + 2 + 10 + 4);
+	assert_int_equal(wire_rr(&w, WIRE_AN, ex, DNS_TYPE_A, DNS_CLASS_IN, 60, a1, 4), 0);
+	writer_ex(&w, 29 + 2 + 10 + 4);
+	assert_int_equal(wire_rr(&w, WIRE_AN, ex, DNS_TYPE_TXT, DNS_CLASS_IN, 60, big, 5), -1);
+	assert_int_equal(w.len, 29);
+	assert_int_equal(w.counts[WIRE_AN], 0);
+}
+
+static void
+test_write_mark_rollback(void **state)
+{
+	static const uint8_t a1[] = { 192, 0, 2, 1 };
+	struct wire_writer w;
+	struct wire_mark m;
+	size_t len;
+
+	writer_ex(&w, sizeof(obuf));
+	assert_int_equal(wire_rr(&w, WIRE_AN, ex, DNS_TYPE_A, DNS_CLASS_IN, 60, a1, 4), 0);
+	wire_mark(&w, &m);
+	len = w.len;
+	assert_int_equal(wire_rr(&w, WIRE_NS, www, DNS_TYPE_A, DNS_CLASS_IN, 60, a1, 4), 0);
+	assert_int_equal(wire_rr(&w, WIRE_AR, mail, DNS_TYPE_A, DNS_CLASS_IN, 60, a1, 4), 0);
+	wire_rollback(&w, &m);
+	assert_int_equal(w.len, len);
+	assert_int_equal(wire_finish(&w), len);
+	assert_int_equal(wire_read16(obuf + 4), 1);
+	assert_int_equal(wire_read16(obuf + 6), 1);
+	assert_int_equal(wire_read16(obuf + 8), 0);
+	assert_int_equal(wire_read16(obuf + 10), 0);
+	/* www.example.com. is no longer on the wire: written in full again. */
+	assert_int_equal(wire_rr(&w, WIRE_AN, www, DNS_TYPE_A, DNS_CLASS_IN, 60, a1, 4), 0);
+	assert_int_equal(obuf[len], 3);
+}
+
+/* RFC 6891 6.1.2-6.1.3: root owner, TYPE 41, CLASS = payload, TTL = ext-rcode|version|flags. */
+static void
+test_write_opt_layout(void **state)
+{
+	static const uint8_t ede[] = { 0, 15, 0, 2, 0, 14 };
+	static const uint8_t want[] = { 0, 0, 41, 0x04, 0xd0, 1, 0, 0x80, 0, 0, 6,
+	    0, 15, 0, 2, 0, 14 };
+	struct wire_writer w;
+	size_t at;
+
+	writer_ex(&w, sizeof(obuf));
+	at = w.len;
+	assert_int_equal(wire_opt(&w, 1232, 1, 0, EDNS_FLAG_DO, ede, sizeof(ede)), 0);
+	assert_int_equal(w.len, at + sizeof(want));
+	assert_memory_equal(obuf + at, want, sizeof(want));
+	assert_int_equal(w.counts[WIRE_AR], 1);
+	/* No room: nothing written. */
+	writer_ex(&w, 29 + 10);
+	assert_int_equal(wire_opt(&w, 512, 0, 0, 0, NULL, 0), -1);
+	assert_int_equal(w.len, 29);
+	assert_int_equal(w.counts[WIRE_AR], 0);
+}
+
+static void
+test_write_cap_clamped(void **state)
+{
+	static uint8_t huge[70000];
+	struct wire_writer w;
+
+	wire_init(&w, huge, sizeof(huge));
+	assert_int_equal(w.cap, DNS_MAX_MSG);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_valid_query),
+		cmocka_unit_test(test_parse_opcode),
+		cmocka_unit_test(test_parse_short_is_dropped),
+		cmocka_unit_test(test_parse_response_is_dropped),
+		cmocka_unit_test(test_parse_qdcount_zero),
+		cmocka_unit_test(test_parse_qdcount_two),
+		cmocka_unit_test(test_parse_truncated_question),
+		cmocka_unit_test(test_parse_pointer_to_itself),
+		cmocka_unit_test(test_parse_pointer_loop_terminates),
+		cmocka_unit_test(test_parse_forward_pointer),
+		cmocka_unit_test(test_parse_backward_pointer),
+		cmocka_unit_test(test_parse_pointer_out_of_range),
+		cmocka_unit_test(test_parse_extended_label_types),
+		cmocka_unit_test(test_parse_name_length_limit),
+		cmocka_unit_test(test_parse_name_length_limit_compressed),
+		cmocka_unit_test(test_parse_opt),
+		cmocka_unit_test(test_parse_opt_version_no_nsid),
+		cmocka_unit_test(test_parse_two_opts),
+		cmocka_unit_test(test_parse_opt_outside_additional),
+		cmocka_unit_test(test_parse_opt_owner_not_root),
+		cmocka_unit_test(test_parse_opt_truncated_option),
+		cmocka_unit_test(test_parse_trailing_garbage),
+		cmocka_unit_test(test_parse_rdlength_beyond_end),
+		cmocka_unit_test(test_parse_missing_rr),
+		cmocka_unit_test(test_write_round_trip),
+		cmocka_unit_test(test_write_compression_bytes),
+		cmocka_unit_test(test_write_compression_inner_suffix),
+		cmocka_unit_test(test_write_compression_case),
+		cmocka_unit_test(test_write_rdata_mx_compressed),
+		cmocka_unit_test(test_write_rdata_ns_cname_compressed),
+		cmocka_unit_test(test_write_rdata_soa_compressed),
+		cmocka_unit_test(test_write_rdata_srv_not_compressed),
+		cmocka_unit_test(test_write_rr_past_cap),
+		cmocka_unit_test(test_write_mark_rollback),
+		cmocka_unit_test(test_write_opt_layout),
+		cmocka_unit_test(test_write_cap_clamped),
+	};
+
+	return cmocka_run_group_tests(tests, setup_names, NULL);
+}
