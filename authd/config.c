@@ -45,6 +45,12 @@ kafka_passthrough(void *dst, const char *section, const char *name, const char *
 	rd_kafka_conf_t *kc;
 	rd_kafka_conf_res_t res;
 
+	for (size_t i = 0; i < c->nprops; i++) {
+		if (strcmp(c->props[i].name, name) == 0) {
+			snprintf(err, errlen, "set twice in section [%s]", section);
+			return -1;
+		}
+	}
 	if (c->nprops == KAFKA_PROPS_MAX) {
 		snprintf(err, errlen, "more than %d librdkafka properties", KAFKA_PROPS_MAX);
 		return -1;

@@ -350,8 +350,9 @@ conf_load(const struct conf_schema *schema, void *dst, const char *path, FILE *e
 	ini_max_line = CONF_MAX_LINE;
 	rc = ini_parse_stream(conf_reader, &st, conf_handler, &st);
 	fclose(st.fp);
-	if (rc > 0 && st.errors == 0) {
-		st.line = rc;	/* a syntax error the reader did not foresee */
+	if (rc > 0) {
+		/* The reader blanks the lines it reports, so this is one it did not foresee. */
+		st.line = rc;
 		conf_error(&st, NULL, "syntax error");
 	} else if (rc < 0) {
 		conf_error(&st, NULL, "cannot parse (out of memory)");

@@ -350,9 +350,9 @@ test_syntax_error(void **state)
 }
 
 /*
- * BUG: common/conf.c conf_load() reports only the first syntax error: inih's
- * ini_parse_stream() returns just the first bad line's number, yet conf.h promises every
- * error, "all of them, not only the first".
+ * BUG (found by this test, fixed since in conf.c): conf_load() reported only the first
+ * syntax error (inih's ini_parse_stream() returns just the first bad line's number), yet
+ * conf.h promises every error, "all of them, not only the first".
  */
 static void
 test_every_syntax_error_counted(void **state)
@@ -365,9 +365,9 @@ test_every_syntax_error_counted(void **state)
 }
 
 /*
- * BUG: common/conf.c conf_handler() drops keys of unknown sections silently, counting on
- * conf_reader() to report the section header; a key before any header is in section ""
- * which has no header line, so it is ignored without an error (the user meant [server]).
+ * BUG (found by this test, fixed since in conf.c): conf_handler() dropped keys of unknown
+ * sections silently, counting on conf_reader() to report the section header; a key before
+ * any header is in section "", which has no header line, so it was ignored without error.
  */
 static void
 test_key_outside_section(void **state)
@@ -376,6 +376,31 @@ test_key_outside_section(void **state)
 
 	assert_int_equal(n, 1);
 	err_line(1, "workers");
+}
+
+/*
+ * A syntax error only inih sees: "; = 4" is an inline comment, so the line has no '='.
+ * Alone it is reported (line 2) ...
+ */
+static void
+test_inline_comment_syntax_error(void **state)
+{
+	assert_one_error(load("[server]\nworkers ; = 4\n"), 2, NULL);
+}
+
+/*
+ * BUG: common/conf.c conf_load() reports a syntax error found by inih (rc > 0) only when
+ * no other error was counted ("if (rc > 0 && st.errors == 0)"), so after an unknown key
+ * the bad line 3 goes unreported and uncounted: 1 error instead of 2.
+ */
+static void
+test_inline_comment_syntax_error_after_other_error(void **state)
+{
+	int n = load("[server]\nbogus = 1\nworkers ; = 4\n");
+
+	assert_int_equal(n, 2);
+	err_line(2, "bogus");
+	err_line(3, NULL);
 }
 
 static void
@@ -477,6 +502,8 @@ main(void)
 		T(test_syntax_error),
 		T(test_every_syntax_error_counted),
 		T(test_key_outside_section),
+		T(test_inline_comment_syntax_error),
+		T(test_inline_comment_syntax_error_after_other_error),
 		T(test_every_error_reported),
 		T(test_kafka_property_accepted),
 		T(test_kafka_unknown_property),

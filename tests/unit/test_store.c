@@ -315,6 +315,32 @@ test_owner_becomes_ent(void **state)
 	assert_stats(st, 2, 2, 2, 4);
 }
 
+/* The root can own RRsets; a name of 255 octets (127 labels + root) gets 127 ancestors. */
+static void
+test_root_and_longest_name(void **state)
+{
+	char name[300];
+	size_t o = 0;
+
+	put(st, ".", mk(DNS_TYPE_TXT, 300, 1, "root"));
+	assert_stats(st, 1, 1, 1, 1);
+	for (int i = 0; i < 127; i++) {
+		name[o++] = (char)('a' + i % 26);
+		name[o++] = '.';
+	}
+	name[o] = '\0';
+	assert_int_equal(dname_len(wn(name)), 255);
+	put(st, name, mk(DNS_TYPE_A, 300, 1, "x"));
+	assert_stats(st, 2, 2, 2, 128);
+	assert_true(exists(st, name));
+	assert_true(exists(st, name + 250));		/* its last 2 labels: an ENT */
+	del(st, name, DNS_TYPE_A);
+	del(st, ".", DNS_TYPE_TXT);
+	store_commit(st);
+	assert_stats(st, 0, 0, 0, 0);
+	assert_false(exists(st, "."));
+}
+
 static void
 test_stats_sequence(void **state)
 {
@@ -504,6 +530,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ents_pruned_up_to_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ents_shared_by_siblings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owner_becomes_ent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_root_and_longest_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_independence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_order_independence, setup,

@@ -919,6 +919,32 @@ test_write_opt_layout(void **state)
 	assert_int_equal(w.counts[WIRE_AR], 0);
 }
 
+/* A pointer holds 14 bits: a name written past 0x3fff is no target, earlier ones still are. */
+static void
+test_write_compression_beyond_16k(void **state)
+{
+	static uint8_t big[20000], txt[16500];
+	static const uint8_t want[] = { 3, 'n', 'e', 'w', 0xc0, 0x0c };
+	uint8_t nw[DNAME_MAXLEN];
+	struct wire_writer w;
+	size_t at;
+
+	wname("new.example.com.", nw);
+	memset(txt, 'x', sizeof(txt));
+	wire_init(&w, big, sizeof(big));
+	wire_header(&w, 1, 0);
+	assert_int_equal(wire_question(&w, ex, DNS_TYPE_TXT, DNS_CLASS_IN), 0);
+	assert_int_equal(wire_rr(&w, WIRE_AN, ex, DNS_TYPE_TXT, DNS_CLASS_IN, 60, txt,
+	    sizeof(txt)), 0);
+	assert_true(w.len > 0x4000);
+	for (int i = 0; i < 2; i++) {
+		at = w.len;
+		assert_int_equal(wire_rr(&w, WIRE_AN, nw, DNS_TYPE_TXT, DNS_CLASS_IN, 60, txt,
+		    1), 0);
+		assert_memory_equal(big + at, want, sizeof(want));
+	}
+}
+
 static void
 test_write_cap_clamped(void **state)
 {
@@ -968,6 +994,7 @@ main(void)
 		cmocka_unit_test(test_write_rr_past_cap),
 		cmocka_unit_test(test_write_mark_rollback),
 		cmocka_unit_test(test_write_opt_layout),
+		cmocka_unit_test(test_write_compression_beyond_16k),
 		cmocka_unit_test(test_write_cap_clamped),
 	};
 
