@@ -7,8 +7,12 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <pthread.h>
+
 #include "authd/store.h"
 #include "common/conf.h"
+#include "common/event.h"
+#include "common/metrics.h"
 
 #define KAFKA_PROPS_MAX	64
 
@@ -32,6 +36,19 @@ struct authd_conf {
 	struct kafka_prop props[KAFKA_PROPS_MAX];	/* librdkafka pass-through */
 	/* [log] */
 	char		*log_level;
+	char		*log_format;
+	bool		 query_log;
+	int		 query_log_sample;	/* log one query in N */
+	/* [admin] */
+	char		*admin_listen;
+	char		*admin_token_file;
+	/* [metrics] */
+	char		*statsd;
+	char		*statsd_prefix;
+	int		 statsd_interval;	/* ms */
+	/* [store] */
+	char		*snapshot;
+	int		 snapshot_interval;	/* ms */
 };
 
 /* The one config table (authd/config.c). */
@@ -41,13 +58,50 @@ extern const struct conf_schema authd_conf_schema;
 int authd_conf_load(struct authd_conf *c, const char *path, FILE *errout);
 void authd_conf_free(struct authd_conf *c);
 
-/* Consumer progress shared with workers and (later) the admin endpoint. */
+/* Per-worker counters: one writer (the worker), read by the admin thread. */
+#define STATS_RCODES	18	/* 0..15, 16 = BADVERS, 17 = dropped (no answer) */
+#define STATS_QTYPES	18
+
+struct worker_stats {
+	counter_t		queries[2][STATS_RCODES];	/* [tcp][rcode] */
+	counter_t		qtypes[STATS_QTYPES];
+	counter_t		truncated;
+	struct histogram	latency;
+};
+
+/* The qtype slot of a query type, and the label of a slot. */
+int stats_qtype_slot(uint16_t qtype);
+const char *stats_qtype_name(int slot);
+
+/*
+ * What the consumer thread publishes after each batch, under a mutex, for the admin
+ * thread: offsets, lag and store counters.
+ */
+#define PARTITIONS_MAX	1024
+
+struct consumer_status {
+	int32_t			npart;
+	int64_t			next[PARTITIONS_MAX];	/* next offset to read */
+	int64_t			high[PARTITIONS_MAX];	/* latest known high watermark */
+	struct store_stats	store;
+	double			last_event;	/* CLOCK_REALTIME seconds, 0 = none */
+	double			ready_at;	/* seconds from start to ready, 0 = not yet */
+	uint64_t		snapshot_events;	/* events loaded from the snapshot */
+};
+
+/* State shared by the threads of authd. */
 struct authd_state {
 	struct store		*store;
 	atomic_bool		 ready;		/* caught up with the start-up watermarks */
 	atomic_bool		 stopping;
 	atomic_ullong		 events_applied;
 	atomic_ullong		 events_rejected;
+	atomic_ullong		 rejected_by[EVENT_ERR__COUNT];
+	atomic_int		 log_level;	/* SIGHUP may change it */
+	pthread_mutex_t		 status_mtx;
+	struct consumer_status	 status;
+	size_t			 nworkers;
+	struct worker_stats	*wstats[64];
 };
 
 #endif

@@ -195,6 +195,7 @@ apply_message(struct consumer *c, rd_kafka_message_t *m)
 		    m->key_len > 300 ? 300 : (int)m->key_len, m->key ? (const char *)m->key : "",
 		    event_error_name(e), err);
 		atomic_fetch_add(&c->st->events_rejected, 1);
+		atomic_fetch_add(&c->st->rejected_by[e], 1);
 		return;
 	}
 	store_apply(c->st->store, ev.owner, ev.type, ev.rrset);
@@ -223,6 +224,40 @@ update_positions(struct consumer *c)
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
+static double
+wall_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Publishes offsets, watermarks and store counters for the admin thread. */
+static void
+publish_status(struct consumer *c, bool got_events)
+{
+	struct consumer_status *cs = &c->st->status;
+	int32_t n = c->npart < PARTITIONS_MAX ? c->npart : PARTITIONS_MAX;
+
+	pthread_mutex_lock(&c->st->status_mtx);
+	cs->npart = n;
+	for (int32_t p = 0; p < n; p++) {
+		int64_t lo, hi;
+
+		cs->next[p] = c->next[p];
+		if (rd_kafka_get_watermark_offsets(c->rk, c->conf->topic, p, &lo, &hi) ==
+		    RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0)
+			cs->high[p] = hi;
+		else if (cs->high[p] < c->target[p])
+			cs->high[p] = c->target[p];
+	}
+	store_get_stats(c->st->store, &cs->store);
+	if (got_events)
+		cs->last_event = wall_sec();
+	pthread_mutex_unlock(&c->st->status_mtx);
+}
+
 static bool
 caught_up(struct consumer *c)
 {
@@ -243,6 +278,9 @@ check_ready(struct consumer *c, double *last_progress)
 		return;
 	store_get_stats(c->st->store, &ss);
 	if (caught_up(c)) {
+		pthread_mutex_lock(&c->st->status_mtx);
+		c->st->status.ready_at = t - c->started;
+		pthread_mutex_unlock(&c->st->status_mtx);
 		atomic_store_explicit(&c->st->ready, true, memory_order_release);
 		log_info("ready: caught up with %s in %.2f s: %llu events applied, %llu "
 		    "rejected, %llu RRsets", c->conf->topic, t - c->started,
@@ -281,6 +319,7 @@ consumer_main(void *arg)
 		if (n > 0)
 			store_commit(c->st->store);
 		check_ready(c, &last_progress);
+		publish_status(c, n > 0);
 	}
 	rd_kafka_queue_destroy(c->queue);
 out:

@@ -10,6 +10,7 @@
 #include <sodium.h>
 #include <urcu.h>
 
+#include "authd/admin.h"
 #include "authd/authd.h"
 #include "authd/kafka.h"
 #include "authd/server.h"
@@ -33,6 +34,28 @@ usage(FILE *out)
 	conf_print_help(&authd_conf_schema, out);
 }
 
+/*
+ * SIGHUP: parse the file again into a new config and apply what can change live; an
+ * invalid file changes nothing. (Logs go to stderr, which supervisord owns and rotates.)
+ */
+static void
+reload(const char *path)
+{
+	struct authd_conf nc;
+
+	if (authd_conf_load(&nc, path, stderr) != 0) {
+		log_warnx("SIGHUP: %s is invalid (errors above); keeping the running "
+		    "configuration", path);
+		authd_conf_free(&nc);
+		return;
+	}
+	log_set_level((enum log_level)log_level_parse(nc.log_level));
+	log_set_json(strcmp(nc.log_format, "json") == 0);
+	log_info("SIGHUP: reloaded %s (log level %s, format %s)", path, nc.log_level,
+	    nc.log_format);
+	authd_conf_free(&nc);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -49,6 +72,7 @@ main(int argc, char **argv)
 	struct authd_state st;
 	struct consumer *cons;
 	struct server *srv;
+	struct admin *adm;
 	sigset_t sigs;
 	int ch, sig;
 
@@ -75,6 +99,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init("streamdns-authd", (enum log_level)log_level_parse(conf.log_level));
+	log_set_json(strcmp(conf.log_format, "json") == 0);
 	if (sodium_init() < 0)
 		fatalx("libsodium initialisation failed");
 	dname_hash_seed(((uint64_t)randombytes_random() << 32) | randombytes_random());
@@ -88,6 +113,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&st, 0, sizeof(st));
+	pthread_mutex_init(&st.status_mtx, NULL);
 	st.store = store_new();
 	rcu_register_thread();
 	if ((srv = server_start(&conf, &st)) == NULL)
@@ -95,12 +121,14 @@ main(int argc, char **argv)
 	log_info("streamdns-authd %s starting; not ready until caught up with topic %s "
 	    "at %s (queries get SERVFAIL, EDE 14 Not Ready, until then)", STREAMDNS_VERSION,
 	    conf.topic, conf.brokers);
+	if ((adm = admin_start(&conf, &st)) == NULL)
+		fatalx("cannot start the admin endpoint");
 	cons = consumer_start(&conf, &st);
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_info("SIGHUP: nothing to reload yet");
+			reload(path);
 			continue;
 		}
 		log_info("signal %d: stopping", sig);
@@ -108,6 +136,7 @@ main(int argc, char **argv)
 	}
 	atomic_store(&st.stopping, true);
 	server_stop(srv);
+	admin_stop(adm);
 	consumer_stop(cons);
 	store_free(st.store);
 	rcu_unregister_thread();

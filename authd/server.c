@@ -6,7 +6,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -36,6 +38,7 @@ struct udp_sock {
 struct tcp_conn {
 	struct worker		*wk;
 	struct bufferevent	*bev;
+	struct sockaddr_storage	 peer;
 };
 
 struct worker {
@@ -46,6 +49,8 @@ struct worker {
 	struct evconnlistener	*tcp[LISTEN_MAX];
 	size_t			 nsock;
 	int			 tcp_clients;
+	uint64_t		 nqueries;	/* for query-log sampling */
+	struct worker_stats	 stats;
 	/* UDP batch buffers: queries in, responses out. */
 	uint8_t			 in[UDP_BATCH][UDP_BUFSIZE];
 	uint8_t			 out[UDP_BATCH][DNS_MAX_MSG];
@@ -89,6 +94,80 @@ fail:
 	return -1;
 }
 
+int
+stats_qtype_slot(uint16_t qtype)
+{
+	static const uint16_t types[STATS_QTYPES - 1] = {
+		DNS_TYPE_A, DNS_TYPE_NS, DNS_TYPE_CNAME, DNS_TYPE_SOA, DNS_TYPE_PTR,
+		DNS_TYPE_MX, DNS_TYPE_TXT, DNS_TYPE_AAAA, DNS_TYPE_SRV, 35 /* NAPTR */,
+		DNS_TYPE_DS, DNS_TYPE_DNSKEY, 64 /* SVCB */, 65 /* HTTPS */, 257 /* CAA */,
+		DNS_TYPE_ANY, DNS_TYPE_AXFR,
+	};
+
+	for (int i = 0; i < STATS_QTYPES - 1; i++)
+		if (types[i] == qtype)
+			return i;
+	return STATS_QTYPES - 1;
+}
+
+const char *
+stats_qtype_name(int slot)
+{
+	static const char *const names[STATS_QTYPES] = {
+		"A", "NS", "CNAME", "SOA", "PTR", "MX", "TXT", "AAAA", "SRV", "NAPTR", "DS",
+		"DNSKEY", "SVCB", "HTTPS", "CAA", "ANY", "AXFR", "other",
+	};
+
+	return slot >= 0 && slot < STATS_QTYPES ? names[slot] : "other";
+}
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void
+query_log(const struct sockaddr_storage *peer, bool tcp, const uint8_t *msg, size_t len,
+    const struct answer_info *info, uint64_t us)
+{
+	char addr[INET6_ADDRSTRLEN] = "?", name[DNAME_STRLEN] = "?";
+	uint8_t qname[DNAME_MAXLEN];
+	size_t pos = DNS_HEADER_LEN;
+
+	if (peer->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, addr,
+		    sizeof(addr));
+	else if (peer->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, addr,
+		    sizeof(addr));
+	if (len > DNS_HEADER_LEN && dname_unpack(msg, len, &pos, qname) > 0)
+		dname_to_str(qname, name, sizeof(name));
+	log_info("query %s %s %s type=%u rcode=%u%s %lluus", addr, tcp ? "tcp" : "udp", name,
+	    info->qtype, info->rcode, info->truncated ? " tc" : "", (unsigned long long)us);
+}
+
+/* Counts one query (and logs it when the query log samples it). */
+static void
+account(struct worker *wk, const struct sockaddr_storage *peer, bool tcp,
+    const uint8_t *msg, size_t len, const struct answer_info *info, uint64_t t0)
+{
+	uint64_t us = now_us() - t0;
+	int rc = info->dropped ? 17 : info->rcode < 17 ? info->rcode : 16;
+
+	counter_add(&wk->stats.queries[tcp][rc], 1);
+	counter_add(&wk->stats.qtypes[stats_qtype_slot(info->qtype)], 1);
+	if (info->truncated)
+		counter_add(&wk->stats.truncated, 1);
+	histogram_observe(&wk->stats.latency, us);
+	if (wk->srv->conf->query_log &&
+	    wk->nqueries++ % (uint64_t)wk->srv->conf->query_log_sample == 0)
+		query_log(peer, tcp, msg, len, info, us);
+}
+
 static struct answer_opts
 current_opts(const struct server *srv)
 {
@@ -126,10 +205,13 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < n; i++) {
 		size_t len;
 
+		uint64_t t0 = now_us();
+
 		if (in[i].msg_hdr.msg_flags & MSG_TRUNC)
 			continue;	/* larger than any query we answer */
 		len = answer_message(wk->srv->st->store, &o, wk->in[i], in[i].msg_len, false,
 		    wk->out[nout], DNS_MAX_MSG, &info);
+		account(wk, &from[i], false, wk->in[i], in[i].msg_len, &info, t0);
 		if (len == 0)
 			continue;
 		iout[nout].iov_base = wk->out[nout];
@@ -177,9 +259,12 @@ tcp_read(struct bufferevent *bev, void *arg)
 		qlen = wire_read16(hdr);
 		if (evbuffer_get_length(inb) < 2 + qlen)
 			return;
+		uint64_t t0 = now_us();
+
 		q = evbuffer_pullup(inb, (ssize_t)(2 + qlen));
 		len = answer_message(wk->srv->st->store, &o, q + 2, qlen, true, wk->tcpout + 2,
 		    DNS_MAX_MSG, &info);
+		account(wk, &c->peer, true, q + 2, qlen, &info, t0);
 		evbuffer_drain(inb, 2 + qlen);
 		if (len == 0) {
 			/* Not a query (a response, or no header): end the conversation. */
@@ -214,6 +299,8 @@ tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, in
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->wk = wk;
+	if (salen > 0 && (size_t)salen <= sizeof(c->peer))
+		memcpy(&c->peer, sa, (size_t)salen);
 	c->bev = bufferevent_socket_new(wk->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		close(fd);
@@ -323,7 +410,9 @@ server_start(const struct authd_conf *conf, struct authd_state *st)
 			server_stop(srv);
 			return NULL;
 		}
+		st->wstats[srv->nworkers] = &wk->stats;
 		srv->workers[srv->nworkers++] = wk;
+		st->nworkers = srv->nworkers;
 	}
 	for (size_t i = 0; i < srv->nworkers; i++)
 		if (pthread_create(&srv->workers[i]->thread, NULL, worker_main,

@@ -8,6 +8,7 @@
 #include "authd/store.h"
 #include "common/dname.h"
 #include "common/log.h"
+#include "common/wire.h"
 
 struct znode {
 	struct cds_lfht_node	 ht;
@@ -227,10 +228,12 @@ store_apply(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *
 	if (prev != NULL) {
 		s->stats.rrsets--;
 		s->stats.records -= prev->count;
+		s->stats.zones -= type == DNS_TYPE_SOA;
 	}
 	if (rs != NULL) {
 		s->stats.rrsets++;
 		s->stats.records += rs->count;
+		s->stats.zones += type == DNS_TYPE_SOA;
 	}
 	garbage_add(&s->garbage, n->sets);
 	garbage_add(&s->garbage, prev);

@@ -35,6 +35,7 @@ struct store_stats {
 	uint64_t	rrsets;
 	uint64_t	records;
 	uint64_t	nodes;		/* including empty non-terminals */
+	uint64_t	zones;		/* SOA RRsets: names that are a zone apex */
 };
 
 struct store *store_new(void);

@@ -511,6 +511,24 @@ conf_check_addr_list(const char *value, char *err, size_t errlen)
 }
 
 int
+conf_check_addr_list_or_none(const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "none") == 0)
+		return 0;
+	return conf_check_addr_list(value, err, errlen);
+}
+
+int
+conf_check_log_format(const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "text") != 0 && strcmp(value, "json") != 0) {
+		snprintf(err, errlen, "'%s' is not text or json", value);
+		return -1;
+	}
+	return 0;
+}
+
+int
 conf_check_log_level(const char *value, char *err, size_t errlen)
 {
 	if (log_level_parse(value) < 0) {

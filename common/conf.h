@@ -72,6 +72,8 @@ int conf_parse_sockaddr(const char *s, int defport, struct sockaddr_storage *ss,
 
 /* Check functions for tables. */
 int conf_check_addr_list(const char *value, char *err, size_t errlen);
+int conf_check_addr_list_or_none(const char *value, char *err, size_t errlen);
 int conf_check_log_level(const char *value, char *err, size_t errlen);
+int conf_check_log_format(const char *value, char *err, size_t errlen);
 
 #endif

@@ -9,6 +9,7 @@
 
 static const char *log_prog = "streamdns";
 static volatile int log_lvl = LOG_LVL_INFO;
+static volatile int log_json;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -23,6 +24,33 @@ void
 log_set_level(enum log_level level)
 {
 	log_lvl = level;
+}
+
+void
+log_set_json(int on)
+{
+	log_json = on;
+}
+
+/* Writes s as a JSON string body (quotes, backslashes and control characters escaped). */
+static void
+json_escape(char *out, size_t outlen, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 7 < outlen; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20) {
+			o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
 }
 
 int
@@ -48,6 +76,16 @@ vlog(enum log_level lvl, const char *err, const char *fmt, va_list ap)
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_json) {
+		char full[1200], esc[2 * sizeof(full)];
+
+		snprintf(full, sizeof(full), "%s%s%s", msg, err ? ": " : "", err ? err : "");
+		json_escape(esc, sizeof(esc), full);
+		fprintf(stderr, "{\"ts\":\"%s.%03ldZ\",\"prog\":\"%s\",\"level\":\"%s\","
+		    "\"msg\":\"%s\"}\n", ts, now.tv_nsec / 1000000, log_prog, level_names[lvl],
+		    esc);
+		return;
+	}
 	if (err != NULL)
 		fprintf(stderr, "%s.%03ldZ %s[%s]: %s: %s\n", ts, now.tv_nsec / 1000000,
 		    log_prog, level_names[lvl], msg, err);

@@ -9,6 +9,8 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 /* Called once by main(): the program name prefixes every line. */
 void log_init(const char *progname, enum log_level level);
 void log_set_level(enum log_level level);
+/* "text" (default) or "json": one JSON object per line, for log shippers. */
+void log_set_json(int on);
 /* Parses "error", "warn", "info", "debug"; returns -1 for anything else. */
 int log_level_parse(const char *s);
 

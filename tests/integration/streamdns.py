@@ -5,6 +5,8 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 import dns.flags
 import dns.message
@@ -81,8 +83,10 @@ class Broker:
 class Authd:
     """streamdns-authd with a generated INI file."""
 
-    def __init__(self, broker_address, topic="streamdns.zones", extra="", workers=2):
+    def __init__(self, broker_address, topic="streamdns.zones", extra="", workers=2,
+                 sections=""):
         self.port = free_port()
+        self.admin_port = free_port()
         self.dir = tempfile.mkdtemp(prefix="authd-")
         self.conf = os.path.join(self.dir, "authd.ini")
         self.logpath = os.path.join(self.dir, "authd.log")
@@ -90,7 +94,9 @@ class Authd:
             f.write("[server]\nlisten = 127.0.0.1:%d\nworkers = %d\n"
                     "tcp-idle-timeout = 2s\n%s\n[kafka]\nbrokers = %s\ntopic = %s\n"
                     "retry-interval = 200ms\n[log]\nlevel = info\n"
-                    % (self.port, workers, extra, broker_address, topic))
+                    "[admin]\nlisten = 127.0.0.1:%d\n%s\n"
+                    % (self.port, workers, extra, broker_address, topic, self.admin_port,
+                       sections))
         self.proc = None
         self.start()
 
@@ -108,6 +114,17 @@ class Authd:
             except Exception:
                 time.sleep(0.05)
         raise RuntimeError("authd did not answer: %s" % self.read_log())
+
+    def http(self, path, token=None, timeout=5.0):
+        """GET on the admin endpoint; returns (status, body text)."""
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.admin_port, path))
+        if token is not None:
+            req.add_header("Authorization", "Bearer " + token)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
 
     def read_log(self):
         with open(self.logpath) as f:

@@ -1,0 +1,309 @@
+/* zonemd.c: zone summaries and RFC 8976 ZONEMD (SIMPLE, SHA-512) digests over the store. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libknot/descriptor.h>
+#include <sodium.h>
+
+#include "authd/zonemd.h"
+#include "common/wire.h"
+
+#define DNS_TYPE_ZONEMD	63
+
+struct item {
+	const struct znode	*node;
+	size_t			 zone;
+};
+
+struct collect {
+	const struct store	*s;
+	const struct znode	**apexes;
+	size_t			 napex, capapex;
+	struct item		*items;
+	size_t			 nitems, capitems;
+	int			 oom;
+};
+
+static int
+grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	void *np;
+	size_t nc;
+
+	if (need <= *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 1024;
+	while (nc < need)
+		nc *= 2;
+	if ((np = realloc(*p, nc * size)) == NULL)
+		return -1;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
+int
+dname_canon_cmp(const uint8_t *a, const uint8_t *b)
+{
+	const uint8_t *la[DNAME_MAXLABELS], *lb[DNAME_MAXLABELS];
+	int na = 0, nb = 0;
+
+	for (; *a != 0; a += 1 + *a)
+		la[na++] = a;
+	for (; *b != 0; b += 1 + *b)
+		lb[nb++] = b;
+	while (na > 0 && nb > 0) {
+		const uint8_t *x = la[--na], *y = lb[--nb];
+		size_t n = x[0] < y[0] ? x[0] : y[0];
+		int c = memcmp(x + 1, y + 1, n);
+
+		if (c != 0)
+			return c;
+		if (x[0] != y[0])
+			return x[0] < y[0] ? -1 : 1;
+	}
+	return na == nb ? 0 : na < nb ? -1 : 1;
+}
+
+static int
+collect_apex(const struct znode *n, void *arg)
+{
+	struct collect *c = arg;
+
+	if (znode_find(n, DNS_TYPE_SOA) == NULL)
+		return 0;
+	if (grow((void **)&c->apexes, &c->capapex, c->napex + 1, sizeof(*c->apexes)) != 0) {
+		c->oom = 1;
+		return 1;
+	}
+	c->apexes[c->napex++] = n;
+	return 0;
+}
+
+static int
+cmp_apex(const void *x, const void *y)
+{
+	const struct znode *a = *(const struct znode *const *)x;
+	const struct znode *b = *(const struct znode *const *)y;
+
+	return dname_canon_cmp(znode_name(a), znode_name(b));
+}
+
+/* Index of the zone a name belongs to (the deepest apex above it), or -1. */
+static long
+zone_of(const struct collect *c, const uint8_t *name)
+{
+	for (const uint8_t *p = name; p != NULL; p = dname_parent(p)) {
+		const struct znode *n = store_lookup(c->s, p, dname_len(p));
+		size_t lo = 0, hi = c->napex;
+
+		if (n == NULL || znode_find(n, DNS_TYPE_SOA) == NULL)
+			continue;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			int r = dname_canon_cmp(znode_name(c->apexes[mid]), p);
+
+			if (r == 0)
+				return (long)mid;
+			if (r < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	return -1;
+}
+
+static int
+collect_item(const struct znode *n, void *arg)
+{
+	struct collect *c = arg;
+	long z;
+
+	if (znode_rrsets(n)->count == 0 || (z = zone_of(c, znode_name(n))) < 0)
+		return 0;
+	if (grow((void **)&c->items, &c->capitems, c->nitems + 1, sizeof(*c->items)) != 0) {
+		c->oom = 1;
+		return 1;
+	}
+	c->items[c->nitems].node = n;
+	c->items[c->nitems++].zone = (size_t)z;
+	return 0;
+}
+
+static int
+cmp_item(const void *x, const void *y)
+{
+	const struct item *a = x, *b = y;
+
+	if (a->zone != b->zone)
+		return a->zone < b->zone ? -1 : 1;
+	return dname_canon_cmp(znode_name(a->node), znode_name(b->node));
+}
+
+/* RFC 4034 6.2: names inside the RDATA of these types are lower-cased. */
+static size_t
+canon_rdata(uint16_t type, const uint8_t *rd, size_t len, uint8_t *out)
+{
+	const knot_rdata_descriptor_t *d = knot_get_rdata_descriptor(type);
+	size_t p = 0;
+
+	memcpy(out, rd, len);
+	if (!knot_rrtype_should_be_lowercased(type) || d == NULL)
+		return len;
+	for (int i = 0; d->block_types[i] != KNOT_RDATA_WF_END && p < len; i++) {
+		int b = d->block_types[i];
+
+		if (b == KNOT_RDATA_WF_COMPRESSIBLE_DNAME || b == KNOT_RDATA_WF_FIXED_DNAME ||
+		    b == KNOT_RDATA_WF_DECOMPRESSIBLE_DNAME) {
+			dname_lower(out + p);
+			p += dname_len(out + p);
+		} else if (b == KNOT_RDATA_WF_NAPTR_HEADER) {
+			p += 4;
+			for (int k = 0; k < 3 && p < len; k++)
+				p += 1 + (size_t)out[p];
+		} else if (b > 0) {
+			p += (size_t)b;
+		} else {
+			break;
+		}
+	}
+	return len;
+}
+
+struct canon_rr {
+	uint16_t	len;
+	uint8_t		data[];
+};
+
+static int
+cmp_canon(const void *x, const void *y)
+{
+	const struct canon_rr *const *a = x, *const *b = y;
+	size_t n = (*a)->len < (*b)->len ? (*a)->len : (*b)->len;
+	int c = memcmp((*a)->data, (*b)->data, n);
+
+	return c != 0 ? c : (int)(*a)->len - (int)(*b)->len;
+}
+
+/* Hashes one RRset in canonical form: RRs sorted by canonical RDATA, duplicates once. */
+static int
+hash_rrset(crypto_hash_sha512_state *h, const uint8_t *owner, const struct rrset *rs)
+{
+	struct canon_rr **rrs = calloc(rs->count, sizeof(*rrs));
+	struct rdata_ref rd;
+	size_t n = 0, olen = dname_len(owner);
+	int rc = 0;
+
+	if (rrs == NULL)
+		return -1;
+	for (const uint8_t *it = rrset_first(rs, &rd); it != NULL; it = rrset_next(rs, it, &rd)) {
+		if ((rrs[n] = malloc(sizeof(struct canon_rr) + rd.len + 1)) == NULL) {
+			rc = -1;
+			goto out;
+		}
+		rrs[n]->len = (uint16_t)canon_rdata(rs->type, rd.data, rd.len, rrs[n]->data);
+		n++;
+	}
+	qsort(rrs, n, sizeof(*rrs), cmp_canon);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t hdr[10];
+
+		if (i > 0 && cmp_canon(&rrs[i - 1], &rrs[i]) == 0)
+			continue;
+		wire_write16(hdr, rs->type);
+		wire_write16(hdr + 2, DNS_CLASS_IN);
+		wire_write16(hdr + 4, (uint16_t)(rs->ttl >> 16));
+		wire_write16(hdr + 6, (uint16_t)rs->ttl);
+		wire_write16(hdr + 8, rrs[i]->len);
+		crypto_hash_sha512_update(h, owner, olen);
+		crypto_hash_sha512_update(h, hdr, sizeof(hdr));
+		crypto_hash_sha512_update(h, rrs[i]->data, rrs[i]->len);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(rrs[i]);
+	free(rrs);
+	return rc;
+}
+
+static int
+cmp_rrset_type(const void *x, const void *y)
+{
+	const struct rrset *const *a = x, *const *b = y;
+
+	return (int)(*a)->type - (int)(*b)->type;
+}
+
+/* Adds one node's RRsets (by type) to its zone's digest and counts. */
+static int
+summarize_node(crypto_hash_sha512_state *h, struct zone_summary *z, const struct znode *n)
+{
+	const struct rrset_vec *v = znode_rrsets(n);
+	const struct rrset *sorted[v->count ? v->count : 1];
+	bool apex = dname_equal(znode_name(n), z->apex);
+
+	memcpy(sorted, v->sets, v->count * sizeof(sorted[0]));
+	qsort(sorted, v->count, sizeof(sorted[0]), cmp_rrset_type);
+	for (uint32_t i = 0; i < v->count; i++) {
+		z->rrsets++;
+		z->records += sorted[i]->count;
+		if (apex && sorted[i]->type == DNS_TYPE_ZONEMD)
+			continue;	/* RFC 8976 3.3.1: the apex ZONEMD RRset is left out */
+		if (hash_rrset(h, znode_name(n), sorted[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static uint32_t
+soa_serial(const struct znode *apex)
+{
+	const struct rrset *soa = znode_find(apex, DNS_TYPE_SOA);
+	struct rdata_ref rd;
+	size_t p;
+
+	rrset_first(soa, &rd);
+	p = dname_len(rd.data);
+	p += dname_len(rd.data + p);
+	if (p + 4 > rd.len)
+		return 0;
+	return ((uint32_t)wire_read16(rd.data + p) << 16) | wire_read16(rd.data + p + 2);
+}
+
+int
+zonemd_summaries(const struct store *s, struct zone_summary **out, size_t *nout)
+{
+	struct collect c = { .s = s };
+	struct zone_summary *zs = NULL;
+	crypto_hash_sha512_state h;
+	size_t i = 0;
+	int rc = -1;
+
+	store_walk(s, collect_apex, &c);
+	if (c.oom)
+		goto out;
+	qsort(c.apexes, c.napex, sizeof(*c.apexes), cmp_apex);
+	store_walk(s, collect_item, &c);
+	if (c.oom || (zs = calloc(c.napex ? c.napex : 1, sizeof(*zs))) == NULL)
+		goto out;
+	qsort(c.items, c.nitems, sizeof(*c.items), cmp_item);
+	for (size_t z = 0; z < c.napex; z++) {
+		memcpy(zs[z].apex, znode_name(c.apexes[z]), dname_len(znode_name(c.apexes[z])));
+		zs[z].serial = soa_serial(c.apexes[z]);
+		crypto_hash_sha512_init(&h);
+		for (; i < c.nitems && c.items[i].zone == z; i++)
+			if (summarize_node(&h, &zs[z], c.items[i].node) != 0)
+				goto out;
+		crypto_hash_sha512_final(&h, zs[z].digest);
+	}
+	*out = zs;
+	*nout = c.napex;
+	zs = NULL;
+	rc = 0;
+out:
+	free(zs);
+	free(c.apexes);
+	free(c.items);
+	return rc;
+}

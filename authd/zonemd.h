@@ -1,0 +1,33 @@
+/* zonemd.h: per-zone summaries for /zones: serial, counts and the RFC 8976 ZONEMD digest. */
+#ifndef STREAMDNS_ZONEMD_H
+#define STREAMDNS_ZONEMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "authd/store.h"
+#include "common/dname.h"
+
+#define ZONEMD_DIGEST_LEN	64	/* SHA-512 */
+
+struct zone_summary {
+	uint8_t		apex[DNAME_MAXLEN];
+	uint32_t	serial;
+	uint64_t	rrsets;
+	uint64_t	records;
+	uint8_t		digest[ZONEMD_DIGEST_LEN];	/* scheme SIMPLE (1), SHA-512 (2) */
+};
+
+/*
+ * Computes a summary of every zone in the store, sorted by apex in canonical order.
+ * A zone holds the names at or below its apex that are not in a deeper zone; the digest
+ * covers all its RRs (glue and occluded data included, the apex ZONEMD RRset excluded),
+ * in canonical order and form (RFC 8976 3.3, RFC 4034 6). Call inside rcu_read_lock.
+ * Returns 0 and an array the caller frees, or -1 on allocation failure.
+ */
+int zonemd_summaries(const struct store *s, struct zone_summary **out, size_t *n);
+
+/* RFC 4034 6.1 canonical order of two wire names (lower case): <0, 0, >0. */
+int dname_canon_cmp(const uint8_t *a, const uint8_t *b);
+
+#endif
