@@ -9,6 +9,7 @@
 #include <urcu.h>
 
 #include "authd/kafka.h"
+#include "authd/snapshot.h"
 #include "common/event.h"
 #include "common/log.h"
 
@@ -27,6 +28,11 @@ struct consumer {
 	int64_t			*next;		/* next offset to read, per partition */
 	int64_t			*target;	/* high watermark at start-up, per partition */
 	double			 started;
+	struct snapshot_offsets	 snap;		/* offsets of the loaded snapshot */
+	bool			 have_snap;
+	struct log_rl		 wait_rl;	/* "waiting for the topic" lines */
+	double			 last_snap;
+	uint64_t		 applied_at_snap;
 };
 
 static double
@@ -85,21 +91,29 @@ topic_partitions(struct consumer *c)
 	 * Metadata of all topics: asking for ours by name would make a broker with
 	 * auto.create.topics.enable create it, with whatever partition count it likes.
 	 */
+	unsigned long supp;
+
 	err = rd_kafka_metadata(c->rk, 1, NULL, &md, META_TIMEOUT_MS);
 	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		log_warnx("kafka: cannot read metadata from %s: %s; retrying",
-		    c->conf->brokers, rd_kafka_err2str(err));
+		if (log_rl_allow(&c->wait_rl, 30, &supp))
+			log_warnx("kafka: cannot read metadata from %s: %s; retrying every "
+			    "%d ms (%lu attempts not logged)", c->conf->brokers,
+			    rd_kafka_err2str(err), c->conf->retry_interval, supp);
 		return 0;
 	}
 	for (int i = 0; i < md->topic_cnt; i++)
 		if (strcmp(md->topics[i].topic, c->conf->topic) == 0)
 			t = &md->topics[i];
-	if (t == NULL || t->err != RD_KAFKA_RESP_ERR_NO_ERROR || t->partition_cnt == 0)
-		log_warnx("kafka: topic %s not available at %s: %s; retrying", c->conf->topic,
-		    c->conf->brokers, t != NULL && t->err != RD_KAFKA_RESP_ERR_NO_ERROR ?
-		    rd_kafka_err2str(t->err) : "no such topic");
-	else
+	if (t == NULL || t->err != RD_KAFKA_RESP_ERR_NO_ERROR || t->partition_cnt == 0) {
+		if (log_rl_allow(&c->wait_rl, 30, &supp))
+			log_warnx("kafka: topic %s not available at %s: %s; retrying every "
+			    "%d ms (%lu attempts not logged)", c->conf->topic, c->conf->brokers,
+			    t != NULL && t->err != RD_KAFKA_RESP_ERR_NO_ERROR ?
+			    rd_kafka_err2str(t->err) : "no such topic", c->conf->retry_interval,
+			    supp);
+	} else {
 		n = t->partition_cnt;
+	}
 	rd_kafka_metadata_destroy(md);
 	return n;
 }
@@ -120,7 +134,16 @@ read_watermarks(struct consumer *c)
 		}
 		c->target[p] = hi;
 		c->next[p] = lo;
-		if (lo > 0)
+		if (c->have_snap && (c->snap.npart != c->npart || c->snap.next[p] < lo ||
+		    c->snap.next[p] > hi)) {
+			log_warnx("snapshot offsets do not fit the topic (partition %d: "
+			    "snapshot %" PRId64 ", broker has %" PRId64 "..%" PRId64 ", %d "
+			    "partitions vs %d); full replay", p, p < c->snap.npart ?
+			    c->snap.next[p] : -1, lo, hi, c->snap.npart, c->npart);
+			c->have_snap = false;
+			store_clear(c->st->store);
+		}
+		if (lo > 0 && !c->have_snap)
 			log_info("kafka: %s/%d starts at offset %" PRId64 " (older events "
 			    "were compacted or deleted; the topic must be compacted, not "
 			    "time-retained)", c->conf->topic, p, lo);
@@ -134,9 +157,12 @@ assign_all(struct consumer *c)
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(c->npart);
 	rd_kafka_resp_err_t err;
 
-	for (int32_t p = 0; p < c->npart; p++)
+	for (int32_t p = 0; p < c->npart; p++) {
+		if (c->have_snap)
+			c->next[p] = c->snap.next[p];
 		rd_kafka_topic_partition_list_add(l, c->conf->topic, p)->offset =
-		    RD_KAFKA_OFFSET_BEGINNING;
+		    c->have_snap ? c->next[p] : RD_KAFKA_OFFSET_BEGINNING;
+	}
 	err = rd_kafka_assign(c->rk, l);
 	rd_kafka_topic_partition_list_destroy(l);
 	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -295,6 +321,45 @@ check_ready(struct consumer *c, double *last_progress)
 	}
 }
 
+/* Loads the snapshot, if one is configured and valid, before the topic is read. */
+static void
+load_snapshot(struct consumer *c)
+{
+	uint64_t n = 0;
+	double t = now_sec();
+
+	if (c->conf->snapshot == NULL)
+		return;
+	if (snapshot_load(c->conf->snapshot, c->conf->topic, c->st->store, &c->snap, &n) != 0)
+		return;
+	c->have_snap = true;
+	pthread_mutex_lock(&c->st->status_mtx);
+	c->st->status.snapshot_events = n;
+	pthread_mutex_unlock(&c->st->status_mtx);
+	log_info("snapshot %s loaded: %llu RRsets in %.2f s; resuming from its offsets",
+	    c->conf->snapshot, (unsigned long long)n, now_sec() - t);
+}
+
+/* Writes the snapshot when due (or when forced at stop) and something changed. */
+static void
+maybe_snapshot(struct consumer *c, bool force)
+{
+	uint64_t applied = atomic_load(&c->st->events_applied), n;
+	double t = now_sec();
+
+	if (c->conf->snapshot == NULL || c->next == NULL || applied == c->applied_at_snap)
+		return;
+	if (!force && t - c->last_snap < c->conf->snapshot_interval / 1000.0)
+		return;
+	c->last_snap = t;
+	if (snapshot_write(c->conf->snapshot, c->conf->topic, c->st->store, c->next,
+	    c->npart, &n) == 0) {
+		c->applied_at_snap = applied;
+		log_info("snapshot %s written: %llu RRsets in %.2f s", c->conf->snapshot,
+		    (unsigned long long)n, now_sec() - t);
+	}
+}
+
 static void *
 consumer_main(void *arg)
 {
@@ -304,10 +369,12 @@ consumer_main(void *arg)
 
 	rcu_register_thread();
 	c->started = now_sec();
+	load_snapshot(c);
+	c->last_snap = now_sec();
 	if (consumer_setup(c) != 0)
 		goto out;
-	log_info("kafka: consuming %d partitions of %s from the beginning", c->npart,
-	    c->conf->topic);
+	log_info("kafka: consuming %d partitions of %s from %s", c->npart, c->conf->topic,
+	    c->have_snap ? "the snapshot's offsets" : "the beginning");
 	c->queue = rd_kafka_queue_get_consumer(c->rk);
 	while (!atomic_load(&c->st->stopping)) {
 		ssize_t n = rd_kafka_consume_batch_queue(c->queue, POLL_MS, batch, BATCH_MAX);
@@ -320,7 +387,9 @@ consumer_main(void *arg)
 			store_commit(c->st->store);
 		check_ready(c, &last_progress);
 		publish_status(c, n > 0);
+		maybe_snapshot(c, false);
 	}
+	maybe_snapshot(c, true);	/* the final snapshot, at stop */
 	rd_kafka_queue_destroy(c->queue);
 out:
 	free(batch);
@@ -354,5 +423,6 @@ consumer_stop(struct consumer *c)
 	event_decoder_free(c->dec);
 	free(c->next);
 	free(c->target);
+	free(c->snap.next);
 	free(c);
 }

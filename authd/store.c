@@ -244,6 +244,28 @@ store_apply(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *
 }
 
 void
+store_clear(struct store *s)
+{
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *hn;
+
+	rcu_read_lock();
+	cds_lfht_for_each(s->ht, &it, hn) {
+		struct znode *n = caa_container_of(hn, struct znode, ht);
+		struct rrset_vec *v = n->sets;
+
+		cds_lfht_del(s->ht, hn);
+		for (uint32_t i = 0; i < v->count; i++)
+			garbage_add(&s->garbage, v->sets[i]);
+		garbage_add(&s->garbage, v);
+		garbage_add(&s->garbage, n);
+	}
+	rcu_read_unlock();
+	memset(&s->stats, 0, sizeof(s->stats));
+	store_commit(s);
+}
+
+void
 store_commit(struct store *s)
 {
 	if (s->garbage.count == 0)

@@ -48,6 +48,8 @@ void store_free(struct store *s);
  * store_commit(), after every reader has left.
  */
 void store_apply(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *rs);
+/* Writer: removes everything (a snapshot that turned out unusable). */
+void store_clear(struct store *s);
 /* Writer: waits for an RCU grace period and frees what the applied events replaced. */
 void store_commit(struct store *s);
 void store_get_stats(const struct store *s, struct store_stats *st);

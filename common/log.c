@@ -158,6 +158,24 @@ fatalx(const char *fmt, ...)
 	exit(1);
 }
 
+bool
+log_rl_allow(struct log_rl *rl, double interval, unsigned long *suppressed)
+{
+	struct timespec now;
+	double t;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	t = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+	if (rl->last != 0 && t - rl->last < interval) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->last = t;
+	*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	return true;
+}
+
 void *
 xmalloc(size_t n)
 {

@@ -357,3 +357,178 @@ wire_finish(struct wire_writer *w)
 		wire_write16(w->buf + 4 + 2 * i, w->counts[i]);
 	return w->len;
 }
+
+/* ---- reading whole messages (responses) ---- */
+
+/* Reads the RR at *pos into rr (section not set); -1 when malformed. */
+static int
+read_rr(const uint8_t *msg, size_t len, size_t *pos, struct wire_rr *rr)
+{
+	if (dname_unpack(msg, len, pos, rr->owner) < 0 || *pos + 10 > len)
+		return -1;
+	rr->type = wire_read16(msg + *pos);
+	rr->rclass = wire_read16(msg + *pos + 2);
+	rr->ttl = ((uint32_t)wire_read16(msg + *pos + 4) << 16) | wire_read16(msg + *pos + 6);
+	rr->rdlen = wire_read16(msg + *pos + 8);
+	*pos += 10;
+	if (*pos + rr->rdlen > len)
+		return -1;
+	rr->rdata = *pos;
+	*pos += rr->rdlen;
+	return 0;
+}
+
+static int
+section_of(const struct wire_msg *m, unsigned idx)
+{
+	if (idx < m->counts[WIRE_AN])
+		return WIRE_AN;
+	if (idx < (unsigned)m->counts[WIRE_AN] + m->counts[WIRE_NS])
+		return WIRE_NS;
+	return WIRE_AR;
+}
+
+/* Walks every RR once; notes the OPT. */
+static int
+msg_check_rrs(struct wire_msg *m)
+{
+	unsigned total = (unsigned)m->counts[WIRE_AN] + m->counts[WIRE_NS] + m->counts[WIRE_AR];
+	size_t pos = m->rr_pos;
+	struct wire_rr rr;
+
+	for (unsigned i = 0; i < total; i++) {
+		if (read_rr(m->msg, m->len, &pos, &rr) != 0)
+			return -1;
+		if (rr.type != DNS_TYPE_OPT)
+			continue;
+		if (section_of(m, i) != WIRE_AR || m->edns || rr.owner[0] != 0)
+			return -1;	/* RFC 6891 6.1.1: one OPT, in additional, at the root */
+		m->edns = true;
+		m->edns_udp = rr.rclass;
+		m->ext_rcode = (uint8_t)(rr.ttl >> 24);
+	}
+	return pos == m->len ? 0 : -1;
+}
+
+int
+wire_msg_parse(const uint8_t *msg, size_t len, struct wire_msg *m)
+{
+	size_t pos = DNS_HEADER_LEN;
+
+	memset(m, 0, sizeof(*m));
+	m->msg = msg;
+	m->len = len;
+	if (len < DNS_HEADER_LEN)
+		return -1;
+	m->id = wire_read16(msg);
+	m->flags = wire_read16(msg + 2);
+	for (int i = 0; i < 4; i++)
+		m->counts[i] = wire_read16(msg + 4 + 2 * i);
+	if (m->counts[WIRE_QD] > 1)
+		return -1;
+	if (m->counts[WIRE_QD] == 1) {
+		if (dname_unpack(msg, len, &pos, m->qname) < 0 || pos + 4 > len)
+			return -1;
+		m->qtype = wire_read16(msg + pos);
+		m->qclass = wire_read16(msg + pos + 2);
+		m->has_question = true;
+		pos += 4;
+	}
+	m->rr_pos = pos;
+	return msg_check_rrs(m);
+}
+
+uint16_t
+wire_msg_rcode(const struct wire_msg *m)
+{
+	return (uint16_t)(((uint16_t)m->ext_rcode << 4) | (m->flags & 0x000f));
+}
+
+void
+wire_iter_init(const struct wire_msg *m, struct wire_iter *it)
+{
+	it->pos = m->rr_pos;
+	it->idx = 0;
+}
+
+int
+wire_iter_next(const struct wire_msg *m, struct wire_iter *it, struct wire_rr *rr)
+{
+	unsigned total = (unsigned)m->counts[WIRE_AN] + m->counts[WIRE_NS] + m->counts[WIRE_AR];
+
+	if (it->idx >= total || read_rr(m->msg, m->len, &it->pos, rr) != 0)
+		return 0;
+	rr->section = section_of(m, it->idx);
+	it->idx++;
+	return 1;
+}
+
+/* Copies n octets of the message at *p into out at *o, within the limits. */
+static int
+copy_octets(const uint8_t *msg, size_t *p, size_t end, size_t n, uint8_t *out, size_t *o,
+    size_t cap)
+{
+	if (*p + n > end || *o + n > cap)
+		return -1;
+	memcpy(out + *o, msg + *p, n);
+	*p += n;
+	*o += n;
+	return 0;
+}
+
+/* A name at *p that must end inside the RDATA (end); written uncompressed. */
+static int
+copy_name(const uint8_t *msg, size_t *p, size_t end, uint8_t *out, size_t *o, size_t cap)
+{
+	uint8_t name[DNAME_MAXLEN];
+	int n = dname_unpack(msg, end, p, name);
+
+	if (n < 0 || *o + (size_t)n > cap)
+		return -1;
+	memcpy(out + *o, name, (size_t)n);
+	*o += (size_t)n;
+	return 0;
+}
+
+/* NAPTR's fixed part (RFC 3403 4.1): ORDER, PREFERENCE, then three character-strings. */
+static int
+copy_naptr_header(const uint8_t *msg, size_t *p, size_t end, uint8_t *out, size_t *o,
+    size_t cap)
+{
+	if (copy_octets(msg, p, end, 4, out, o, cap) != 0)
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		if (*p >= end || copy_octets(msg, p, end, 1 + (size_t)msg[*p], out, o, cap) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+wire_rdata_unpack(const struct wire_msg *m, const struct wire_rr *rr, uint8_t *out,
+    size_t cap)
+{
+	const knot_rdata_descriptor_t *d = knot_get_rdata_descriptor(rr->type);
+	size_t p = rr->rdata, end = rr->rdata + rr->rdlen, o = 0;
+
+	/* MD, MF, MB, MG, MR, MINFO (RFC 3597 4) are only in libknot's obsolete table. */
+	if (d == NULL || d->type_name == NULL)
+		d = knot_get_obsolete_rdata_descriptor(rr->type);
+	if (d == NULL)
+		return copy_octets(m->msg, &p, end, end - p, out, &o, cap) == 0 ? (int)o : -1;
+	for (int i = 0; d->block_types[i] != KNOT_RDATA_WF_END; i++) {
+		int b = d->block_types[i], rc;
+
+		if (b > 0)
+			rc = copy_octets(m->msg, &p, end, (size_t)b, out, &o, cap);
+		else if (b == KNOT_RDATA_WF_REMAINDER)
+			rc = copy_octets(m->msg, &p, end, end - p, out, &o, cap);
+		else if (b == KNOT_RDATA_WF_NAPTR_HEADER)
+			rc = copy_naptr_header(m->msg, &p, end, out, &o, cap);
+		else	/* fixed, compressible or decompressible name */
+			rc = copy_name(m->msg, &p, end, out, &o, cap);
+		if (rc != 0)
+			return -1;
+	}
+	return p == end ? (int)o : -1;
+}

@@ -130,4 +130,64 @@ wire_write16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
+/*
+ * Reading any message (responses included): the header and question, then every RR of
+ * every section by iteration. wire_msg_parse() walks the whole message once, checking
+ * every length, every name (pointers strictly backwards) and that nothing trails the
+ * last RR, so iterating a parsed message afterwards cannot fail.
+ */
+struct wire_msg {
+	const uint8_t	*msg;
+	size_t		 len;
+	uint16_t	 id;
+	uint16_t	 flags;		/* second header word */
+	uint16_t	 counts[4];	/* QD, AN, NS, AR */
+	bool		 has_question;
+	uint8_t		 qname[DNAME_MAXLEN];	/* as in the message, case kept */
+	uint16_t	 qtype;
+	uint16_t	 qclass;
+	size_t		 rr_pos;	/* offset of the first RR after the question */
+	bool		 edns;		/* an OPT RR was in the additional section */
+	uint16_t	 edns_udp;
+	uint8_t		 ext_rcode;	/* upper 8 bits of the 12-bit RCODE, from the OPT */
+};
+
+struct wire_rr {
+	int		 section;	/* WIRE_AN, WIRE_NS or WIRE_AR */
+	uint8_t		 owner[DNAME_MAXLEN];
+	uint16_t	 type;
+	uint16_t	 rclass;
+	uint32_t	 ttl;
+	size_t		 rdata;		/* offset of the RDATA in the message */
+	uint16_t	 rdlen;
+};
+
+struct wire_iter {
+	size_t		pos;
+	unsigned	idx;
+};
+
+/*
+ * Parses msg (len octets): at most one question, all RRs well formed, at most one OPT
+ * (in the additional section, owned by the root). Returns 0, or -1 when malformed.
+ */
+int wire_msg_parse(const uint8_t *msg, size_t len, struct wire_msg *m);
+
+/* The full 12-bit RCODE (header bits plus the OPT's extension). */
+uint16_t wire_msg_rcode(const struct wire_msg *m);
+
+/* Iterates the RRs of a parsed message in order: 1 with rr filled, 0 at the end. */
+void wire_iter_init(const struct wire_msg *m, struct wire_iter *it);
+int wire_iter_next(const struct wire_msg *m, struct wire_iter *it, struct wire_rr *rr);
+
+/*
+ * The RDATA of rr with its domain names uncompressed (RFC 3597 4: the names of the RFC
+ * 1035 types and a few later ones may arrive compressed; libknot's descriptors say which
+ * fields are names), into out (cap octets). Every name must end inside the RDATA and the
+ * fields must use it up exactly. Returns the length written, or -1 when malformed or
+ * larger than cap.
+ */
+int wire_rdata_unpack(const struct wire_msg *m, const struct wire_rr *rr, uint8_t *out,
+    size_t cap);
+
 #endif

@@ -9,7 +9,7 @@ librdkafka-dev libevent-dev libc-ares-dev libsodium-dev libinih-dev libknot-dev
 libjansson-dev liburcu-dev libcmocka-dev
 python3-pytest python3-dnspython
 dnsperf knot-dnsutils bind9-dnsutils knot nsd unbound kcat
-clang libclang-rt-14-dev supervisor"
+clang libclang-rt-14-dev supervisor prometheus"
 
 missing=""
 for p in $PKGS; do
@@ -33,7 +33,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends $missing
 # Debian starts the reference servers' units after installing them; the tests run their
 # own instances on free ports, so stop the packaged ones where an init system exists.
-for svc in knot nsd unbound; do
+for svc in knot nsd unbound prometheus; do
 	$SUDO systemctl stop "$svc" 2>/dev/null || true
 	$SUDO systemctl disable "$svc" 2>/dev/null || true
 done

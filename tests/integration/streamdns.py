@@ -17,15 +17,22 @@ BUILD = os.environ.get("STREAMDNS_BUILD",
                        os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 
 
+_HANDED_OUT = set()
+
+
 def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1."""
-    for _ in range(50):
+    """A port free for both UDP and TCP on 127.0.0.1, never handed out twice by this
+    process (a stopped daemon's port must not go to another one before it restarts)."""
+    for _ in range(200):
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         t.bind(("127.0.0.1", 0))
         port = t.getsockname()[1]
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
+            if port in _HANDED_OUT:
+                continue
             u.bind(("127.0.0.1", port))
+            _HANDED_OUT.add(port)
             return port
         except OSError:
             continue
@@ -101,6 +108,7 @@ class Authd:
         self.start()
 
     def start(self):
+        assert self.proc is None, "already running"
         self.logf = open(self.logpath, "a")
         self.proc = subprocess.Popen([os.path.join(BUILD, "streamdns-authd"), "-c",
                                       self.conf], stderr=self.logf)

@@ -1,0 +1,318 @@
+/* snapshot.c: atomic snapshot files of the store (records, offsets, BLAKE2b checksum). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <urcu.h>
+
+#include "authd/snapshot.h"
+#include "common/dname.h"
+#include "common/log.h"
+
+#define SNAP_MAGIC	"SDNSSNAP"
+#define SNAP_VERSION	1
+#define SNAP_SUMLEN	crypto_generichash_BYTES	/* 32 */
+#define SNAP_ENDIAN	0x0102	/* RRset data keeps host-order lengths: same-endian only */
+
+struct writer {
+	FILE				*f;
+	crypto_generichash_state	 h;
+	int				 err;
+	uint64_t			 count;
+};
+
+static void
+w_bytes(struct writer *w, const void *p, size_t n)
+{
+	if (w->err)
+		return;
+	crypto_generichash_update(&w->h, p, n);
+	if (fwrite(p, 1, n, w->f) != n)
+		w->err = errno ? errno : EIO;
+}
+
+static void
+w_u16(struct writer *w, uint16_t v)
+{
+	w_bytes(w, &v, sizeof(v));
+}
+
+static void
+w_u32(struct writer *w, uint32_t v)
+{
+	w_bytes(w, &v, sizeof(v));
+}
+
+static void
+w_u64(struct writer *w, uint64_t v)
+{
+	w_bytes(w, &v, sizeof(v));
+}
+
+static int
+write_node(const struct znode *n, void *arg)
+{
+	struct writer *w = arg;
+	const struct rrset_vec *v = znode_rrsets(n);
+	const uint8_t *name = znode_name(n);
+	size_t len = dname_len(name);
+
+	for (uint32_t i = 0; i < v->count; i++) {
+		const struct rrset *rs = v->sets[i];
+
+		w_bytes(w, &(uint8_t){ (uint8_t)len }, 1);
+		w_bytes(w, name, len);
+		w_bytes(w, rs, sizeof(*rs));
+		w_bytes(w, rs->data, rs->datalen);
+		w->count++;
+	}
+	return w->err;
+}
+
+static int
+fsync_dir(const char *path)
+{
+	char *copy = xstrdup(path);
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY), rc = 0;
+
+	free(copy);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) != 0)
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+int
+snapshot_write(const char *path, const char *topic, const struct store *s,
+    const int64_t *next, int32_t npart, uint64_t *written)
+{
+	struct writer w = { 0 };
+	struct store_stats st;
+	char tmp[4096];
+	uint8_t sum[SNAP_SUMLEN];
+	size_t tlen = strlen(topic);
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((w.f = fopen(tmp, "w")) == NULL) {
+		log_warn("snapshot %s", tmp);
+		return -1;
+	}
+	crypto_generichash_init(&w.h, NULL, 0, SNAP_SUMLEN);
+	store_get_stats(s, &st);
+	w_bytes(&w, SNAP_MAGIC, 8);
+	w_u32(&w, SNAP_VERSION);
+	w_u16(&w, SNAP_ENDIAN);
+	w_u16(&w, (uint16_t)tlen);
+	w_bytes(&w, topic, tlen);
+	w_u32(&w, (uint32_t)npart);
+	for (int32_t p = 0; p < npart; p++)
+		w_u64(&w, (uint64_t)next[p]);
+	w_u64(&w, st.rrsets);
+	rcu_read_lock();
+	store_walk(s, write_node, &w);
+	rcu_read_unlock();
+	if (!w.err && w.count != st.rrsets)
+		w.err = EINVAL;
+	crypto_generichash_final(&w.h, sum, sizeof(sum));
+	if (!w.err && fwrite(sum, 1, sizeof(sum), w.f) != sizeof(sum))
+		w.err = errno;
+	if (!w.err && (fflush(w.f) != 0 || fsync(fileno(w.f)) != 0))
+		w.err = errno;
+	if (fclose(w.f) != 0 && !w.err)
+		w.err = errno;
+	if (w.err || rename(tmp, path) != 0) {
+		errno = w.err ? w.err : errno;
+		log_warn("snapshot %s not written", path);
+		unlink(tmp);
+		return -1;
+	}
+	fsync_dir(path);
+	*written = w.count;
+	return 0;
+}
+
+struct reader {
+	const uint8_t	*p, *end;
+};
+
+static int
+r_bytes(struct reader *r, void *out, size_t n)
+{
+	if ((size_t)(r->end - r->p) < n)
+		return -1;
+	memcpy(out, r->p, n);
+	r->p += n;
+	return 0;
+}
+
+/* The records' lengths must add up exactly to datalen, and their number to count. */
+static bool
+rdata_lengths_ok(const struct rrset *rs)
+{
+	size_t p = 0;
+	uint32_t n = 0;
+
+	while (p < rs->datalen) {
+		uint16_t l;
+
+		if (p + 2 > rs->datalen)
+			return false;
+		memcpy(&l, rs->data + p, 2);
+		p += 2 + (size_t)l;
+		n++;
+	}
+	return p == rs->datalen && n == rs->count;
+}
+
+/* Reads one record; with s == NULL only checks it. */
+static int
+read_record(struct reader *r, struct store *s)
+{
+	uint8_t len, raw[DNAME_MAXLEN], name[DNAME_MAXLEN];
+	struct rrset hdr, *rs;
+	size_t pos = 0;
+
+	if (r_bytes(r, &len, 1) != 0 || len == 0 || r_bytes(r, raw, len) != 0 ||
+	    dname_unpack(raw, len, &pos, name) != (int)len || pos != len ||
+	    r_bytes(r, &hdr, sizeof(hdr)) != 0 || hdr.count == 0 ||
+	    (size_t)(r->end - r->p) < hdr.datalen)
+		return -1;
+	rs = xmalloc(sizeof(*rs) + hdr.datalen);
+	*rs = hdr;
+	memcpy(rs->data, r->p, hdr.datalen);
+	r->p += hdr.datalen;
+	if (!rdata_lengths_ok(rs)) {
+		free(rs);
+		return -1;
+	}
+	if (s == NULL)
+		free(rs);
+	else
+		store_apply(s, name, rs->type, rs);
+	return 0;
+}
+
+/* Header fields; returns NULL (reason set) when the snapshot is not ours. */
+static int
+read_header(struct reader *r, const char *topic, struct snapshot_offsets *off,
+    uint64_t *count, const char **why)
+{
+	char magic[8];
+	uint32_t version, npart;
+	uint16_t endian, tlen;
+	char t[256];
+
+	if (r_bytes(r, magic, 8) != 0 || memcmp(magic, SNAP_MAGIC, 8) != 0 ||
+	    r_bytes(r, &version, 4) != 0 || version != SNAP_VERSION ||
+	    r_bytes(r, &endian, 2) != 0 || endian != SNAP_ENDIAN) {
+		*why = "not a snapshot of this version and byte order";
+		return -1;
+	}
+	if (r_bytes(r, &tlen, 2) != 0 || tlen >= sizeof(t) || r_bytes(r, t, tlen) != 0) {
+		*why = "truncated header";
+		return -1;
+	}
+	t[tlen] = '\0';
+	if (strcmp(t, topic) != 0) {
+		*why = "it belongs to another topic";
+		return -1;
+	}
+	if (r_bytes(r, &npart, 4) != 0 || npart == 0 || npart > 100000) {
+		*why = "bad partition count";
+		return -1;
+	}
+	off->npart = (int32_t)npart;
+	off->next = xcalloc(npart, sizeof(*off->next));
+	for (uint32_t p = 0; p < npart; p++)
+		if (r_bytes(r, &off->next[p], 8) != 0 || off->next[p] < 0) {
+			*why = "bad offsets";
+			return -1;
+		}
+	if (r_bytes(r, count, 8) != 0) {
+		*why = "truncated header";
+		return -1;
+	}
+	return 0;
+}
+
+/* Two passes over the verified bytes: check every record, then apply them. */
+static int
+parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
+    struct snapshot_offsets *off, uint64_t *loaded, const char **why)
+{
+	struct reader r = { data, data + len };
+	const uint8_t *records;
+	uint64_t count;
+
+	if (read_header(&r, topic, off, &count, why) != 0)
+		return -1;
+	records = r.p;
+	for (uint64_t i = 0; i < count; i++)
+		if (read_record(&r, NULL) != 0) {
+			*why = "malformed record";
+			return -1;
+		}
+	if (r.p != r.end) {
+		*why = "trailing data";
+		return -1;
+	}
+	r.p = records;
+	for (uint64_t i = 0; i < count; i++)
+		read_record(&r, s);
+	store_commit(s);
+	*loaded = count;
+	return 0;
+}
+
+int
+snapshot_load(const char *path, const char *topic, struct store *s,
+    struct snapshot_offsets *off, uint64_t *loaded)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+	struct stat sb;
+	uint8_t *data = MAP_FAILED, sum[SNAP_SUMLEN];
+	const char *why = NULL;
+
+	memset(off, 0, sizeof(*off));
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1;
+		log_warn("snapshot %s ignored, replaying the topic", path);
+		return -1;
+	}
+	if (fstat(fd, &sb) != 0 || sb.st_size < (off_t)(8 + SNAP_SUMLEN)) {
+		why = "too short";
+		goto out;
+	}
+	data = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (data == MAP_FAILED) {
+		why = strerror(errno);
+		goto out;
+	}
+	crypto_generichash(sum, sizeof(sum), data, (size_t)sb.st_size - SNAP_SUMLEN, NULL, 0);
+	if (sodium_memcmp(sum, data + sb.st_size - SNAP_SUMLEN, SNAP_SUMLEN) != 0) {
+		why = "checksum mismatch (corrupt or partly written)";
+		goto out;
+	}
+	rc = parse(data, (size_t)sb.st_size - SNAP_SUMLEN, topic, s, off, loaded, &why);
+out:
+	if (data != MAP_FAILED)
+		munmap(data, (size_t)sb.st_size);
+	close(fd);
+	if (rc != 0) {
+		log_warnx("snapshot %s ignored: %s; replaying the topic", path, why);
+		free(off->next);
+		memset(off, 0, sizeof(*off));
+	}
+	return rc;
+}
