@@ -149,7 +149,7 @@ collect_consumer(struct authd_state *st, const struct metric_sink *s)
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (cs.last_event > 0)
 		gauge(s, "streamdns_authd_seconds_since_last_event",
-		    "seconds since the last batch of events was applied",
+		    "seconds since the last batch of events was applied (or since start)",
 		    (double)now.tv_sec + now.tv_nsec / 1e9 - cs.last_event);
 	gauge(s, "streamdns_authd_ready", "1 once caught up with the topic at start-up",
 	    atomic_load(&st->ready) ? 1 : 0);

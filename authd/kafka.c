@@ -369,6 +369,10 @@ consumer_main(void *arg)
 
 	rcu_register_thread();
 	c->started = now_sec();
+	/* Until an event arrives, "seconds since the last event" counts from the start. */
+	pthread_mutex_lock(&c->st->status_mtx);
+	c->st->status.last_event = wall_sec();
+	pthread_mutex_unlock(&c->st->status_mtx);
 	load_snapshot(c);
 	c->last_snap = now_sec();
 	if (consumer_setup(c) != 0)

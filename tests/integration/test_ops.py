@@ -250,3 +250,16 @@ def test_token_statsd_and_json_logs(env):
         a.stop()
         sock.close()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_grafana_dashboard_uses_real_metrics(env):
+    """Every metric the shipped dashboard queries is one authd exports."""
+    import re
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "etc", "grafana-authd.json")
+    with open(path) as f:
+        dash = json.load(f)
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    used = set(re.findall(r"streamdns_authd_[a-z_]+", " ".join(exprs)))
+    _, body = env[1].http("/metrics")
+    exported = set(re.findall(r"^(streamdns_authd_[a-z_]+)", body, re.M))
+    assert used and used <= exported, used - exported
