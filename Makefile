@@ -15,15 +15,17 @@ override LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
 COMMON_SRC := $(wildcard common/*.c)
 AUTHD_SRC  := $(filter-out authd/main.c,$(wildcard authd/*.c))
+CTL_SRC    := $(wildcard tools/ctl*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 AUTHD_OBJ  := $(AUTHD_SRC:%.c=$(BUILD)/obj/%.o)
+CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 
-BINS := $(BUILD)/streamdns-authd $(BUILD)/streamdns-devbroker
+BINS := $(BUILD)/streamdns-authd $(BUILD)/streamdns-devbroker $(BUILD)/streamdns-ctl
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration run clean
+.PHONY: all deps test unit integration run clean bench-startup bench-ctl
 
 all: $(BINS)
 
@@ -46,6 +48,10 @@ $(BUILD)/streamdns-authd: $(BUILD)/obj/authd/main.o $(BUILD)/libauthd.a $(BUILD)
 $(BUILD)/streamdns-devbroker: $(BUILD)/obj/tools/devbroker.o $(BUILD)/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# ctl takes authd's config loader (authd/config.c) from libauthd.a: one loader, one table.
+$(BUILD)/streamdns-ctl: $(CTL_OBJ) $(BUILD)/libauthd.a $(BUILD)/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libauthd.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS) -lcmocka
@@ -61,9 +67,16 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) integration
 
+# Imports a generated 1,000,000-RRset zone into a fresh devbroker (64 partitions); not a test.
+bench-ctl: $(BUILD)/streamdns-ctl $(BUILD)/streamdns-devbroker
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/ctl_import.py
+
 run: deps
 	$(MAKE) all
 	sh scripts/run.sh
+
+bench-startup: all
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/startup.py
 
 clean:
 	rm -rf $(BUILD)

@@ -121,6 +121,8 @@ msec_suffix(const char *s)
 		return 1000;
 	if (strcmp(s, "m") == 0)
 		return 60000;
+	if (strcmp(s, "h") == 0)
+		return 3600000;
 	return -1;
 }
 

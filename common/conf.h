@@ -11,7 +11,7 @@ enum conf_type {
 	CONF_INT,	/* int, within [min, max] */
 	CONF_BOOL,	/* bool: yes/no, true/false, on/off, 1/0 */
 	CONF_SIZE,	/* size_t: bytes with optional K, M, G suffix, within [min, max] */
-	CONF_MSEC,	/* int milliseconds: "250ms", "2s", "1m" or a bare number of seconds */
+	CONF_MSEC,	/* int milliseconds: "250ms", "2s", "1m", "1h" or a bare number of seconds */
 };
 
 /*

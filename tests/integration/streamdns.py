@@ -91,7 +91,7 @@ class Authd:
     """streamdns-authd with a generated INI file."""
 
     def __init__(self, broker_address, topic="streamdns.zones", extra="", workers=2,
-                 sections=""):
+                 sections="", start=True):
         self.port = free_port()
         self.admin_port = free_port()
         self.dir = tempfile.mkdtemp(prefix="authd-")
@@ -105,13 +105,17 @@ class Authd:
                     % (self.port, workers, extra, broker_address, topic, self.admin_port,
                        sections))
         self.proc = None
-        self.start()
+        if start:
+            self.start()
 
-    def start(self):
+    def start_nowait(self):
         assert self.proc is None, "already running"
         self.logf = open(self.logpath, "a")
         self.proc = subprocess.Popen([os.path.join(BUILD, "streamdns-authd"), "-c",
                                       self.conf], stderr=self.logf)
+
+    def start(self):
+        self.start_nowait()
         deadline = time.time() + 10
         while time.time() < deadline:
             if self.proc.poll() is not None:

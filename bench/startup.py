@@ -1,0 +1,91 @@
+#!/usr/bin/python3
+"""Start-up to ready with a large topic: by full replay and from a snapshot (issue 6).
+
+Usage: bench/startup.py [--rrsets N] [--partitions P]
+Generates N whole-RRset events (one zone, A records), produces them with kcat through
+streamdns-devbroker, then measures the time from starting streamdns-authd to /ready = 200,
+once by full replay and once from the snapshot that the first run wrote at stop.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+from streamdns import Authd, Broker  # noqa: E402
+
+
+def events_file(n, path):
+    with open(path, "w") as f:
+        f.write('bench.test.|SOA\t[{"name":"bench.test.","type":"SOA","content":'
+                '"ns.bench.test. h.bench.test. 1 3600 900 604800 60","ttl":3600}]\n')
+        for i in range(n - 1):
+            name = "h%d.bench.test." % i
+            f.write('%s|A\t[{"name":"%s","type":"A","content":"10.%d.%d.%d","ttl":300}]\n'
+                    % (name, name, i >> 16 & 255, i >> 8 & 255, i & 255))
+
+
+def time_to_ready(a, timeout=120):
+    t0 = time.time()
+    a.start_nowait()
+    while time.time() - t0 < timeout:
+        if a.proc.poll() is not None:
+            raise RuntimeError("authd exited: %s" % a.read_log()[-2000:])
+        try:
+            if a.http("/ready", timeout=1)[0] == 200:
+                return time.time() - t0
+        except OSError:
+            pass
+        time.sleep(0.01)
+    raise RuntimeError("not ready after %d s" % timeout)
+
+
+def rss_mb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rrsets", type=int, default=1000000)
+    ap.add_argument("--partitions", type=int, default=64)
+    args = ap.parse_args()
+    d = tempfile.mkdtemp(prefix="bench-startup-")
+    evpath = os.path.join(d, "events.tsv")
+    events_file(args.rrsets, evpath)
+    broker = Broker(partitions=args.partitions)
+    try:
+        t0 = time.time()
+        with open(evpath) as f:
+            subprocess.run(["kcat", "-P", "-b", broker.address, "-t", broker.topic, "-K", "\t",
+                            "-X", "linger.ms=50", "-X", "batch.num.messages=10000",
+                            "-X", "queue.buffering.max.messages=1000000"],
+                           stdin=f, check=True)
+        produce = time.time() - t0
+        snap = os.path.join(d, "authd.snap")
+        a = Authd(broker.address, sections="[store]\nsnapshot = %s\nsnapshot-interval = 1h\n"
+                  % snap, start=False)
+        replay = time_to_ready(a)
+        rss = rss_mb(a.proc.pid)
+        a.stop()
+        from_snap = time_to_ready(a)
+        a.stop()
+        log = a.read_log()
+        print("rrsets=%d partitions=%d produce_s=%.2f replay_to_ready_s=%.2f "
+              "snapshot_to_ready_s=%.2f rss_mb=%.0f snapshot_mb=%.1f"
+              % (args.rrsets, args.partitions, produce, replay, from_snap, rss,
+                 os.path.getsize(snap) / 1e6))
+        for line in log.splitlines():
+            if "ready:" in line or "snapshot" in line:
+                print("  " + line)
+    finally:
+        broker.stop()
+
+
+if __name__ == "__main__":
+    main()
