@@ -20,12 +20,12 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 AUTHD_OBJ  := $(AUTHD_SRC:%.c=$(BUILD)/obj/%.o)
 CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 
-BINS := $(BUILD)/streamdns-authd $(BUILD)/streamdns-devbroker $(BUILD)/streamdns-ctl
+BINS := $(BUILD)/streamdns-authd $(BUILD)/streamdns-devbroker
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration run clean bench-startup bench-ctl
+.PHONY: all deps test unit integration run clean bench-startup
 
 all: $(BINS)
 
@@ -49,8 +49,6 @@ $(BUILD)/streamdns-devbroker: $(BUILD)/obj/tools/devbroker.o $(BUILD)/libcommon.
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ctl takes authd's config loader (authd/config.c) from libauthd.a: one loader, one table.
-$(BUILD)/streamdns-ctl: $(CTL_OBJ) $(BUILD)/libauthd.a $(BUILD)/libcommon.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libauthd.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
@@ -68,8 +66,6 @@ test: deps
 	$(MAKE) integration
 
 # Imports a generated 1,000,000-RRset zone into a fresh devbroker (64 partitions); not a test.
-bench-ctl: $(BUILD)/streamdns-ctl $(BUILD)/streamdns-devbroker
-	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/ctl_import.py
 
 run: deps
 	$(MAKE) all
