@@ -24,10 +24,14 @@ struct ans {
 	const struct rrset	*dnames[CHAIN_MAX];	/* DNAMEs already in the answer */
 };
 
-/* A name split into its suffixes: sfx[0] is the name, sfx[n] the root. */
+/*
+ * A name split into its suffixes: sfx[0] is the name, sfx[n] the root. node[i] caches the
+ * lookup of sfx[i] made while finding the zone, so the walk down does not repeat it.
+ */
 struct suffixes {
-	int		 n;
-	const uint8_t	*sfx[DNAME_MAXLABELS + 1];
+	int			 n;
+	const uint8_t		*sfx[DNAME_MAXLABELS + 1];
+	const struct znode	*node[DNAME_MAXLABELS + 1];
 };
 
 static void
@@ -50,10 +54,10 @@ lookup(const struct ans *a, const uint8_t *name)
 
 /* The deepest suffix of name owning an SOA: the zone the name belongs to. */
 static int
-find_zone(const struct ans *a, const struct suffixes *sx, const struct znode **apex)
+find_zone(const struct ans *a, struct suffixes *sx, const struct znode **apex)
 {
 	for (int i = 0; i <= sx->n; i++) {
-		const struct znode *n = lookup(a, sx->sfx[i]);
+		const struct znode *n = sx->node[i] = lookup(a, sx->sfx[i]);
 
 		if (n != NULL && znode_find(n, DNS_TYPE_SOA) != NULL) {
 			*apex = n;
@@ -325,7 +329,7 @@ resolve(struct ans *a, const uint8_t *name)
 	}
 	ce = apex;
 	for (i = z; i >= 0; i--) {
-		n = i == z ? apex : lookup(a, sx.sfx[i]);
+		n = sx.node[i];
 		if (n == NULL)
 			break;
 		ce = n;

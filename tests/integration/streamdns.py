@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 
+import dns.exception
 import dns.flags
 import dns.message
 import dns.query
@@ -151,9 +152,12 @@ class Authd:
     def wait_ready(self, timeout=10):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            r = self.query("ready.check.", "A")
-            if r.rcode() != dns.rcode.SERVFAIL:
-                return
+            try:
+                r = self.query("ready.check.", "A", timeout=0.5)
+                if r.rcode() != dns.rcode.SERVFAIL:
+                    return
+            except dns.exception.Timeout:
+                pass
             time.sleep(0.05)
         raise RuntimeError("authd not ready: %s" % self.read_log())
 
