@@ -32,6 +32,8 @@ struct authd_conf {
 	char		*brokers;
 	char		*topic;
 	int		 retry_interval;	/* ms */
+	bool		 require_signed;
+	char		*trusted_keys;
 	size_t		 nprops;
 	struct kafka_prop props[KAFKA_PROPS_MAX];	/* librdkafka pass-through */
 	/* [log] */

@@ -7,6 +7,7 @@
 
 #include "authd/authd.h"
 #include "common/log.h"
+#include "common/sign.h"
 
 #define OFF(f) offsetof(struct authd_conf, f)
 
@@ -25,6 +26,10 @@ static const struct conf_key authd_keys[] = {
 	    "bootstrap brokers (librdkafka bootstrap.servers)" },
 	{ "kafka", "topic", CONF_STR, 0, 0, "streamdns.zones", OFF(topic), NULL,
 	    "the compacted zone topic; every partition is read" },
+	{ "kafka", "require-signed", CONF_BOOL, 0, 0, "no", OFF(require_signed), NULL,
+	    "accept only events signed by a key of trusted-keys (Ed25519)" },
+	{ "kafka", "trusted-keys", CONF_STR, 0, 0, NULL, OFF(trusted_keys), NULL,
+	    "file of trusted public keys, one '<base64> [name]' per line" },
 	{ "kafka", "retry-interval", CONF_MSEC, 100, 600000, "2s", OFF(retry_interval), NULL,
 	    "wait between attempts while the broker or the topic is unavailable" },
 	{ "log", "level", CONF_STR, 0, 0, "info", OFF(log_level), conf_check_log_level,
@@ -91,11 +96,39 @@ const struct conf_schema authd_conf_schema = {
 	kafka_passthrough,
 };
 
+/* Rules that tie several keys together, checked once the whole file is read. */
+static int
+authd_conf_check(const struct authd_conf *c, const char *path, FILE *errout)
+{
+	struct trusted_keys *tk;
+	char err[512];
+	int errors = 0;
+
+	if (c->require_signed && c->trusted_keys == NULL) {
+		fprintf(errout, "%s: require-signed: needs trusted-keys in [kafka]\n", path);
+		errors++;
+	}
+	if (c->trusted_keys != NULL) {
+		tk = xmalloc(sizeof(*tk));
+		if (sign_load_trusted(c->trusted_keys, tk, err, sizeof(err)) != 0) {
+			fprintf(errout, "%s: trusted-keys: %s\n", path, err);
+			errors++;
+		}
+		free(tk);
+	}
+	return errors;
+}
+
 int
 authd_conf_load(struct authd_conf *c, const char *path, FILE *errout)
 {
+	int errors;
+
 	memset(c, 0, sizeof(*c));
-	return conf_load(&authd_conf_schema, c, path, errout);
+	errors = conf_load(&authd_conf_schema, c, path, errout);
+	if (errors == 0)
+		errors = authd_conf_check(c, path, errout);
+	return errors;
 }
 
 void

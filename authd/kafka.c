@@ -12,6 +12,7 @@
 #include "authd/snapshot.h"
 #include "common/event.h"
 #include "common/log.h"
+#include "common/sign.h"
 
 #define BATCH_MAX	10000
 #define POLL_MS		100
@@ -31,6 +32,7 @@ struct consumer {
 	struct snapshot_offsets	 snap;		/* offsets of the loaded snapshot */
 	bool			 have_snap;
 	struct log_rl		 wait_rl;	/* "waiting for the topic" lines */
+	struct trusted_keys	*trusted;	/* when [kafka] require-signed */
 	double			 last_snap;
 	uint64_t		 applied_at_snap;
 };
@@ -199,6 +201,37 @@ consumer_setup(struct consumer *c)
 	return -1;
 }
 
+/* With require-signed: the event's signature headers, checked against the trusted keys. */
+static enum event_error
+check_signature(struct consumer *c, rd_kafka_message_t *m, char *err, size_t errlen)
+{
+	rd_kafka_headers_t *h = NULL;
+	const void *sig64 = NULL, *pk64 = NULL;
+	size_t siglen = 0, pklen = 0;
+	uint8_t sig[SIGN_SIG_LEN];
+	int k;
+
+	if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    rd_kafka_header_get_last(h, SIGN_HDR_SIG, &sig64, &siglen) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    rd_kafka_header_get_last(h, SIGN_HDR_KEY, &pk64, &pklen) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(err, errlen, "unsigned event (require-signed is on)");
+		return EVENT_ERR_SIGNATURE;
+	}
+	if (pk64 == NULL || (k = sign_find_trusted(c->trusted, pk64, pklen)) < 0) {
+		snprintf(err, errlen, "signed by a key that is not in %s", c->conf->trusted_keys);
+		return EVENT_ERR_SIGNATURE;
+	}
+	if (sig64 == NULL || sign_decode_sig(sig64, siglen, sig) != 0 ||
+	    !sign_verify(c->trusted->pk[k], c->conf->topic, m->key,
+	    m->key_len, m->payload, m->len, sig)) {
+		snprintf(err, errlen, "bad signature (claimed key %s)", c->trusted->name[k]);
+		return EVENT_ERR_SIGNATURE;
+	}
+	return EVENT_OK;
+}
+
 static void
 apply_message(struct consumer *c, rd_kafka_message_t *m)
 {
@@ -213,8 +246,10 @@ apply_message(struct consumer *c, rd_kafka_message_t *m)
 	}
 	if (m->partition >= 0 && m->partition < c->npart)
 		c->next[m->partition] = m->offset + 1;
-	e = event_decode(c->dec, m->key, m->key_len, m->payload, m->len, &ev, err,
-	    sizeof(err));
+	e = c->trusted != NULL ? check_signature(c, m, err, sizeof(err)) : EVENT_OK;
+	if (e == EVENT_OK)
+		e = event_decode(c->dec, m->key, m->key_len, m->payload, m->len, &ev, err,
+		    sizeof(err));
 	if (e != EVENT_OK) {
 		log_warnx("event rejected: topic %s partition %" PRId32 " offset %" PRId64
 		    " key '%.*s': %s: %s", c->conf->topic, m->partition, m->offset,
@@ -411,6 +446,15 @@ consumer_start(const struct authd_conf *conf, struct authd_state *st)
 	c->rk = consumer_handle(conf);
 	if ((c->dec = event_decoder_new()) == NULL)
 		fatalx("event decoder");
+	if (conf->require_signed) {
+		char err[512];
+
+		c->trusted = xmalloc(sizeof(*c->trusted));
+		if (sign_load_trusted(conf->trusted_keys, c->trusted, err, sizeof(err)) != 0)
+			fatalx("%s", err);
+		log_info("accepting only events signed by one of %zu trusted keys",
+		    c->trusted->n);
+	}
 	if (pthread_create(&c->thread, NULL, consumer_main, c) != 0)
 		fatal("pthread_create");
 	return c;
@@ -428,5 +472,6 @@ consumer_stop(struct consumer *c)
 	free(c->next);
 	free(c->target);
 	free(c->snap.next);
+	free(c->trusted);
 	free(c);
 }

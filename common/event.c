@@ -41,6 +41,7 @@ static const char *const error_names[EVENT_ERR__COUNT] = {
 	[EVENT_ERR_KEY] = "key",
 	[EVENT_ERR_JSON] = "json",
 	[EVENT_ERR_MISMATCH] = "mismatch",
+	[EVENT_ERR_SIGNATURE] = "signature",
 	[EVENT_ERR_CONTENT] = "content",
 	[EVENT_ERR_TTL] = "ttl",
 	[EVENT_ERR_RRSET] = "rrset",

@@ -19,6 +19,7 @@ enum event_error {
 	EVENT_ERR_CONTENT,	/* content does not parse as the type's RDATA */
 	EVENT_ERR_TTL,		/* ttl missing, not an integer or out of 0..2147483647 */
 	EVENT_ERR_RRSET,	/* RRset invalid as a whole (CNAME with 2 records, too large) */
+	EVENT_ERR_SIGNATURE,	/* signatures required, and missing or not by a trusted key */
 	EVENT_ERR__COUNT
 };
 

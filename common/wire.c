@@ -222,7 +222,8 @@ put_bytes(struct wire_writer *w, const void *p, size_t n)
 {
 	if (w->len + n > w->cap)
 		return -1;
-	memcpy(w->buf + w->len, p, n);
+	if (n > 0)
+		memcpy(w->buf + w->len, p, n);	/* p may be NULL when n is 0 */
 	w->len += n;
 	return 0;
 }

@@ -82,10 +82,13 @@ class Broker:
     def stop(self):
         self.proc.terminate()
         try:
-            self.proc.wait(10)
+            rc = self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+            raise AssertionError("devbroker did not stop on SIGTERM")
+        # A clean stop exits 0; under the sanitizers a report makes it non-zero.
+        assert rc == 0, "devbroker exited with %d" % rc
 
 
 class Authd:
@@ -178,12 +181,15 @@ class Authd:
             return
         self.proc.terminate()
         try:
-            self.proc.wait(10)
+            rc = self.proc.wait(20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+            rc = "killed: no exit within 20 s of SIGTERM"
         self.logf.close()
         self.proc = None
+        # A clean stop exits 0; under the sanitizers a report makes it non-zero.
+        assert rc == 0, "authd exited with %s:\n%s" % (rc, self.read_log()[-4000:])
 
 
 def rr(name, rtype, content, ttl=300, **extra):
