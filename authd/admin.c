@@ -168,6 +168,10 @@ admin_collect(struct authd_state *st, const struct metric_sink *s)
 	collect_consumer(st, s);
 	gauge(s, "streamdns_authd_resident_memory_bytes", "resident set size",
 	    (double)rss_bytes());
+	metric_family(s, "streamdns_authd_rrl_limited_total", METRIC_COUNTER,
+	    "UDP responses dropped or slipped (TC=1) by response rate limiting");
+	metric_sample(s, "streamdns_authd_rrl_limited_total", "",
+	    st->rrl_limited ? (double)atomic_load(st->rrl_limited) : 0);
 }
 
 static void

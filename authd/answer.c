@@ -4,11 +4,13 @@
 #include <urcu.h>
 
 #include "authd/answer.h"
+#include "authd/cookie.h"
 #include "common/dname.h"
 #include "common/wire.h"
 
 #define CHAIN_MAX	12	/* CNAME/DNAME links followed in one answer */
-#define OPT_RESERVE	(11 + 4 + 2)	/* our OPT RR plus an EDE option without text */
+#define OPT_OPTIONS_MAX	(4 + 24 + 6)	/* COOKIE (client + server) and EDE */
+#define OPT_RESERVE	(11 + OPT_OPTIONS_MAX)	/* room kept for our OPT RR */
 
 struct ans {
 	const struct store	*s;
@@ -375,23 +377,42 @@ response_flags(const struct dns_query *q, uint8_t rcode)
 	    (rcode & 0x0f));
 }
 
-/* Header, question and (when the query had one) our OPT, with an optional EDE. */
+/* The options of our OPT: a fresh server cookie for a client that sent one, EDE. */
+static uint16_t
+build_options(const struct dns_query *q, const struct answer_opts *o, int ede,
+    uint8_t *opts)
+{
+	uint16_t n = 0;
+
+	if (q->cookie_len >= COOKIE_CLIENT_LEN && o->cookies != NULL && o->client != NULL) {
+		wire_write16(opts, EDNS_OPT_COOKIE);
+		wire_write16(opts + 2, COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN);
+		memcpy(opts + 4, q->cookie, COOKIE_CLIENT_LEN);
+		cookie_make(o->cookies, q->cookie, o->client, o->now,
+		    opts + 4 + COOKIE_CLIENT_LEN);
+		n += 4 + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
+	}
+	if (ede >= 0) {
+		wire_write16(opts + n, EDNS_OPT_EDE);
+		wire_write16(opts + n + 2, 2);
+		wire_write16(opts + n + 4, (uint16_t)ede);
+		n += 6;
+	}
+	return n;
+}
+
+/* Header, question and (when the query had one) our OPT with its options. */
 static size_t
 finish(struct wire_writer *w, const struct dns_query *q, const struct answer_opts *o,
     uint8_t rcode, uint16_t flags, int ede)
 {
-	uint8_t opts[6];
-	uint16_t optlen = 0;
+	uint8_t opts[OPT_OPTIONS_MAX];
+	uint16_t optlen;
 
 	wire_set_flags(w, (uint16_t)((flags & ~0x000f) | (rcode & 0x0f)));
 	if (q->edns) {
 		w->cap = w->cap + OPT_RESERVE > DNS_MAX_MSG ? DNS_MAX_MSG : w->cap + OPT_RESERVE;
-		if (ede >= 0) {
-			wire_write16(opts, EDNS_OPT_EDE);
-			wire_write16(opts + 2, 2);
-			wire_write16(opts + 4, (uint16_t)ede);
-			optlen = 6;
-		}
+		optlen = build_options(q, o, ede, opts);
 		wire_opt(w, o->udp_payload, (uint8_t)(rcode >> 4), 0,
 		    q->edns_flags & EDNS_FLAG_DO, opts, optlen);
 	}
@@ -423,6 +444,18 @@ response_limit(const struct dns_query *q, const struct answer_opts *o, bool tcp,
 	if (lim < DNS_MIN_UDP)
 		lim = DNS_MIN_UDP;
 	return lim < outcap ? lim : outcap;
+}
+
+/* What the query's cookie tells of the client (RFC 7873 5.2). */
+static enum answer_cookie
+cookie_state(const struct dns_query *q, const struct answer_opts *o)
+{
+	if (q->cookie_len == 0 || o->cookies == NULL || o->client == NULL)
+		return COOKIE_NONE;
+	if (q->cookie_len == COOKIE_CLIENT_LEN)
+		return COOKIE_CLIENT_ONLY;
+	return cookie_valid(o->cookies, q->cookie, q->cookie + COOKIE_CLIENT_LEN,
+	    q->cookie_len - COOKIE_CLIENT_LEN, o->client, o->now) ? COOKIE_VALID : COOKIE_INVALID;
 }
 
 /* The query is well formed: decide what kind of answer it gets. */
@@ -468,6 +501,7 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 		info->dropped = true;
 		return 0;
 	}
+	info->cookie = cookie_state(&q, o);
 	lim = response_limit(&q, o, tcp, outcap);
 	wire_init(&w, out, lim);
 	if (pr == WIRE_FORMERR) {

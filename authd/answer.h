@@ -8,10 +8,18 @@
 
 #include "authd/store.h"
 
+struct cookie_ctx;
+struct sockaddr;
+
 struct answer_opts {
-	uint16_t	udp_payload;	/* our EDNS payload size, [server] udp-payload-size */
-	bool		ready;		/* caught up with the topic; else SERVFAIL + EDE 14 */
+	uint16_t		 udp_payload;	/* our EDNS payload size */
+	bool			 ready;		/* caught up; else SERVFAIL + EDE 14 */
+	struct cookie_ctx	*cookies;	/* DNS cookies (RFC 7873), or NULL: off */
+	const struct sockaddr	*client;	/* the client's address (cookies) */
+	uint32_t		 now;		/* seconds, for cookie timestamps */
 };
+
+enum answer_cookie { COOKIE_NONE, COOKIE_CLIENT_ONLY, COOKIE_VALID, COOKIE_INVALID };
 
 /* What an answer was, for metrics and the query log. */
 struct answer_info {
@@ -19,6 +27,7 @@ struct answer_info {
 	uint8_t		rcode;		/* full rcode incl. extended bits (BADVERS = 16) */
 	bool		truncated;
 	bool		dropped;
+	enum answer_cookie cookie;	/* what the query's COOKIE option was */
 };
 
 /*

@@ -28,6 +28,13 @@ struct authd_conf {
 	int		 udp_payload_size;
 	int		 tcp_idle_timeout;	/* ms */
 	int		 tcp_max_clients;	/* per worker */
+	bool		 cookies;
+	char		*cookie_secret;		/* 32 hex digits, or NULL: random */
+	/* [rrl] */
+	int		 rrl_rate;
+	int		 rrl_slip;
+	int		 rrl_v4_prefix;
+	int		 rrl_v6_prefix;
 	/* [kafka] */
 	char		*brokers;
 	char		*topic;
@@ -104,6 +111,7 @@ struct authd_state {
 	struct consumer_status	 status;
 	size_t			 nworkers;
 	struct worker_stats	*wstats[64];
+	atomic_ullong		*rrl_limited;	/* set by the server when RRL is on */
 };
 
 #endif

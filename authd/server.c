@@ -16,9 +16,12 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
+#include <sodium.h>
 #include <urcu.h>
 
 #include "authd/answer.h"
+#include "authd/cookie.h"
+#include "authd/rrl.h"
 #include "authd/server.h"
 #include "common/log.h"
 #include "common/wire.h"
@@ -61,6 +64,9 @@ struct server {
 	const struct authd_conf	*conf;
 	struct authd_state	*st;
 	struct answer_opts	 opts;
+	struct cookie_ctx	 cookies;
+	struct rrl		 rrl;
+	struct event		*rotate_ev;	/* cookie secret rotation (random secrets) */
 	size_t			 nworkers;
 	struct worker		*workers[64];
 };
@@ -174,7 +180,41 @@ current_opts(const struct server *srv)
 	struct answer_opts o = srv->opts;
 
 	o.ready = atomic_load_explicit(&srv->st->ready, memory_order_acquire);
+	o.now = (uint32_t)time(NULL);
 	return o;
+}
+
+/*
+ * Response rate limiting (UDP only; a client with a valid server cookie is exempt: its
+ * address is proven). A slipped response keeps only header and question, with TC=1, so a
+ * real client retries over TCP while a spoofed victim gets nothing amplified.
+ */
+static size_t
+rate_limit(struct server *srv, const struct sockaddr *client, uint32_t now, uint8_t *resp,
+    size_t len, struct answer_info *info)
+{
+	size_t pos = DNS_HEADER_LEN;
+	uint8_t qname[DNAME_MAXLEN];
+
+	switch (rrl_check(&srv->rrl, client, now)) {
+	case RRL_SEND:
+		return len;
+	case RRL_DROP:
+		info->dropped = true;
+		return 0;
+	case RRL_SLIP:
+		break;
+	}
+	if (wire_read16(resp + 4) == 1 && dname_unpack(resp, len, &pos, qname) > 0 &&
+	    pos + 4 <= len)
+		pos += 4;
+	else
+		pos = DNS_HEADER_LEN;
+	wire_write16(resp + 2, wire_read16(resp + 2) | DNS_FLAG_TC);
+	wire_write16(resp + 4, pos > DNS_HEADER_LEN ? 1 : 0);
+	memset(resp + 6, 0, 6);
+	info->truncated = true;
+	return pos;
 }
 
 /* Reads up to UDP_BATCH datagrams, answers them, sends the answers in one call. */
@@ -208,8 +248,11 @@ udp_batch(int fd, struct udp_sock *us)
 
 		if (in[i].msg_hdr.msg_flags & MSG_TRUNC)
 			continue;	/* larger than any query we answer */
+		o.client = (const struct sockaddr *)&from[i];
 		len = answer_message(wk->srv->st->store, &o, wk->in[i], in[i].msg_len, false,
 		    wk->out[nout], DNS_MAX_MSG, &info);
+		if (len > 0 && info.cookie != COOKIE_VALID)
+			len = rate_limit(wk->srv, o.client, o.now, wk->out[nout], len, &info);
 		account(wk, &from[i], false, wk->in[i], in[i].msg_len, &info, t0);
 		if (len == 0)
 			continue;
@@ -273,6 +316,7 @@ tcp_read(struct bufferevent *bev, void *arg)
 			return;
 		uint64_t t0 = now_us();
 
+		o.client = (const struct sockaddr *)&c->peer;
 		q = evbuffer_pullup(inb, (ssize_t)(2 + qlen));
 		len = answer_message(wk->srv->st->store, &o, q + 2, qlen, true, wk->tcpout + 2,
 		    DNS_MAX_MSG, &info);
@@ -406,6 +450,15 @@ worker_new(struct server *srv)
 	return wk;
 }
 
+static void
+rotate_secret(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	cookie_rotate(&srv->cookies, NULL);
+	log_info("DNS cookie secret rotated");
+}
+
 struct server *
 server_start(const struct authd_conf *conf, struct authd_state *st)
 {
@@ -415,6 +468,18 @@ server_start(const struct authd_conf *conf, struct authd_state *st)
 	srv->conf = conf;
 	srv->st = st;
 	srv->opts.udp_payload = (uint16_t)conf->udp_payload_size;
+	if (conf->cookies) {
+		uint8_t secret[COOKIE_SECRET_LEN];
+
+		if (conf->cookie_secret != NULL)
+			sodium_hex2bin(secret, sizeof(secret), conf->cookie_secret,
+			    strlen(conf->cookie_secret), NULL, NULL, NULL);
+		cookie_init(&srv->cookies, conf->cookie_secret ? secret : NULL);
+		srv->opts.cookies = &srv->cookies;
+	}
+	rrl_init(&srv->rrl, (unsigned)conf->rrl_rate, (unsigned)conf->rrl_slip,
+	    (unsigned)conf->rrl_v4_prefix, (unsigned)conf->rrl_v6_prefix);
+	st->rrl_limited = &srv->rrl.limited;
 	for (int i = 0; i < conf->workers && i < 64; i++) {
 		struct worker *wk = worker_new(srv);
 
@@ -425,6 +490,14 @@ server_start(const struct authd_conf *conf, struct authd_state *st)
 		st->wstats[srv->nworkers] = &wk->stats;
 		srv->workers[srv->nworkers++] = wk;
 		st->nworkers = srv->nworkers;
+	}
+	if (conf->cookies && conf->cookie_secret == NULL) {
+		/* A random secret is replaced daily; the previous one validates for a day more. */
+		struct timeval day = { 86400, 0 };
+
+		srv->rotate_ev = event_new(srv->workers[0]->base, -1, EV_PERSIST, rotate_secret,
+		    srv);
+		event_add(srv->rotate_ev, &day);
 	}
 	for (size_t i = 0; i < srv->nworkers; i++)
 		if (pthread_create(&srv->workers[i]->thread, NULL, worker_main,
@@ -442,10 +515,12 @@ server_stop(struct server *srv)
 	for (size_t i = 0; i < srv->nworkers; i++)
 		if (srv->workers[i]->thread != 0)
 			event_base_loopexit(srv->workers[i]->base, NULL);
-	for (size_t i = 0; i < srv->nworkers; i++) {
+	for (size_t i = 0; i < srv->nworkers; i++)
 		if (srv->workers[i]->thread != 0)
 			pthread_join(srv->workers[i]->thread, NULL);
+	if (srv->rotate_ev != NULL)
+		event_free(srv->rotate_ev);
+	for (size_t i = 0; i < srv->nworkers; i++)
 		worker_free(srv->workers[i]);
-	}
 	free(srv);
 }

@@ -531,6 +531,21 @@ conf_check_log_format(const char *value, char *err, size_t errlen)
 }
 
 int
+conf_check_hex16(const char *value, char *err, size_t errlen)
+{
+	size_t n = strlen(value);
+
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)value[i]))
+			n = 0;
+	if (n != 32) {
+		snprintf(err, errlen, "expected 32 hexadecimal digits (16 octets)");
+		return -1;
+	}
+	return 0;
+}
+
+int
 conf_check_log_level(const char *value, char *err, size_t errlen)
 {
 	if (log_level_parse(value) < 0) {

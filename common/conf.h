@@ -75,5 +75,6 @@ int conf_check_addr_list(const char *value, char *err, size_t errlen);
 int conf_check_addr_list_or_none(const char *value, char *err, size_t errlen);
 int conf_check_log_level(const char *value, char *err, size_t errlen);
 int conf_check_log_format(const char *value, char *err, size_t errlen);
+int conf_check_hex16(const char *value, char *err, size_t errlen);
 
 #endif

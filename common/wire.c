@@ -52,6 +52,13 @@ parse_opt(const uint8_t *msg, uint16_t rclass, uint32_t ttl, size_t rdata, uint1
 			return -1;
 		if (code == EDNS_OPT_NSID)
 			q->edns_nsid = true;
+		if (code == EDNS_OPT_COOKIE) {
+			/* RFC 7873 5.2.2: 8 octets, or 16 to 40; anything else is FORMERR. */
+			if ((olen != 8 && (olen < 16 || olen > 40)) || q->cookie_len != 0)
+				return -1;
+			memcpy(q->cookie, msg + p, olen);
+			q->cookie_len = (uint8_t)olen;
+		}
 		p += olen;
 	}
 	return 0;

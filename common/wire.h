@@ -63,6 +63,8 @@ struct dns_query {
 	uint16_t	edns_udp;	/* the requestor's payload size, as sent */
 	uint16_t	edns_flags;	/* DO and the rest of the OPT TTL's low word */
 	bool		edns_nsid;
+	uint8_t		cookie_len;	/* 0: no COOKIE option; else 8 or 16..40 */
+	uint8_t		cookie[40];	/* client cookie, then the server cookie if any */
 };
 
 enum wire_parse_result {

@@ -66,7 +66,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t out[DNS_MAX_MSG];
-	struct answer_opts o = { 1232, true };
+	struct answer_opts o = { .udp_payload = 1232, .ready = true };
 	struct answer_info info;
 	struct dns_query q;
 	size_t n;

@@ -27,7 +27,7 @@
 #define MEDIUM_N	10
 
 static struct store *st;
-static struct answer_opts opts = { OUR_PAYLOAD, true };
+static struct answer_opts opts = { .udp_payload = OUR_PAYLOAD, .ready = true };
 
 /* ---- the zone, loaded as Kafka events ---- */
 

@@ -434,6 +434,29 @@ test_parse_opt(void **state)
 	assert_true(q.edns_nsid);
 }
 
+/* RFC 7873 5.2.2: a COOKIE option of 8 or 16..40 octets; any other length is FORMERR. */
+static void
+test_parse_cookie_lengths(void **state)
+{
+	static const int lens[] = { 0, 2, 7, 8, 9, 15, 16, 40, 41 };
+	static const int ok[] = { 0, 0, 0, 1, 0, 0, 1, 1, 0 };
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		struct pkt p;
+		struct dns_query q;
+
+		pquery(&p, "example.", DNS_TYPE_A, 0, 0, 1);
+		popt(&p, 1232, 0, 4 + lens[i]);
+		p16(&p, EDNS_OPT_COOKIE);
+		p16(&p, (uint16_t)lens[i]);
+		for (int k = 0; k < lens[i]; k++)
+			p.b[p.n++] = (uint8_t)k;
+		assert_int_equal(parse(&p, &q), ok[i] ? WIRE_OK : WIRE_FORMERR);
+		if (ok[i])
+			assert_int_equal(q.cookie_len, lens[i]);
+	}
+}
+
 static void
 test_parse_opt_version_no_nsid(void **state)
 {
@@ -442,7 +465,7 @@ test_parse_opt_version_no_nsid(void **state)
 
 	pquery(&p, "example.", DNS_TYPE_A, 0, 0, 1);
 	popt(&p, 1232, 0x00010000, 6);		/* ext rcode 0, version 1, no DO */
-	p16(&p, EDNS_OPT_COOKIE);
+	p16(&p, 65001);				/* an option we do not know: skipped */
 	p16(&p, 2);
 	p16(&p, 0xabcd);
 	assert_int_equal(parse(&p, &q), WIRE_OK);
@@ -976,6 +999,7 @@ main(void)
 		cmocka_unit_test(test_parse_name_length_limit_compressed),
 		cmocka_unit_test(test_parse_opt),
 		cmocka_unit_test(test_parse_opt_version_no_nsid),
+		cmocka_unit_test(test_parse_cookie_lengths),
 		cmocka_unit_test(test_parse_two_opts),
 		cmocka_unit_test(test_parse_opt_outside_additional),
 		cmocka_unit_test(test_parse_opt_owner_not_root),
