@@ -153,6 +153,8 @@ collect_consumer(struct authd_state *st, const struct metric_sink *s)
 		    (double)now.tv_sec + now.tv_nsec / 1e9 - cs.last_event);
 	gauge(s, "streamdns_authd_ready", "1 once caught up with the topic at start-up",
 	    atomic_load(&st->ready) ? 1 : 0);
+	gauge(s, "streamdns_authd_kafka_up", "0 while every broker is unreachable",
+	    atomic_load(&st->kafka_up) ? 1 : 0);
 	gauge(s, "streamdns_authd_startup_seconds", "seconds from start to ready (0: not yet)",
 	    cs.ready_at);
 	gauge(s, "streamdns_authd_zones", "zones (names owning an SOA)", (double)cs.store.zones);

@@ -103,6 +103,7 @@ struct authd_state {
 	struct store		*store;
 	atomic_bool		 ready;		/* caught up with the start-up watermarks */
 	atomic_bool		 stopping;
+	atomic_bool		 kafka_up;	/* false after "all brokers down" until data flows */
 	atomic_ullong		 events_applied;
 	atomic_ullong		 events_rejected;
 	atomic_ullong		 rejected_by[EVENT_ERR__COUNT];

@@ -32,6 +32,7 @@ struct consumer {
 	struct snapshot_offsets	 snap;		/* offsets of the loaded snapshot */
 	bool			 have_snap;
 	struct log_rl		 wait_rl;	/* "waiting for the topic" lines */
+	struct log_rl		 err_rl;	/* "brokers down" lines */
 	struct trusted_keys	*trusted;	/* when [kafka] require-signed */
 	double			 last_snap;
 	uint64_t		 applied_at_snap;
@@ -56,8 +57,45 @@ rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 		log_debug("kafka: %s: %s", fac, buf);
 }
 
+/* librdkafka's errors (served by rd_kafka_poll in the consumer thread). */
+static void
+rdkafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct consumer *c = opaque;
+	unsigned long supp;
+
+	(void)rk;
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+		if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+			atomic_store(&c->st->kafka_up, false);
+		if (!log_rl_allow(&c->err_rl, 30, &supp))
+			return;
+		log_warnx("kafka: %s (serving the data already applied; %lu similar errors "
+		    "not logged)", reason, supp);
+		return;
+	}
+	log_warnx("kafka: %s: %s", rd_kafka_err2name(err), reason);
+}
+
+/* While the brokers are down: a cheap metadata request tells when they are back. */
+static void
+probe_brokers(struct consumer *c, double *last)
+{
+	const struct rd_kafka_metadata *md;
+	double t = now_sec();
+
+	if (atomic_load(&c->st->kafka_up) || t - *last < 2.0)
+		return;
+	*last = t;
+	if (rd_kafka_metadata(c->rk, 0, NULL, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rd_kafka_metadata_destroy(md);
+		atomic_store(&c->st->kafka_up, true);
+		log_info("kafka: brokers reachable again");
+	}
+}
+
 static rd_kafka_t *
-consumer_handle(const struct authd_conf *conf)
+consumer_handle(const struct authd_conf *conf, struct consumer *c)
 {
 	rd_kafka_conf_t *kc = rd_kafka_conf_new();
 	char err[512];
@@ -75,6 +113,8 @@ consumer_handle(const struct authd_conf *conf)
 		    sizeof(err)) != RD_KAFKA_CONF_OK)
 			fatalx("kafka property %s: %s", conf->props[i].name, err);
 	rd_kafka_conf_set_log_cb(kc, rdkafka_log);
+	rd_kafka_conf_set_error_cb(kc, rdkafka_error);
+	rd_kafka_conf_set_opaque(kc, c);
 	if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err))) == NULL)
 		fatalx("kafka consumer: %s", err);
 	return rk;
@@ -400,7 +440,7 @@ consumer_main(void *arg)
 {
 	struct consumer *c = arg;
 	rd_kafka_message_t **batch = xcalloc(BATCH_MAX, sizeof(*batch));
-	double last_progress = now_sec();
+	double last_progress = now_sec(), last_probe = 0;
 
 	rcu_register_thread();
 	c->started = now_sec();
@@ -422,8 +462,12 @@ consumer_main(void *arg)
 			apply_message(c, batch[i]);
 			rd_kafka_message_destroy(batch[i]);
 		}
-		if (n > 0)
+		if (n > 0) {
 			store_commit(c->st->store);
+			atomic_store(&c->st->kafka_up, true);
+		}
+		rd_kafka_poll(c->rk, 0);	/* serves the error callback */
+		probe_brokers(c, &last_probe);
 		check_ready(c, &last_progress);
 		publish_status(c, n > 0);
 		maybe_snapshot(c, false);
@@ -443,7 +487,7 @@ consumer_start(const struct authd_conf *conf, struct authd_state *st)
 
 	c->conf = conf;
 	c->st = st;
-	c->rk = consumer_handle(conf);
+	c->rk = consumer_handle(conf, c);
 	if ((c->dec = event_decoder_new()) == NULL)
 		fatalx("event decoder");
 	if (conf->require_signed) {

@@ -114,6 +114,7 @@ main(int argc, char **argv)
 
 	memset(&st, 0, sizeof(st));
 	pthread_mutex_init(&st.status_mtx, NULL);
+	atomic_store(&st.kafka_up, true);
 	st.store = store_new();
 	rcu_register_thread();
 	if ((srv = server_start(&conf, &st)) == NULL)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -27,6 +28,8 @@ struct writer {
 	crypto_generichash_state	 h;
 	int				 err;
 	uint64_t			 count;
+	uint64_t			 pause_at;	/* fault injection, see below */
+	long				 pause_ms;
 };
 
 static void
@@ -72,7 +75,12 @@ write_node(const struct znode *n, void *arg)
 		w_bytes(w, name, len);
 		w_bytes(w, rs, sizeof(*rs));
 		w_bytes(w, rs->data, rs->datalen);
-		w->count++;
+		if (++w->count == w->pause_at) {
+			struct timespec ts = { w->pause_ms / 1000, (w->pause_ms % 1000) * 1000000 };
+
+			fflush(w->f);
+			nanosleep(&ts, NULL);
+		}
 	}
 	return w->err;
 }
@@ -109,6 +117,15 @@ snapshot_write(const char *path, const char *topic, const struct store *s,
 	}
 	crypto_generichash_init(&w.h, NULL, 0, SNAP_SUMLEN);
 	store_get_stats(s, &st);
+	/*
+	 * Fault injection for the crash tests: STREAMDNS_FAULT_SNAPSHOT_PAUSE_MS stops the
+	 * writer half-way through the records for that long, so a test can kill the process
+	 * while the temporary file is half written. Unset in production.
+	 */
+	if (getenv("STREAMDNS_FAULT_SNAPSHOT_PAUSE_MS") != NULL) {
+		w.pause_ms = atol(getenv("STREAMDNS_FAULT_SNAPSHOT_PAUSE_MS"));
+		w.pause_at = st.rrsets / 2 + 1;
+	}
 	w_bytes(&w, SNAP_MAGIC, 8);
 	w_u32(&w, SNAP_VERSION);
 	w_u16(&w, SNAP_ENDIAN);

@@ -101,6 +101,8 @@ struct devbroker {
 	struct evconnlistener	*listener;
 	struct event		*sigterm;
 	struct event		*sigint;
+	struct event		*sigdown;	/* SIGUSR1: every broker down (fault tests) */
+	struct event		*sigup;		/* SIGUSR2: every broker up again */
 	LIST_HEAD(, relay)	 relays;
 	struct monitor		 mon;
 };
@@ -108,6 +110,8 @@ struct devbroker {
 static const char usage_text[] =
     "usage: " DEVBROKER_NAME " [--listen ADDR:PORT] [--topic NAME] [--partitions N]\n"
     "                           [--brokers N] [--help] [--version]\n"
+    "\n"
+    "SIGUSR1 takes every broker down and SIGUSR2 brings them back (fault tests).\n"
     "\n"
     "Kafka-protocol broker for development and tests, built on librdkafka's\n"
     "in-memory mock cluster. Clients bootstrap through ADDR:PORT and are then\n"
@@ -818,6 +822,22 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(base);
 }
 
+/* Fault injection for tests: SIGUSR1 takes every mock broker down, SIGUSR2 brings it up. */
+static void on_fault_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct devbroker *db = arg;
+
+	(void)what;
+	for (int id = 1; id <= db->opt.brokers; id++) {
+		if (sig == SIGUSR1)
+			rd_kafka_mock_broker_set_down(db->mcluster, id);
+		else
+			rd_kafka_mock_broker_set_up(db->mcluster, id);
+	}
+	log_info("%s: every broker is %s", sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2",
+	    sig == SIGUSR1 ? "down" : "up");
+}
+
 static int event_start(struct devbroker *db, int fd)
 {
 	db->base = event_base_new();
@@ -828,9 +848,12 @@ static int event_start(struct devbroker *db, int fd)
 	}
 	db->sigterm = evsignal_new(db->base, SIGTERM, on_signal, db->base);
 	db->sigint = evsignal_new(db->base, SIGINT, on_signal, db->base);
-	if (db->sigterm == NULL || db->sigint == NULL ||
-	    evsignal_add(db->sigterm, NULL) == -1 ||
-	    evsignal_add(db->sigint, NULL) == -1)
+	db->sigdown = evsignal_new(db->base, SIGUSR1, on_fault_signal, db);
+	db->sigup = evsignal_new(db->base, SIGUSR2, on_fault_signal, db);
+	if (db->sigterm == NULL || db->sigint == NULL || db->sigdown == NULL ||
+	    db->sigup == NULL || evsignal_add(db->sigterm, NULL) == -1 ||
+	    evsignal_add(db->sigint, NULL) == -1 || evsignal_add(db->sigdown, NULL) == -1 ||
+	    evsignal_add(db->sigup, NULL) == -1)
 		fatalx("cannot install signal handlers");
 	db->listener = evconnlistener_new(db->base, relay_accept, db,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
@@ -881,6 +904,10 @@ static void devbroker_stop(struct devbroker *db)
 		event_free(db->sigterm);
 	if (db->sigint != NULL)
 		event_free(db->sigint);
+	if (db->sigdown != NULL)
+		event_free(db->sigdown);
+	if (db->sigup != NULL)
+		event_free(db->sigup);
 	if (db->base != NULL)
 		event_base_free(db->base);
 	if (db->mcluster != NULL)

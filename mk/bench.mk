@@ -1,0 +1,14 @@
+# bench.mk: benchmarks and soaks, run on purpose (never by make test). Included by the Makefile.
+
+.PHONY: bench bench-qps bench-startup soak
+bench: bench-qps bench-startup
+
+bench-qps: all
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/qps.py --tcp
+
+bench-startup: all
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/startup.py
+
+soak: all
+	SOAK_SECONDS=60 STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -s \
+	    tests/integration/test_soak.py
