@@ -28,6 +28,7 @@ struct authd_conf {
 	int		 udp_payload_size;
 	int		 tcp_idle_timeout;	/* ms */
 	int		 tcp_max_clients;	/* per worker */
+	char		*user;			/* drop to this user after binding */
 	bool		 cookies;
 	char		*cookie_secret;		/* 32 hex digits, or NULL: random */
 	/* [rrl] */

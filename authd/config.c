@@ -22,6 +22,8 @@ static const struct conf_key authd_keys[] = {
 	    NULL, "close an idle TCP connection after this long (RFC 7766)" },
 	{ "server", "tcp-max-clients", CONF_INT, 1, 100000, "1000", OFF(tcp_max_clients),
 	    NULL, "TCP connections per worker; more are refused" },
+	{ "server", "user", CONF_STR, 0, 0, NULL, OFF(user), NULL,
+	    "after binding the sockets, run as this user (when started as root)" },
 	{ "server", "cookies", CONF_BOOL, 0, 0, "yes", OFF(cookies), NULL,
 	    "DNS cookies (RFC 7873, server cookies per RFC 9018)" },
 	{ "server", "cookie-secret", CONF_STR, 0, 0, NULL, OFF(cookie_secret),

@@ -16,6 +16,7 @@
 #include "authd/server.h"
 #include "common/dname.h"
 #include "common/log.h"
+#include "common/privdrop.h"
 
 static void
 usage(FILE *out)
@@ -124,6 +125,13 @@ main(int argc, char **argv)
 	    conf.topic, conf.brokers);
 	if ((adm = admin_start(&conf, &st)) == NULL)
 		fatalx("cannot start the admin endpoint");
+	if (conf.user != NULL) {
+		char err[256];
+
+		if (drop_privileges(conf.user, err, sizeof(err)) != 0)
+			fatalx("%s", err);
+		log_info("running as user %s", conf.user);
+	}
 	cons = consumer_start(&conf, &st);
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)

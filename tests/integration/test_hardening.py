@@ -130,3 +130,26 @@ def test_valid_cookie_is_exempt_from_rrl(authd):
         pass
     s.close()
     assert got_full < 100
+
+
+def test_drops_privileges_after_binding(authd):
+    """[server] user: the sockets are bound as root, then the process runs as that user."""
+    import pwd
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root (CI and the dev machines run as root)")
+    broker = Broker(partitions=1)
+    try:
+        broker.produce([("rl.test.|SOA", [rr("rl.test.", "SOA", SOA)])])
+        a = Authd(broker.address, extra="user = nobody")
+        try:
+            a.wait_ready()
+            uid = pwd.getpwnam("nobody").pw_uid
+            status = open("/proc/%d/status" % a.proc.pid).read()
+            uids = [l for l in status.splitlines() if l.startswith("Uid:")][0].split()[1:]
+            assert uids == [str(uid)] * 4
+            assert a.query("rl.test.", "SOA").answer
+            assert "running as user nobody" in a.read_log()
+        finally:
+            a.stop()
+    finally:
+        broker.stop()
