@@ -25,7 +25,7 @@ BINS := $(BUILD)/streamdns-authd $(BUILD)/streamdns-devbroker
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration run clean bench-startup
+.PHONY: all deps test unit integration run clean
 
 all: $(BINS)
 
@@ -64,6 +64,8 @@ test: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) fuzz-smoke
+	$(MAKE) check-sanitize
 
 # Imports a generated 1,000,000-RRset zone into a fresh devbroker (64 partitions); not a test.
 
@@ -71,10 +73,11 @@ run: deps
 	$(MAKE) all
 	sh scripts/run.sh
 
-bench-startup: all
-	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/startup.py
 
 clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+include mk/fuzz.mk
+include mk/sanitize.mk
+include mk/bench.mk
