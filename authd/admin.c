@@ -1,6 +1,7 @@
 /* admin.c: evhttp admin endpoint, authd's metrics collector, statsd push, /zones JSON. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <fnmatch.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,10 +16,12 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <libknot/descriptor.h>
 #include <sodium.h>
 #include <urcu.h>
 
 #include "authd/admin.h"
+#include "authd/answer.h"
 #include "authd/zonemd.h"
 #include "common/log.h"
 #include "common/wire.h"
@@ -170,6 +173,20 @@ admin_collect(struct authd_state *st, const struct metric_sink *s)
 	collect_consumer(st, s);
 	gauge(s, "streamdns_authd_resident_memory_bytes", "resident set size",
 	    (double)rss_bytes());
+	{
+		char labels[320], id[200];
+
+		/* A label value may not hold quotes, backslashes or newlines unescaped. */
+		snprintf(id, sizeof(id), "%s", st->identity != NULL ? st->identity : "");
+		for (char *p = id; *p != '\0'; p++)
+			if (*p == '"' || *p == '\\' || *p == '\n')
+				*p = '_';
+		snprintf(labels, sizeof(labels), "version=\"%s\",identity=\"%s\"",
+		    STREAMDNS_VERSION, id);
+		metric_family(s, "streamdns_authd_info", METRIC_GAUGE,
+		    "constant 1, labelled with the version and this instance's identity");
+		metric_sample(s, "streamdns_authd_info", labels, 1);
+	}
 	metric_family(s, "streamdns_authd_rrl_limited_total", METRIC_COUNTER,
 	    "UDP responses dropped or slipped (TC=1) by response rate limiting");
 	metric_sample(s, "streamdns_authd_rrl_limited_total", "",
@@ -229,18 +246,36 @@ offsets_json(struct authd_state *st, int64_t *sum)
 	return o;
 }
 
+/* Is the zone in [zones] serve (or is there no such list)? */
+static bool
+served(struct admin *a, const uint8_t *apex)
+{
+	struct zone_filter *f;
+	bool yes = true;
+
+	rcu_read_lock();
+	if ((f = rcu_dereference(a->st->serve)) != NULL) {
+		yes = false;
+		for (size_t i = 0; i < f->n && !yes; i++)
+			yes = dname_equal(f->names[i], apex);
+	}
+	rcu_read_unlock();
+	return yes;
+}
+
 static json_t *
-zones_json(const struct zone_summary *zs, size_t n)
+zones_json(struct admin *a, const struct zone_summary *zs, size_t n)
 {
 	json_t *arr = json_array();
 	char name[DNAME_STRLEN], hex[2 * ZONEMD_DIGEST_LEN + 1];
 
 	for (size_t i = 0; i < n; i++) {
 		sodium_bin2hex(hex, sizeof(hex), zs[i].digest, ZONEMD_DIGEST_LEN);
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:s}",
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:s, s:b}",
 		    "name", dname_to_str(zs[i].apex, name, sizeof(name)),
 		    "serial", (json_int_t)zs[i].serial, "rrsets", (json_int_t)zs[i].rrsets,
-		    "records", (json_int_t)zs[i].records, "zonemd", hex));
+		    "records", (json_int_t)zs[i].records, "zonemd", hex,
+		    "served", served(a, zs[i].apex)));
 	}
 	return arr;
 }
@@ -271,8 +306,9 @@ handle_zones(struct admin *a, struct evhttp_request *req)
 		if (before == after)
 			break;
 	}
-	root = json_pack("{s:o, s:o, s:b}", "zones", zones_json(zs, n), "offsets", offsets,
-	    "ready", atomic_load(&a->st->ready));
+	root = json_pack("{s:o, s:o, s:b, s:s}", "zones", zones_json(a, zs, n),
+	    "offsets", offsets, "ready", atomic_load(&a->st->ready), "identity",
+	    a->st->identity != NULL ? a->st->identity : "");
 	body = json_dumps(root, JSON_COMPACT);
 	if (body != NULL)
 		reply(req, 200, "OK", "application/json", body, strlen(body));
@@ -281,6 +317,100 @@ handle_zones(struct admin *a, struct evhttp_request *req)
 	free(body);
 	json_decref(root);
 	free(zs);
+}
+
+struct search {
+	char		 pattern[DNAME_STRLEN];
+	int		 type;		/* -1: any */
+	size_t		 limit, found;
+	json_t		*rrsets;
+	bool		 truncated;
+};
+
+/* One matching RRset as the event format shows it: name, type, ttl, contents. */
+static void
+search_add(struct search *s, const struct znode *n, const struct rrset *rs, bool local)
+{
+	char *key = NULL, *value = NULL, type[32];
+	json_t *records;
+
+	if (event_encode(znode_name(n), rs, &key, &value) != 0)
+		return;
+	records = json_loads(value, 0, NULL);
+	snprintf(type, sizeof(type), "%s", strchr(key, '|') + 1);
+	json_array_append_new(s->rrsets, json_pack("{s:s#, s:s, s:I, s:o, s:b}", "name", key,
+	    (int)(strchr(key, '|') - key), "type", type, "ttl", (json_int_t)rs->ttl,
+	    "records", records != NULL ? records : json_array(), "local", local));
+	free(key);
+	free(value);
+}
+
+static int
+search_node(const struct znode *n, void *arg)
+{
+	struct search *s = arg;
+	const struct rrset_vec *layers[2] = { znode_local(n), znode_rrsets(n) };
+	char name[DNAME_STRLEN];
+
+	dname_to_str(znode_name(n), name, sizeof(name));
+	if (fnmatch(s->pattern, name, FNM_CASEFOLD) != 0)
+		return 0;
+	for (int k = 0; k < 2; k++) {
+		for (uint32_t i = 0; i < layers[k]->count; i++) {
+			const struct rrset *rs = layers[k]->sets[i];
+
+			if (s->type >= 0 && rs->type != s->type)
+				continue;
+			if (s->found++ >= s->limit) {
+				s->truncated = true;
+				return 1;
+			}
+			search_add(s, n, rs, k == 0);
+		}
+	}
+	return 0;
+}
+
+/* GET /search?name=GLOB[&type=TYPE][&limit=N]: RRsets of the store (the original's search). */
+static void
+handle_search(struct admin *a, struct evhttp_request *req, const char *uri)
+{
+	struct evkeyvalq q;
+	struct search s = { .type = -1, .limit = 100 };
+	const char *name, *type, *limit;
+	uint16_t t;
+	char *body;
+	json_t *root;
+
+	evhttp_parse_query(uri, &q);
+	name = evhttp_find_header(&q, "name");
+	type = evhttp_find_header(&q, "type");
+	limit = evhttp_find_header(&q, "limit");
+	if (name == NULL || *name == '\0' || strlen(name) >= sizeof(s.pattern) - 1 ||
+	    (type != NULL && knot_rrtype_from_string(type, &t) != 0) ||
+	    (limit != NULL && (atoi(limit) < 1 || atoi(limit) > 10000))) {
+		evhttp_clear_headers(&q);
+		reply_text(req, 400, "Bad Request", "usage: /search?name=GLOB[&type=TYPE]"
+		    "[&limit=1..10000]\n");
+		return;
+	}
+	/* Names are shown absolute; a pattern without the final dot gets one. */
+	snprintf(s.pattern, sizeof(s.pattern), "%s%s", name,
+	    name[strlen(name) - 1] == '.' || name[strlen(name) - 1] == '*' ? "" : ".");
+	if (type != NULL)
+		s.type = t;
+	if (limit != NULL)
+		s.limit = (size_t)atoi(limit);
+	evhttp_clear_headers(&q);
+	s.rrsets = json_array();
+	rcu_read_lock();
+	store_walk(a->st->store, search_node, &s);
+	rcu_read_unlock();
+	root = json_pack("{s:o, s:b}", "rrsets", s.rrsets, "truncated", s.truncated);
+	body = json_dumps(root, JSON_COMPACT);
+	reply(req, 200, "OK", "application/json", body, strlen(body));
+	free(body);
+	json_decref(root);
 }
 
 /* Constant-time check of "Authorization: Bearer <token>" (length is not secret). */
@@ -331,6 +461,8 @@ handle_request(struct evhttp_request *req, void *arg)
 		handle_metrics(a, req);
 	else if (strcmp(path, "/zones") == 0)
 		handle_zones(a, req);
+	else if (strcmp(path, "/search") == 0)
+		handle_search(a, req, uri);
 	else
 		reply_text(req, 404, "Not Found", "not found\n");
 }

@@ -9,11 +9,13 @@
 #include "common/wire.h"
 
 #define CHAIN_MAX	12	/* CNAME/DNAME links followed in one answer */
-#define OPT_OPTIONS_MAX	(4 + 24 + 6)	/* COOKIE (client + server) and EDE */
+#define NSID_MAX	64
+#define OPT_OPTIONS_MAX	(4 + 24 + 6 + 4 + NSID_MAX)	/* COOKIE, EDE, NSID */
 #define OPT_RESERVE	(11 + OPT_OPTIONS_MAX)	/* room kept for our OPT RR */
 
 struct ans {
 	const struct store	*s;
+	const struct zone_filter *serve;	/* NULL: every zone */
 	struct wire_writer	*w;
 	const struct dns_query	*q;
 	bool			 tcp;
@@ -54,6 +56,17 @@ lookup(const struct ans *a, const uint8_t *name)
 	return store_lookup(a->s, name, dname_len(name));
 }
 
+static bool
+zone_served(const struct zone_filter *f, const uint8_t *apex)
+{
+	if (f == NULL)
+		return true;
+	for (size_t i = 0; i < f->n; i++)
+		if (dname_equal(f->names[i], apex))
+			return true;
+	return false;
+}
+
 /* The deepest suffix of name owning an SOA: the zone the name belongs to. */
 static int
 find_zone(const struct ans *a, struct suffixes *sx, const struct znode **apex)
@@ -62,6 +75,9 @@ find_zone(const struct ans *a, struct suffixes *sx, const struct znode **apex)
 		const struct znode *n = sx->node[i] = lookup(a, sx->sfx[i]);
 
 		if (n != NULL && znode_find(n, DNS_TYPE_SOA) != NULL) {
+			/* A zone this instance does not serve: as if no zone held the name. */
+			if (!zone_served(a->serve, sx->sfx[i]))
+				return -1;
 			*apex = n;
 			return i;
 		}
@@ -213,12 +229,37 @@ follow_cname(struct ans *a, const uint8_t *owner, const struct rrset *cname)
 	resolve(a, target);
 }
 
+/*
+ * RFC 8482: over UDP one RRset (the lowest type) is enough; over TCP all of them. Local
+ * RRsets first, then the topic's whose type no local RRset hides.
+ */
+static void
+answer_any(struct ans *a, const uint8_t *owner, const struct znode *n)
+{
+	const struct rrset_vec *layers[2] = { znode_local(n), znode_rrsets(n) };
+	const struct rrset *pick = NULL;
+
+	for (int k = 0; k < 2; k++) {
+		for (uint32_t i = 0; i < layers[k]->count; i++) {
+			const struct rrset *rs = layers[k]->sets[i];
+
+			if (k == 1 && znode_find(n, rs->type) != rs)
+				continue;	/* hidden by a local RRset */
+			if (a->tcp)
+				add_rrset(a, WIRE_AN, owner, rs, rs->ttl);
+			else if (pick == NULL || rs->type < pick->type)
+				pick = rs;
+		}
+	}
+	if (pick != NULL)
+		add_rrset(a, WIRE_AN, owner, pick, pick->ttl);
+}
+
 /* Answers from node n, which holds the data of owner (itself, or a wildcard for it). */
 static void
 answer_node(struct ans *a, const uint8_t *owner, const struct znode *n,
     const struct znode *apex)
 {
-	const struct rrset_vec *v = znode_rrsets(n);
 	const struct rrset *rs;
 	uint16_t qtype = a->q->qtype;
 
@@ -228,18 +269,8 @@ answer_node(struct ans *a, const uint8_t *owner, const struct znode *n,
 		follow_cname(a, owner, rs);
 		return;
 	}
-	if (qtype == DNS_TYPE_ANY && v->count > 0) {
-		/* RFC 8482: over UDP one RRset (the lowest type) is enough. */
-		const struct rrset *pick = v->sets[0];
-
-		for (uint32_t i = 0; i < v->count; i++) {
-			if (a->tcp)
-				add_rrset(a, WIRE_AN, owner, v->sets[i], v->sets[i]->ttl);
-			else if (v->sets[i]->type < pick->type)
-				pick = v->sets[i];
-		}
-		if (!a->tcp)
-			add_rrset(a, WIRE_AN, owner, pick, pick->ttl);
+	if (qtype == DNS_TYPE_ANY && !znode_empty(n)) {
+		answer_any(a, owner, n);
 		return;
 	}
 	if ((rs = znode_find(n, qtype)) == NULL) {
@@ -392,6 +423,14 @@ build_options(const struct dns_query *q, const struct answer_opts *o, int ede,
 		    opts + 4 + COOKIE_CLIENT_LEN);
 		n += 4 + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
 	}
+	if (q->edns_nsid && o->nsid && o->identity != NULL) {
+		size_t l = strlen(o->identity) < NSID_MAX ? strlen(o->identity) : NSID_MAX;
+
+		wire_write16(opts + n, EDNS_OPT_NSID);
+		wire_write16(opts + n + 2, (uint16_t)l);
+		memcpy(opts + n + 4, o->identity, l);
+		n += (uint16_t)(4 + l);
+	}
 	if (ede >= 0) {
 		wire_write16(opts + n, EDNS_OPT_EDE);
 		wire_write16(opts + n + 2, 2);
@@ -483,6 +522,42 @@ precheck(const struct dns_query *q, const struct answer_opts *o, int *ede)
 	return DNS_RCODE_NOERROR;
 }
 
+/*
+ * CH TXT id.server. and hostname.bind. (the identity, RFC 4892) and version.bind. and
+ * version.server. (only when a version is configured). Returns 0 for any other CH query.
+ */
+static size_t
+chaos_answer(struct wire_writer *w, const struct dns_query *q, const struct answer_opts *o)
+{
+	static const char *const idnames[] = { "id.server.", "hostname.bind." };
+	static const char *const vernames[] = { "version.bind.", "version.server." };
+	uint8_t name[DNAME_MAXLEN], txt[256];
+	const char *text = NULL;
+	size_t l;
+
+	if (q->qtype != 16 /* TXT */ && q->qtype != DNS_TYPE_ANY)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		if (o->identity_queries && o->identity != NULL &&
+		    dname_from_str(idnames[i], NULL, name) > 0 && dname_equal(name, q->qname))
+			text = o->identity;
+		if (o->version != NULL && dname_from_str(vernames[i], NULL, name) > 0 &&
+		    dname_equal(name, q->qname))
+			text = o->version;
+	}
+	if (text == NULL)
+		return 0;
+	l = strlen(text) < 255 ? strlen(text) : 255;
+	txt[0] = (uint8_t)l;
+	memcpy(txt + 1, text, l);
+	wire_header(w, q->id, 0);
+	wire_question(w, q->qname, q->qtype, q->qclass);
+	if (q->edns)
+		w->cap -= OPT_RESERVE;
+	wire_rr(w, WIRE_AN, q->qname, 16, DNS_CLASS_CH, 0, txt, (uint16_t)(l + 1));
+	return finish(w, q, o, DNS_RCODE_NOERROR, response_flags(q, 0) | DNS_FLAG_AA, -1);
+}
+
 size_t
 answer_message(const struct store *s, const struct answer_opts *o, const uint8_t *msg,
     size_t len, bool tcp, uint8_t *out, size_t outcap, struct answer_info *info)
@@ -491,7 +566,7 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 	struct wire_writer w;
 	struct ans a;
 	enum wire_parse_result pr = wire_parse_query(msg, len, &q);
-	size_t lim;
+	size_t lim, n;
 	int ede = -1;
 	uint8_t rc;
 
@@ -509,6 +584,11 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 		info->rcode = DNS_RCODE_FORMERR;
 		return error_response(&w, &q, o, DNS_RCODE_FORMERR, -1);
 	}
+	if (q.qclass == DNS_CLASS_CH && q.opcode == DNS_OPCODE_QUERY &&
+	    !(q.edns && q.edns_version > 0) && (n = chaos_answer(&w, &q, o)) > 0) {
+		info->rcode = DNS_RCODE_NOERROR;
+		return n;
+	}
 	if ((rc = precheck(&q, o, &ede)) != DNS_RCODE_NOERROR) {
 		info->rcode = rc;
 		return error_response(&w, &q, o, rc, ede);
@@ -523,6 +603,7 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 	a.q = &q;
 	a.tcp = tcp;
 	rcu_read_lock();
+	a.serve = o->serve != NULL ? rcu_dereference(*(struct zone_filter **)o->serve) : NULL;
 	resolve(&a, q.qname);
 	rcu_read_unlock();
 	info->rcode = a.rcode;

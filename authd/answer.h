@@ -7,9 +7,16 @@
 #include <stdint.h>
 
 #include "authd/store.h"
+#include "common/dname.h"
 
 struct cookie_ctx;
 struct sockaddr;
+
+/* [zones] serve: the zones this instance answers for (lower-case wire names). */
+struct zone_filter {
+	size_t		 n;
+	uint8_t		 names[][DNAME_MAXLEN];
+};
 
 struct answer_opts {
 	uint16_t		 udp_payload;	/* our EDNS payload size */
@@ -17,6 +24,12 @@ struct answer_opts {
 	struct cookie_ctx	*cookies;	/* DNS cookies (RFC 7873), or NULL: off */
 	const struct sockaddr	*client;	/* the client's address (cookies) */
 	uint32_t		 now;		/* seconds, for cookie timestamps */
+	/* RCU-published allow-list of zones; *serve == NULL: every zone of the topic. */
+	struct zone_filter *const *serve;
+	const char		*identity;	/* NSID and id.server./hostname.bind. */
+	bool			 nsid;		/* answer NSID (RFC 5001) when asked */
+	bool			 identity_queries;	/* CH TXT id.server., hostname.bind. */
+	const char		*version;	/* CH TXT version.bind./.server., or NULL */
 };
 
 enum answer_cookie { COOKIE_NONE, COOKIE_CLIENT_ONLY, COOKIE_VALID, COOKIE_INVALID };

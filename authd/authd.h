@@ -29,6 +29,14 @@ struct authd_conf {
 	int		 tcp_idle_timeout;	/* ms */
 	int		 tcp_max_clients;	/* per worker */
 	char		*user;			/* drop to this user after binding */
+	char		*identity;		/* NULL until defaulted to the host name */
+	bool		 nsid;
+	bool		 identity_queries;
+	char		*version;
+	/* [zones] */
+	char		*serve;			/* comma-separated zone names, NULL: all */
+	/* [local] */
+	char		*local_zone_file;
 	bool		 cookies;
 	char		*cookie_secret;		/* 32 hex digits, or NULL: random */
 	/* [rrl] */
@@ -61,11 +69,16 @@ struct authd_conf {
 	int		 snapshot_interval;	/* ms */
 };
 
+struct zone_filter;
+struct local_data;
+
 /* The one config table (authd/config.c). */
 extern const struct conf_schema authd_conf_schema;
 
 /* Loads and validates path; prints "file:line: key: reason" lines; returns #errors. */
 int authd_conf_load(struct authd_conf *c, const char *path, FILE *errout);
+/* The [zones] serve list as a filter (NULL: serve every zone); caller frees. */
+struct zone_filter *authd_zone_filter(const struct authd_conf *c);
 void authd_conf_free(struct authd_conf *c);
 
 /* Per-worker counters: one writer (the worker), read by the admin thread. */
@@ -114,6 +127,10 @@ struct authd_state {
 	size_t			 nworkers;
 	struct worker_stats	*wstats[64];
 	atomic_ullong		*rrl_limited;	/* set by the server when RRL is on */
+	struct zone_filter	*serve;		/* RCU-published; NULL: every zone */
+	pthread_mutex_t		 local_mtx;
+	struct local_data	*local_pending;	/* for the consumer thread to apply */
+	const char		*identity;
 };
 
 #endif

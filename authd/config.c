@@ -6,10 +6,38 @@
 #include <librdkafka/rdkafka.h>
 
 #include "authd/authd.h"
+#include "authd/answer.h"
+#include "authd/local.h"
+#include "common/dname.h"
 #include "common/log.h"
 #include "common/sign.h"
 
 #define OFF(f) offsetof(struct authd_conf, f)
+
+/* A comma-separated list of absolute domain names. */
+static int
+conf_check_name_list(const char *value, char *err, size_t errlen)
+{
+	char *copy = xstrdup(value), *items[1024];
+	size_t n = conf_split_list(copy, items, 1024);
+	uint8_t wire[DNAME_MAXLEN];
+	int rc = 0;
+
+	if (n == 0 || n > 1024) {
+		snprintf(err, errlen, n == 0 ? "empty list" : "more than 1024 names");
+		rc = -1;
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		size_t l = strlen(items[i]);
+
+		if (l == 0 || items[i][l - 1] != '.' || dname_from_str(items[i], NULL, wire) < 0) {
+			snprintf(err, errlen, "'%s' is not an absolute domain name", items[i]);
+			rc = -1;
+		}
+	}
+	free(copy);
+	return rc;
+}
 
 static const struct conf_key authd_keys[] = {
 	{ "server", "listen", CONF_STR, 0, 0, "127.0.0.1:53", OFF(listen),
@@ -24,6 +52,18 @@ static const struct conf_key authd_keys[] = {
 	    NULL, "TCP connections per worker; more are refused" },
 	{ "server", "user", CONF_STR, 0, 0, NULL, OFF(user), NULL,
 	    "after binding the sockets, run as this user (when started as root)" },
+	{ "server", "identity", CONF_STR, 0, 0, NULL, OFF(identity), NULL,
+	    "this instance's name (NSID, id.server., logs, /zones); default: the host name" },
+	{ "server", "nsid", CONF_BOOL, 0, 0, "no", OFF(nsid), NULL,
+	    "answer the EDNS NSID option (RFC 5001) with the identity" },
+	{ "server", "identity-queries", CONF_BOOL, 0, 0, "yes", OFF(identity_queries), NULL,
+	    "answer CH TXT id.server. and hostname.bind. with the identity" },
+	{ "server", "version", CONF_STR, 0, 0, NULL, OFF(version), NULL,
+	    "answer CH TXT version.bind./version.server. with this (unset: REFUSED)" },
+	{ "zones", "serve", CONF_STR, 0, 0, NULL, OFF(serve), conf_check_name_list,
+	    "serve only these zones of the topic (comma-separated); default: all (SIGHUP)" },
+	{ "local", "zone-file", CONF_STR, 0, 0, NULL, OFF(local_zone_file), NULL,
+	    "master file of instance-local records, overriding the topic's (SIGHUP)" },
 	{ "server", "cookies", CONF_BOOL, 0, 0, "yes", OFF(cookies), NULL,
 	    "DNS cookies (RFC 7873, server cookies per RFC 9018)" },
 	{ "server", "cookie-secret", CONF_STR, 0, 0, NULL, OFF(cookie_secret),
@@ -122,6 +162,16 @@ authd_conf_check(const struct authd_conf *c, const char *path, FILE *errout)
 		fprintf(errout, "%s: require-signed: needs trusted-keys in [kafka]\n", path);
 		errors++;
 	}
+	if (c->local_zone_file != NULL) {
+		struct local_data *d = local_load(c->local_zone_file);
+
+		if (d == NULL) {
+			fprintf(errout, "%s: zone-file: %s has errors (logged above)\n", path,
+			    c->local_zone_file);
+			errors++;
+		}
+		local_free(d);
+	}
 	if (c->trusted_keys != NULL) {
 		tk = xmalloc(sizeof(*tk));
 		if (sign_load_trusted(c->trusted_keys, tk, err, sizeof(err)) != 0) {
@@ -131,6 +181,25 @@ authd_conf_check(const struct authd_conf *c, const char *path, FILE *errout)
 		free(tk);
 	}
 	return errors;
+}
+
+struct zone_filter *
+authd_zone_filter(const struct authd_conf *c)
+{
+	char *copy, *items[1024];
+	size_t n;
+	struct zone_filter *f;
+
+	if (c->serve == NULL)
+		return NULL;
+	copy = xstrdup(c->serve);
+	n = conf_split_list(copy, items, 1024);
+	f = xcalloc(1, sizeof(*f) + n * sizeof(f->names[0]));
+	for (size_t i = 0; i < n && i < 1024; i++)
+		if (dname_from_str(items[i], NULL, f->names[f->n]) > 0)
+			dname_lower(f->names[f->n++]);
+	free(copy);
+	return f;
 }
 
 int

@@ -9,6 +9,7 @@
 #include <urcu.h>
 
 #include "authd/kafka.h"
+#include "authd/local.h"
 #include "authd/snapshot.h"
 #include "common/event.h"
 #include "common/log.h"
@@ -34,6 +35,7 @@ struct consumer {
 	struct log_rl		 wait_rl;	/* "waiting for the topic" lines */
 	struct log_rl		 err_rl;	/* "brokers down" lines */
 	struct trusted_keys	*trusted;	/* when [kafka] require-signed */
+	struct local_data	*local;		/* the local records in the store now */
 	double			 last_snap;
 	uint64_t		 applied_at_snap;
 };
@@ -435,6 +437,24 @@ maybe_snapshot(struct consumer *c, bool force)
 	}
 }
 
+/* Applies local records handed over by the main thread (start-up, SIGHUP). */
+static void
+apply_local(struct consumer *c)
+{
+	struct local_data *next;
+
+	pthread_mutex_lock(&c->st->local_mtx);
+	next = c->st->local_pending;
+	c->st->local_pending = NULL;
+	pthread_mutex_unlock(&c->st->local_mtx);
+	if (next == NULL)
+		return;
+	local_apply(c->st->store, c->local, next);
+	local_free(c->local);
+	c->local = next;
+	log_info("local records applied: %zu RRsets", next->n);
+}
+
 static void *
 consumer_main(void *arg)
 {
@@ -449,6 +469,7 @@ consumer_main(void *arg)
 	c->st->status.last_event = wall_sec();
 	pthread_mutex_unlock(&c->st->status_mtx);
 	load_snapshot(c);
+	apply_local(c);
 	c->last_snap = now_sec();
 	if (consumer_setup(c) != 0)
 		goto out;
@@ -467,6 +488,7 @@ consumer_main(void *arg)
 			atomic_store(&c->st->kafka_up, true);
 		}
 		rd_kafka_poll(c->rk, 0);	/* serves the error callback */
+		apply_local(c);
 		probe_brokers(c, &last_probe);
 		check_ready(c, &last_progress);
 		publish_status(c, n > 0);
@@ -517,5 +539,6 @@ consumer_stop(struct consumer *c)
 	free(c->target);
 	free(c->snap.next);
 	free(c->trusted);
+	local_free(c->local);
 	free(c);
 }

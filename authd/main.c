@@ -13,6 +13,8 @@
 #include "authd/admin.h"
 #include "authd/authd.h"
 #include "authd/kafka.h"
+#include "authd/local.h"
+#include "authd/answer.h"
 #include "authd/server.h"
 #include "common/dname.h"
 #include "common/log.h"
@@ -39,10 +41,31 @@ usage(FILE *out)
  * SIGHUP: parse the file again into a new config and apply what can change live; an
  * invalid file changes nothing. (Logs go to stderr, which supervisord owns and rotates.)
  */
+/* Hands local records to the consumer thread, the store's only writer. */
 static void
-reload(const char *path)
+post_local(struct authd_state *st, struct local_data *d)
+{
+	pthread_mutex_lock(&st->local_mtx);
+	local_free(st->local_pending);
+	st->local_pending = d;
+	pthread_mutex_unlock(&st->local_mtx);
+}
+
+/* Publishes a new [zones] serve list; the old one is freed once no reader can hold it. */
+static void
+swap_zone_filter(struct authd_state *st, struct zone_filter *f)
+{
+	struct zone_filter *old = rcu_xchg_pointer(&st->serve, f);
+
+	synchronize_rcu();
+	free(old);
+}
+
+static void
+reload(const char *path, struct authd_state *st)
 {
 	struct authd_conf nc;
+	struct local_data *d = NULL;
 
 	if (authd_conf_load(&nc, path, stderr) != 0) {
 		log_warnx("SIGHUP: %s is invalid (errors above); keeping the running "
@@ -50,6 +73,14 @@ reload(const char *path)
 		authd_conf_free(&nc);
 		return;
 	}
+	if (nc.local_zone_file != NULL && (d = local_load(nc.local_zone_file)) == NULL) {
+		log_warnx("SIGHUP: %s has errors; keeping the running configuration and the "
+		    "previous local records", nc.local_zone_file);
+		authd_conf_free(&nc);
+		return;
+	}
+	post_local(st, d != NULL ? d : xcalloc(1, sizeof(*d)));
+	swap_zone_filter(st, authd_zone_filter(&nc));
 	log_set_level((enum log_level)log_level_parse(nc.log_level));
 	log_set_json(strcmp(nc.log_format, "json") == 0);
 	log_info("SIGHUP: reloaded %s (log level %s, format %s)", path, nc.log_level,
@@ -99,6 +130,12 @@ main(int argc, char **argv)
 		authd_conf_free(&conf);
 		return 0;
 	}
+	if (conf.identity == NULL) {
+		char host[256] = "";
+
+		gethostname(host, sizeof(host) - 1);
+		conf.identity = xstrdup(host);
+	}
 	log_init("streamdns-authd", (enum log_level)log_level_parse(conf.log_level));
 	log_set_json(strcmp(conf.log_format, "json") == 0);
 	if (sodium_init() < 0)
@@ -115,14 +152,24 @@ main(int argc, char **argv)
 
 	memset(&st, 0, sizeof(st));
 	pthread_mutex_init(&st.status_mtx, NULL);
+	pthread_mutex_init(&st.local_mtx, NULL);
+	st.identity = conf.identity;
+	st.serve = authd_zone_filter(&conf);
+	if (conf.local_zone_file != NULL) {
+		struct local_data *d = local_load(conf.local_zone_file);
+
+		if (d == NULL)
+			fatalx("%s has errors (above)", conf.local_zone_file);
+		post_local(&st, d);
+	}
 	atomic_store(&st.kafka_up, true);
 	st.store = store_new();
 	rcu_register_thread();
 	if ((srv = server_start(&conf, &st)) == NULL)
 		fatalx("cannot open the listening sockets");
-	log_info("streamdns-authd %s starting; not ready until caught up with topic %s "
+	log_info("streamdns-authd %s (identity %s) starting; not ready until caught up with topic %s "
 	    "at %s (queries get SERVFAIL, EDE 14 Not Ready, until then)", STREAMDNS_VERSION,
-	    conf.topic, conf.brokers);
+	    conf.identity, conf.topic, conf.brokers);
 	if ((adm = admin_start(&conf, &st)) == NULL)
 		fatalx("cannot start the admin endpoint");
 	if (conf.user != NULL) {
@@ -137,7 +184,7 @@ main(int argc, char **argv)
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			reload(path);
+			reload(path, &st);
 			continue;
 		}
 		log_info("signal %d: stopping", sig);
@@ -148,6 +195,8 @@ main(int argc, char **argv)
 	admin_stop(adm);
 	consumer_stop(cons);
 	store_free(st.store);
+	local_free(st.local_pending);
+	free(st.serve);
 	rcu_unregister_thread();
 	authd_conf_free(&conf);
 	log_info("stopped");

@@ -468,6 +468,11 @@ server_start(const struct authd_conf *conf, struct authd_state *st)
 	srv->conf = conf;
 	srv->st = st;
 	srv->opts.udp_payload = (uint16_t)conf->udp_payload_size;
+	srv->opts.serve = &st->serve;
+	srv->opts.identity = conf->identity;
+	srv->opts.nsid = conf->nsid;
+	srv->opts.identity_queries = conf->identity_queries;
+	srv->opts.version = conf->version;
 	if (conf->cookies) {
 		uint8_t secret[COOKIE_SECRET_LEN];
 

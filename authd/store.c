@@ -12,7 +12,8 @@
 
 struct znode {
 	struct cds_lfht_node	 ht;
-	struct rrset_vec	*sets;		/* RCU-published */
+	struct rrset_vec	*sets;		/* RCU-published: the topic's RRsets */
+	struct rrset_vec	*local;		/* RCU-published: [local] zone-file RRsets */
 	uint32_t		 children;	/* writer only: child nodes that exist */
 	uint8_t			 namelen;
 	uint8_t			 name[];	/* lower case wire format */
@@ -61,12 +62,14 @@ store_new(void)
 static void
 node_free(struct znode *n)
 {
-	struct rrset_vec *v = n->sets;
+	struct rrset_vec *vs[2] = { n->sets, n->local };
 
-	for (uint32_t i = 0; v != &empty_vec && i < v->count; i++)
-		free(v->sets[i]);
-	if (v != &empty_vec)
-		free(v);
+	for (int k = 0; k < 2; k++) {
+		for (uint32_t i = 0; vs[k] != &empty_vec && i < vs[k]->count; i++)
+			free(vs[k]->sets[i]);
+		if (vs[k] != &empty_vec)
+			free(vs[k]);
+	}
 	free(n);
 }
 
@@ -122,15 +125,33 @@ znode_rrsets(const struct znode *n)
 	return rcu_dereference(n->sets);
 }
 
-const struct rrset *
-znode_find(const struct znode *n, uint16_t type)
+static const struct rrset *
+vec_find(const struct rrset_vec *v, uint16_t type)
 {
-	const struct rrset_vec *v = rcu_dereference(n->sets);
-
 	for (uint32_t i = 0; i < v->count; i++)
 		if (v->sets[i]->type == type)
 			return v->sets[i];
 	return NULL;
+}
+
+const struct rrset *
+znode_find(const struct znode *n, uint16_t type)
+{
+	const struct rrset *rs = vec_find(rcu_dereference(n->local), type);
+
+	return rs != NULL ? rs : vec_find(rcu_dereference(n->sets), type);
+}
+
+const struct rrset_vec *
+znode_local(const struct znode *n)
+{
+	return rcu_dereference(n->local);
+}
+
+bool
+znode_empty(const struct znode *n)
+{
+	return rcu_dereference(n->sets)->count == 0 && rcu_dereference(n->local)->count == 0;
 }
 
 const uint8_t *
@@ -151,6 +172,7 @@ node_get(struct store *s, const uint8_t *name)
 	n = xmalloc(sizeof(*n) + len);
 	cds_lfht_node_init(&n->ht);
 	n->sets = &empty_vec;
+	n->local = &empty_vec;
 	n->children = 0;
 	n->namelen = (uint8_t)len;
 	memcpy(n->name, name, len);
@@ -165,7 +187,7 @@ node_get(struct store *s, const uint8_t *name)
 static void
 node_prune(struct store *s, struct znode *n)
 {
-	while (n != NULL && n->sets->count == 0 && n->children == 0) {
+	while (n != NULL && n->sets->count == 0 && n->local->count == 0 && n->children == 0) {
 		const uint8_t *parent = dname_parent(n->name);
 
 		cds_lfht_del(s->ht, &n->ht);
@@ -204,6 +226,32 @@ vec_with(const struct rrset_vec *old, uint16_t type, struct rrset *rs, struct rr
 }
 
 void
+store_apply_local(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *rs)
+{
+	struct znode *n;
+	struct rrset_vec *v;
+	struct rrset *prev;
+
+	rcu_read_lock();
+	if (rs == NULL) {
+		n = (struct znode *)store_lookup(s, owner, dname_len(owner));
+		if (n == NULL || vec_find(n->local, type) == NULL) {
+			rcu_read_unlock();
+			return;
+		}
+	} else {
+		n = node_get(s, owner);
+	}
+	v = vec_with(n->local, type, rs, &prev);
+	garbage_add(&s->garbage, n->local);
+	garbage_add(&s->garbage, prev);
+	rcu_assign_pointer(n->local, v);
+	if (v->count == 0)
+		node_prune(s, n);
+	rcu_read_unlock();
+}
+
+void
 store_apply(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *rs)
 {
 	struct znode *n;
@@ -213,7 +261,7 @@ store_apply(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *
 	rcu_read_lock();	/* lfht lookups need it, even in the writer */
 	if (rs == NULL) {
 		n = (struct znode *)store_lookup(s, owner, dname_len(owner));
-		if (n == NULL || znode_find(n, type) == NULL) {
+		if (n == NULL || vec_find(n->sets, type) == NULL) {
 			rcu_read_unlock();
 			return;
 		}
@@ -252,12 +300,14 @@ store_clear(struct store *s)
 	rcu_read_lock();
 	cds_lfht_for_each(s->ht, &it, hn) {
 		struct znode *n = caa_container_of(hn, struct znode, ht);
-		struct rrset_vec *v = n->sets;
+		struct rrset_vec *vs[2] = { n->sets, n->local };
 
 		cds_lfht_del(s->ht, hn);
-		for (uint32_t i = 0; i < v->count; i++)
-			garbage_add(&s->garbage, v->sets[i]);
-		garbage_add(&s->garbage, v);
+		for (int k = 0; k < 2; k++) {
+			for (uint32_t i = 0; i < vs[k]->count; i++)
+				garbage_add(&s->garbage, vs[k]->sets[i]);
+			garbage_add(&s->garbage, vs[k]);
+		}
 		garbage_add(&s->garbage, n);
 	}
 	rcu_read_unlock();

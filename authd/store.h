@@ -48,6 +48,12 @@ void store_free(struct store *s);
  * store_commit(), after every reader has left.
  */
 void store_apply(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *rs);
+/*
+ * Writer: the same for the instance-local layer. A local RRset hides the topic's RRset of
+ * the same owner and type while it exists; the topic's is kept underneath.
+ */
+void store_apply_local(struct store *s, const uint8_t *owner, uint16_t type,
+    struct rrset *rs);
 /* Writer: removes everything (a snapshot that turned out unusable). */
 void store_clear(struct store *s);
 /* Writer: waits for an RCU grace period and frees what the applied events replaced. */
@@ -56,9 +62,14 @@ void store_get_stats(const struct store *s, struct store_stats *st);
 
 /* Readers (inside rcu_read_lock): the node of a lower-case name, or NULL. */
 const struct znode *store_lookup(const struct store *s, const uint8_t *name, size_t len);
-/* The node's RRsets (never NULL; count 0 for an empty non-terminal). */
+/* The node's RRsets from the topic (never NULL; count 0 for an empty non-terminal). */
 const struct rrset_vec *znode_rrsets(const struct znode *n);
+/* The node's instance-local RRsets ([local] zone-file), which override the topic's. */
+const struct rrset_vec *znode_local(const struct znode *n);
+/* The RRset of that type, local first, then the topic's. */
 const struct rrset *znode_find(const struct znode *n, uint16_t type);
+/* No RRset at all, local or from the topic (an empty non-terminal). */
+bool znode_empty(const struct znode *n);
 const uint8_t *znode_name(const struct znode *n);
 
 /*

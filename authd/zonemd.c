@@ -10,6 +10,18 @@
 
 #define DNS_TYPE_ZONEMD	63
 
+/* The topic's RRset of that type (the digest covers the topic, not instance-local data). */
+static const struct rrset *
+topic_find(const struct znode *n, uint16_t type)
+{
+	const struct rrset_vec *v = znode_rrsets(n);
+
+	for (uint32_t i = 0; i < v->count; i++)
+		if (v->sets[i]->type == type)
+			return v->sets[i];
+	return NULL;
+}
+
 struct item {
 	const struct znode	*node;
 	size_t			 zone;
@@ -70,7 +82,7 @@ collect_apex(const struct znode *n, void *arg)
 {
 	struct collect *c = arg;
 
-	if (znode_find(n, DNS_TYPE_SOA) == NULL)
+	if (topic_find(n, DNS_TYPE_SOA) == NULL)
 		return 0;
 	if (grow((void **)&c->apexes, &c->capapex, c->napex + 1, sizeof(*c->apexes)) != 0) {
 		c->oom = 1;
@@ -97,7 +109,7 @@ zone_of(const struct collect *c, const uint8_t *name)
 		const struct znode *n = store_lookup(c->s, p, dname_len(p));
 		size_t lo = 0, hi = c->napex;
 
-		if (n == NULL || znode_find(n, DNS_TYPE_SOA) == NULL)
+		if (n == NULL || topic_find(n, DNS_TYPE_SOA) == NULL)
 			continue;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
@@ -259,7 +271,7 @@ summarize_node(crypto_hash_sha512_state *h, struct zone_summary *z, const struct
 static uint32_t
 soa_serial(const struct znode *apex)
 {
-	const struct rrset *soa = znode_find(apex, DNS_TYPE_SOA);
+	const struct rrset *soa = topic_find(apex, DNS_TYPE_SOA);
 	struct rdata_ref rd;
 	size_t p;
 

@@ -9,7 +9,7 @@ SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 .PHONY: check-sanitize
 check-sanitize:
 	$(MAKE) BUILD=$(SAN_BUILD) CC=clang CFLAGS="$(SAN_CFLAGS)" all
-	SOAK_SECONDS=10 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66 \
+	STREAMDNS_SANITIZED=1 SOAK_SECONDS=10 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	LSAN_OPTIONS=suppressions=$(abspath mk/lsan.supp):print_suppressions=0 \
 	    $(MAKE) BUILD=$(SAN_BUILD) CC=clang CFLAGS="$(SAN_CFLAGS)" unit integration
