@@ -5,7 +5,8 @@ PYTHON  := /usr/bin/python3
 BUILD   ?= build
 VERSION := 0.1.0
 
-PKGS    := rdkafka libevent libevent_pthreads libsodium inih libzscanner libknot jansson liburcu liburcu-cds
+PKGS    := rdkafka libevent libevent_pthreads libsodium inih libzscanner libknot jansson liburcu liburcu-cds \
+           libcares
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
@@ -13,19 +14,21 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE -DSTREAMDNS_VERSION=\"$(VERSION)\" $(W
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 override LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
-COMMON_SRC := $(wildcard common/*.c)
+COMMON_SRC := $(wildcard common/*.c) $(wildcard proto/*.c)
 AUTHD_SRC  := $(filter-out authd/main.c,$(wildcard authd/*.c))
+DNSR_SRC   := $(filter-out dnsr/main.c,$(wildcard dnsr/*.c))
 CTL_SRC    := $(wildcard tools/ctl*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 AUTHD_OBJ  := $(AUTHD_SRC:%.c=$(BUILD)/obj/%.o)
+DNSR_OBJ   := $(DNSR_SRC:%.c=$(BUILD)/obj/%.o)
 CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 
-BINS := $(BUILD)/streamdns-authd $(BUILD)/streamdns-devbroker
+BINS := $(BUILD)/streamdns-authd $(BUILD)/streamdns-devbroker $(BUILD)/streamdns-dnsr $(BUILD)/streamdns-ctl
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration run clean
+.PHONY: all deps test unit integration run stop clean bench-ctl bench-dnsr
 
 all: $(BINS)
 
@@ -42,6 +45,12 @@ $(BUILD)/libcommon.a: $(COMMON_OBJ)
 $(BUILD)/libauthd.a: $(AUTHD_OBJ)
 	$(AR) rcs $@ $^
 
+$(BUILD)/libdnsr.a: $(DNSR_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/streamdns-dnsr: $(BUILD)/obj/dnsr/main.o $(BUILD)/libdnsr.a $(BUILD)/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/streamdns-authd: $(BUILD)/obj/authd/main.o $(BUILD)/libauthd.a $(BUILD)/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -49,8 +58,11 @@ $(BUILD)/streamdns-devbroker: $(BUILD)/obj/tools/devbroker.o $(BUILD)/libcommon.
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ctl takes authd's config loader (authd/config.c) from libauthd.a: one loader, one table.
+$(BUILD)/streamdns-ctl: $(CTL_OBJ) $(BUILD)/libauthd.a $(BUILD)/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libauthd.a $(BUILD)/libcommon.a
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libauthd.a $(BUILD)/libdnsr.a \
+    $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -68,11 +80,20 @@ test: deps
 	$(MAKE) check-sanitize
 
 # Imports a generated 1,000,000-RRset zone into a fresh devbroker (64 partitions); not a test.
+bench-ctl: $(BUILD)/streamdns-ctl $(BUILD)/streamdns-devbroker
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/ctl_import.py --runs 3
 
 run: deps
 	$(MAKE) all
 	sh scripts/run.sh
 
+stop:
+	-supervisorctl -c etc/supervisord.conf shutdown
+
+
+# Cache-hit queries/s of dnsr and Unbound in one dnsperf run (docs/PERFORMANCE.md); not a test.
+bench-dnsr: $(BUILD)/streamdns-dnsr
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/dnsr_bench.py
 
 clean:
 	rm -rf $(BUILD)

@@ -22,6 +22,7 @@
 
 #include "authd/admin.h"
 #include "authd/answer.h"
+#include "authd/forward.h"
 #include "authd/zonemd.h"
 #include "common/log.h"
 #include "common/wire.h"
@@ -42,7 +43,7 @@ struct admin {
 static const char *const rcode_names[STATS_RCODES] = {
 	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN",
 	"YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11", "RCODE12", "RCODE13",
-	"RCODE14", "RCODE15", "BADVERS", "dropped",
+	"RCODE14", "RCODE15", "BADVERS", "dropped", "forwarded",
 };
 
 static long
@@ -166,10 +167,49 @@ collect_consumer(struct authd_state *st, const struct metric_sink *s)
 	gauge(s, "streamdns_authd_names", "owner names in the store", (double)cs.store.names);
 }
 
+/* Queries handed to dnsr, their fate and dnsr's latency (summed over the workers). */
+static void
+collect_forwarding(struct authd_state *st, const struct metric_sink *s)
+{
+	const struct histogram *hs[64];
+	struct histogram lat;
+	uint64_t fwd = 0, ans = 0, failed = 0, conns = 0;
+	size_t n = 0;
+
+	for (size_t w = 0; w < st->nworkers; w++) {
+		const struct fwd_stats *f = st->fstats[w];
+
+		if (f == NULL)
+			continue;
+		fwd += counter_get(&f->forwarded);
+		ans += counter_get(&f->answered);
+		failed += counter_get(&f->failed);
+		conns += counter_get(&f->connects);
+		hs[n++] = &f->latency;
+	}
+	metric_family(s, "streamdns_authd_forwarded_total", METRIC_COUNTER,
+	    "queries handed to dnsr (names outside every zone, CNAME completions)");
+	metric_sample(s, "streamdns_authd_forwarded_total", "", (double)fwd);
+	metric_family(s, "streamdns_authd_forward_answers_total", METRIC_COUNTER,
+	    "answers received from dnsr");
+	metric_sample(s, "streamdns_authd_forward_answers_total", "", (double)ans);
+	metric_family(s, "streamdns_authd_forward_failures_total", METRIC_COUNTER,
+	    "forwarded queries answered SERVFAIL: dnsr down, timeout or connection lost");
+	metric_sample(s, "streamdns_authd_forward_failures_total", "", (double)failed);
+	metric_family(s, "streamdns_authd_dnsr_connects_total", METRIC_COUNTER,
+	    "connections made to dnsr's socket");
+	metric_sample(s, "streamdns_authd_dnsr_connects_total", "", (double)conns);
+	histogram_sum(hs, n, &lat);
+	metric_family(s, "streamdns_authd_dnsr_duration_seconds", METRIC_HISTOGRAM,
+	    "time from handing a query to dnsr to its answer");
+	histogram_emit(s, "streamdns_authd_dnsr_duration_seconds", "", &lat);
+}
+
 void
 admin_collect(struct authd_state *st, const struct metric_sink *s)
 {
 	collect_queries(st, s);
+	collect_forwarding(st, s);
 	collect_consumer(st, s);
 	gauge(s, "streamdns_authd_resident_memory_bytes", "resident set size",
 	    (double)rss_bytes());

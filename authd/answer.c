@@ -14,6 +14,7 @@
 #define OPT_RESERVE	(11 + OPT_OPTIONS_MAX)	/* room kept for our OPT RR */
 
 struct ans {
+	bool			 recursion;	/* the client may recurse through dnsr */
 	const struct store	*s;
 	const struct zone_filter *serve;	/* NULL: every zone */
 	struct wire_writer	*w;
@@ -21,6 +22,9 @@ struct ans {
 	bool			 tcp;
 	bool			 truncated;	/* an answer or authority RR did not fit */
 	bool			 aa;
+	bool			 forward;	/* see answer_info */
+	bool			 complete;
+	uint8_t			 target[DNAME_MAXLEN];
 	uint8_t			 rcode;
 	int			 chain;		/* names in seen[] */
 	uint8_t			 seen[CHAIN_MAX + 1][DNAME_MAXLEN];	/* names of the chain */
@@ -351,8 +355,17 @@ resolve(struct ans *a, const uint8_t *name)
 	dname_lower(lname);
 	split_suffixes(lname, &sx);
 	if ((z = find_zone(a, &sx, &apex)) < 0) {
-		if (a->chain == 0)
+		bool rd = a->q->flags & DNS_FLAG_RD;
+
+		if (a->chain == 0 && rd && a->recursion)
+			a->forward = true;
+		else if (a->chain == 0)
 			a->rcode = DNS_RCODE_REFUSED;
+		else if (rd && a->recursion) {
+			/* A chain that leaves our zones is completed through dnsr. */
+			a->complete = true;
+			memcpy(a->target, name, dname_len(name));
+		}
 		return;
 	}
 
@@ -526,6 +539,22 @@ precheck(const struct dns_query *q, const struct answer_opts *o, int *ede)
  * CH TXT id.server. and hostname.bind. (the identity, RFC 4892) and version.bind. and
  * version.server. (only when a version is configured). Returns 0 for any other CH query.
  */
+size_t
+answer_servfail(const struct answer_opts *o, const uint8_t *msg, size_t len, uint16_t ede,
+    uint8_t *out, size_t outcap)
+{
+	struct dns_query q;
+	struct wire_writer w;
+
+	if (wire_parse_query(msg, len, &q) != WIRE_OK)
+		return 0;
+	wire_init(&w, out, response_limit(&q, o, true, outcap));
+	wire_header(&w, q.id, 0);
+	wire_question(&w, q.qname, q.qtype, q.qclass);
+	return finish(&w, &q, o, DNS_RCODE_SERVFAIL, response_flags(&q, 0) | DNS_FLAG_RA,
+	    ede);
+}
+
 static size_t
 chaos_answer(struct wire_writer *w, const struct dns_query *q, const struct answer_opts *o)
 {
@@ -578,6 +607,7 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 	}
 	info->cookie = cookie_state(&q, o);
 	lim = response_limit(&q, o, tcp, outcap);
+	info->limit = (uint16_t)(lim < DNS_MAX_MSG ? lim : DNS_MAX_MSG);
 	wire_init(&w, out, lim);
 	if (pr == WIRE_FORMERR) {
 		q.edns = false;		/* the OPT may be what was wrong */
@@ -602,11 +632,20 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 	a.w = &w;
 	a.q = &q;
 	a.tcp = tcp;
+	a.recursion = o->recursion;
 	rcu_read_lock();
 	a.serve = o->serve != NULL ? rcu_dereference(*(struct zone_filter **)o->serve) : NULL;
 	resolve(&a, q.qname);
 	rcu_read_unlock();
 	info->rcode = a.rcode;
+	if (a.forward) {
+		info->forward = true;
+		return 0;
+	}
+	if (a.complete) {
+		info->complete = true;
+		memcpy(info->target, a.target, dname_len(a.target));
+	}
 	if (a.truncated) {
 		info->truncated = true;
 		wire_header(&w, q.id, 0);

@@ -30,6 +30,7 @@ struct answer_opts {
 	bool			 nsid;		/* answer NSID (RFC 5001) when asked */
 	bool			 identity_queries;	/* CH TXT id.server., hostname.bind. */
 	const char		*version;	/* CH TXT version.bind./.server., or NULL */
+	bool			 recursion;	/* this client may recurse through dnsr */
 };
 
 enum answer_cookie { COOKIE_NONE, COOKIE_CLIENT_ONLY, COOKIE_VALID, COOKIE_INVALID };
@@ -41,7 +42,27 @@ struct answer_info {
 	bool		truncated;
 	bool		dropped;
 	enum answer_cookie cookie;	/* what the query's COOKIE option was */
+	uint16_t	limit;		/* the largest response this client takes */
+	/*
+	 * forward: the name is outside every zone, RD=1 and recursion allowed: the query goes
+	 * to dnsr as it is (nothing was written). complete: a CNAME chain left our zones for
+	 * target; the response written so far holds the chain, to be completed by dnsr.
+	 */
+	bool		forward;
+	bool		complete;
+	uint8_t		target[DNAME_MAXLEN];
 };
+
+/* EDE info-codes authd sends when recursion fails (RFC 8914). */
+#define EDE_NO_REACHABLE_AUTHORITY	22
+#define EDE_NETWORK_ERROR		23
+
+/*
+ * A SERVFAIL (RA=1) for the query msg with an Extended DNS Error when the query had EDNS.
+ * Returns its length, or 0 when msg is not a query that can be answered.
+ */
+size_t answer_servfail(const struct answer_opts *o, const uint8_t *msg, size_t len,
+    uint16_t ede, uint8_t *out, size_t outcap);
 
 /*
  * Builds the response to the query msg (len octets) that came over TCP (tcp) or UDP into

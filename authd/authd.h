@@ -39,6 +39,10 @@ struct authd_conf {
 	char		*local_zone_file;
 	bool		 cookies;
 	char		*cookie_secret;		/* 32 hex digits, or NULL: random */
+	/* [resolver] */
+	char		*resolver_socket;
+	char		*recursion_allow;
+	int		 resolver_timeout;	/* ms */
 	/* [rrl] */
 	int		 rrl_rate;
 	int		 rrl_slip;
@@ -71,6 +75,7 @@ struct authd_conf {
 
 struct zone_filter;
 struct local_data;
+struct fwd_stats;
 
 /* The one config table (authd/config.c). */
 extern const struct conf_schema authd_conf_schema;
@@ -82,7 +87,7 @@ struct zone_filter *authd_zone_filter(const struct authd_conf *c);
 void authd_conf_free(struct authd_conf *c);
 
 /* Per-worker counters: one writer (the worker), read by the admin thread. */
-#define STATS_RCODES	18	/* 0..15, 16 = BADVERS, 17 = dropped (no answer) */
+#define STATS_RCODES	19	/* 0..15, 16 BADVERS, 17 dropped, 18 forwarded to dnsr */
 #define STATS_QTYPES	18
 
 struct worker_stats {
@@ -127,6 +132,7 @@ struct authd_state {
 	size_t			 nworkers;
 	struct worker_stats	*wstats[64];
 	atomic_ullong		*rrl_limited;	/* set by the server when RRL is on */
+	struct fwd_stats	*fstats[64];	/* per worker, when forwarding to dnsr */
 	struct zone_filter	*serve;		/* RCU-published; NULL: every zone */
 	pthread_mutex_t		 local_mtx;
 	struct local_data	*local_pending;	/* for the consumer thread to apply */

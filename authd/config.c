@@ -8,6 +8,7 @@
 #include "authd/authd.h"
 #include "authd/answer.h"
 #include "authd/local.h"
+#include "common/acl.h"
 #include "common/dname.h"
 #include "common/log.h"
 #include "common/sign.h"
@@ -68,6 +69,13 @@ static const struct conf_key authd_keys[] = {
 	    "DNS cookies (RFC 7873, server cookies per RFC 9018)" },
 	{ "server", "cookie-secret", CONF_STR, 0, 0, NULL, OFF(cookie_secret),
 	    conf_check_hex16, "32 hex digits shared by a fleet behind one address (random if unset)" },
+	{ "resolver", "socket", CONF_STR, 0, 0, NULL, OFF(resolver_socket), NULL,
+	    "dnsr's Unix socket: names outside every zone are resolved there (unset: REFUSED)" },
+	{ "resolver", "recursion-allow", CONF_STR, 0, 0, "127.0.0.0/8, ::1",
+	    OFF(recursion_allow), acl_check_list,
+	    "clients whose RD=1 queries for other names go to dnsr (CIDR list)" },
+	{ "resolver", "timeout", CONF_MSEC, 50, 60000, "1s", OFF(resolver_timeout), NULL,
+	    "a forwarded query without an answer by then gets SERVFAIL (EDE 22)" },
 	{ "rrl", "responses-per-second", CONF_INT, 0, 1000000, "0", OFF(rrl_rate), NULL,
 	    "UDP responses per second per client prefix (0: rate limiting off)" },
 	{ "rrl", "slip", CONF_INT, 0, 100, "2", OFF(rrl_slip), NULL,

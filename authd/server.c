@@ -20,6 +20,8 @@
 #include <urcu.h>
 
 #include "authd/answer.h"
+#include "authd/forward.h"
+#include "common/acl.h"
 #include "authd/cookie.h"
 #include "authd/rrl.h"
 #include "authd/server.h"
@@ -38,10 +40,15 @@ struct udp_sock {
 	struct event	*ev;
 };
 
+/*
+ * A TCP connection. Forwarded queries hold a reference: when the client goes away first,
+ * the socket is closed at once and the struct lives until the last answer is released.
+ */
 struct tcp_conn {
 	struct worker		*wk;
-	struct bufferevent	*bev;
+	struct bufferevent	*bev;		/* NULL once closed */
 	struct sockaddr_storage	 peer;
+	int			 refs;
 };
 
 struct worker {
@@ -54,6 +61,8 @@ struct worker {
 	int			 tcp_clients;
 	uint64_t		 nqueries;	/* for query-log sampling */
 	struct worker_stats	 stats;
+	struct forwarder	*fwd;		/* to dnsr, when [resolver] socket is set */
+	struct fwd_stats	 fstats;
 	/* UDP batch buffers: queries in, responses out. */
 	uint8_t			 in[UDP_BATCH][UDP_BUFSIZE];
 	uint8_t			 out[UDP_BATCH][DNS_MAX_MSG];
@@ -67,9 +76,14 @@ struct server {
 	struct cookie_ctx	 cookies;
 	struct rrl		 rrl;
 	struct event		*rotate_ev;	/* cookie secret rotation (random secrets) */
+	struct acl		 recursion_allow;
 	size_t			 nworkers;
 	struct worker		*workers[64];
 };
+
+static void forward(struct worker *wk, const struct answer_info *info, const uint8_t *q,
+    size_t qlen, const uint8_t *partial, size_t plen, int udp_fd,
+    const struct sockaddr_storage *from, socklen_t fromlen, struct tcp_conn *c);
 
 static int
 socket_open(const struct sockaddr_storage *ss, size_t sslen, int type)
@@ -162,7 +176,7 @@ account(struct worker *wk, const struct sockaddr_storage *peer, bool tcp,
     const uint8_t *msg, size_t len, const struct answer_info *info, uint64_t t0)
 {
 	uint64_t us = now_us() - t0;
-	int rc = info->dropped ? 17 : info->rcode < 17 ? info->rcode : 16;
+	int rc = info->forward ? 18 : info->dropped ? 17 : info->rcode < 17 ? info->rcode : 16;
 
 	counter_add(&wk->stats.queries[tcp][rc], 1);
 	counter_add(&wk->stats.qtypes[stats_qtype_slot(info->qtype)], 1);
@@ -193,9 +207,6 @@ static size_t
 rate_limit(struct server *srv, const struct sockaddr *client, uint32_t now, uint8_t *resp,
     size_t len, struct answer_info *info)
 {
-	size_t pos = DNS_HEADER_LEN;
-	uint8_t qname[DNAME_MAXLEN];
-
 	switch (rrl_check(&srv->rrl, client, now)) {
 	case RRL_SEND:
 		return len;
@@ -205,16 +216,8 @@ rate_limit(struct server *srv, const struct sockaddr *client, uint32_t now, uint
 	case RRL_SLIP:
 		break;
 	}
-	if (wire_read16(resp + 4) == 1 && dname_unpack(resp, len, &pos, qname) > 0 &&
-	    pos + 4 <= len)
-		pos += 4;
-	else
-		pos = DNS_HEADER_LEN;
-	wire_write16(resp + 2, wire_read16(resp + 2) | DNS_FLAG_TC);
-	wire_write16(resp + 4, pos > DNS_HEADER_LEN ? 1 : 0);
-	memset(resp + 6, 0, 6);
 	info->truncated = true;
-	return pos;
+	return wire_truncate(resp, len);
 }
 
 /* Reads up to UDP_BATCH datagrams, answers them, sends the answers in one call. */
@@ -249,8 +252,15 @@ udp_batch(int fd, struct udp_sock *us)
 		if (in[i].msg_hdr.msg_flags & MSG_TRUNC)
 			continue;	/* larger than any query we answer */
 		o.client = (const struct sockaddr *)&from[i];
+		o.recursion = wk->fwd != NULL && acl_match(&wk->srv->recursion_allow, o.client);
 		len = answer_message(wk->srv->st->store, &o, wk->in[i], in[i].msg_len, false,
 		    wk->out[nout], DNS_MAX_MSG, &info);
+		if (info.forward || info.complete) {
+			forward(wk, &info, wk->in[i], in[i].msg_len, wk->out[nout], len, fd,
+			    &from[i], in[i].msg_hdr.msg_namelen, NULL);
+			account(wk, &from[i], false, wk->in[i], in[i].msg_len, &info, t0);
+			continue;
+		}
 		if (len > 0 && info.cookie != COOKIE_VALID)
 			len = rate_limit(wk->srv, o.client, o.now, wk->out[nout], len, &info);
 		account(wk, &from[i], false, wk->in[i], in[i].msg_len, &info, t0);
@@ -292,7 +302,64 @@ tcp_close(struct tcp_conn *c)
 {
 	c->wk->tcp_clients--;
 	bufferevent_free(c->bev);
-	free(c);
+	c->bev = NULL;
+	if (c->refs == 0)
+		free(c);
+}
+
+/* Forwarder callbacks: answers from dnsr go out on the socket the query came in on. */
+static void
+fwd_deliver(void *ctx, const struct fwd_client *to, const uint8_t *resp, size_t len)
+{
+	struct worker *wk = ctx;
+
+	if (!to->tcp) {
+		sendto(to->udp_fd, resp, len, MSG_DONTWAIT, (const struct sockaddr *)&to->addr,
+		    to->addrlen);
+		return;
+	}
+	{
+		struct tcp_conn *c = to->tcp_conn;
+		uint8_t hdr[2];
+
+		if (c->bev == NULL)
+			return;		/* the client left */
+		wire_write16(hdr, (uint16_t)len);
+		bufferevent_write(c->bev, hdr, 2);
+		bufferevent_write(c->bev, resp, len);
+	}
+	(void)wk;
+}
+
+static void
+fwd_release(void *ctx, const struct fwd_client *to)
+{
+	struct tcp_conn *c = to->tcp_conn;
+
+	(void)ctx;
+	if (to->tcp && --c->refs == 0 && c->bev == NULL)
+		free(c);
+}
+
+/* Hands a query to dnsr (info says whether whole, or to complete a CNAME chain). */
+static void
+forward(struct worker *wk, const struct answer_info *info, const uint8_t *q, size_t qlen,
+    const uint8_t *partial, size_t plen, int udp_fd, const struct sockaddr_storage *from,
+    socklen_t fromlen, struct tcp_conn *c)
+{
+	struct fwd_client to;
+
+	memset(&to, 0, sizeof(to));
+	to.tcp = c != NULL;
+	to.udp_fd = udp_fd;
+	memcpy(&to.addr, from, fromlen < sizeof(to.addr) ? fromlen : sizeof(to.addr));
+	to.addrlen = fromlen;
+	to.tcp_conn = c;
+	to.limit = info->limit;
+	if (c != NULL)
+		c->refs++;
+	forwarder_query(wk->fwd, q, qlen, &to, info->complete ? partial : NULL, plen,
+	    info->complete ? info->target : NULL);
 }
 
 /* Answers every complete length-prefixed query in the buffer (RFC 7766 pipelining). */
@@ -317,10 +384,17 @@ tcp_read(struct bufferevent *bev, void *arg)
 		uint64_t t0 = now_us();
 
 		o.client = (const struct sockaddr *)&c->peer;
+		o.recursion = wk->fwd != NULL && acl_match(&wk->srv->recursion_allow, o.client);
 		q = evbuffer_pullup(inb, (ssize_t)(2 + qlen));
 		len = answer_message(wk->srv->st->store, &o, q + 2, qlen, true, wk->tcpout + 2,
 		    DNS_MAX_MSG, &info);
 		account(wk, &c->peer, true, q + 2, qlen, &info, t0);
+		if (info.forward || info.complete) {
+			forward(wk, &info, q + 2, qlen, wk->tcpout + 2, len, -1, &c->peer,
+			    sizeof(c->peer), c);
+			evbuffer_drain(inb, 2 + qlen);
+			continue;
+		}
 		evbuffer_drain(inb, 2 + qlen);
 		if (len == 0) {
 			/* Not a query (a response, or no header): end the conversation. */
@@ -410,6 +484,7 @@ worker_main(void *arg)
 static void
 worker_free(struct worker *wk)
 {
+	forwarder_free(wk->fwd);
 	for (size_t i = 0; i < wk->nsock; i++) {
 		if (wk->udp[i].ev != NULL)
 			event_free(wk->udp[i].ev);
@@ -447,6 +522,13 @@ worker_new(struct server *srv)
 		}
 	}
 	free(copy);
+	if (srv->conf->resolver_socket != NULL) {
+		struct fwd_callbacks cb = { fwd_deliver, fwd_release, wk };
+
+		wk->fwd = forwarder_new(wk->base, srv->conf->resolver_socket,
+		    srv->conf->resolver_timeout, srv->conf->identity, &srv->opts, &cb,
+		    &wk->fstats);
+	}
 	return wk;
 }
 
@@ -473,6 +555,13 @@ server_start(const struct authd_conf *conf, struct authd_state *st)
 	srv->opts.nsid = conf->nsid;
 	srv->opts.identity_queries = conf->identity_queries;
 	srv->opts.version = conf->version;
+	{
+		char err[256];
+
+		if (acl_parse(conf->recursion_allow, &srv->recursion_allow, err,
+		    sizeof(err)) != 0)
+			fatalx("recursion-allow: %s", err);
+	}
 	if (conf->cookies) {
 		uint8_t secret[COOKIE_SECRET_LEN];
 
@@ -493,6 +582,7 @@ server_start(const struct authd_conf *conf, struct authd_state *st)
 			return NULL;
 		}
 		st->wstats[srv->nworkers] = &wk->stats;
+		st->fstats[srv->nworkers] = wk->fwd != NULL ? &wk->fstats : NULL;
 		srv->workers[srv->nworkers++] = wk;
 		st->nworkers = srv->nworkers;
 	}

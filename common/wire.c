@@ -117,6 +117,25 @@ wire_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
 	return WIRE_OK;
 }
 
+size_t
+wire_truncate(uint8_t *resp, size_t len)
+{
+	size_t pos = DNS_HEADER_LEN;
+	uint8_t qname[DNAME_MAXLEN];
+
+	if (len < DNS_HEADER_LEN)
+		return len;
+	if (wire_read16(resp + 4) == 1 && dname_unpack(resp, len, &pos, qname) > 0 &&
+	    pos + 4 <= len)
+		pos += 4;
+	else
+		pos = DNS_HEADER_LEN;
+	wire_write16(resp + 2, wire_read16(resp + 2) | DNS_FLAG_TC);
+	wire_write16(resp + 4, pos > DNS_HEADER_LEN ? 1 : 0);
+	memset(resp + 6, 0, 6);
+	return pos;
+}
+
 void
 wire_init(struct wire_writer *w, uint8_t *buf, size_t cap)
 {

@@ -73,6 +73,12 @@ enum wire_parse_result {
 	WIRE_FORMERR = -2,	/* answer FORMERR (header id known) */
 };
 
+/*
+ * Cuts a response to its header and question with TC=1 (the client retries over TCP).
+ * Returns the new length (12 when the question cannot be found).
+ */
+size_t wire_truncate(uint8_t *resp, size_t len);
+
 /* Parses a query message. Never reads beyond len. */
 enum wire_parse_result wire_parse_query(const uint8_t *msg, size_t len, struct dns_query *q);
 

@@ -1,8 +1,10 @@
 /* zonefile.c: master files read with libzscanner, records grouped into RRsets by owner and type. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libknot/libknot.h>
 #include <libzscanner/scanner.h>
@@ -16,6 +18,11 @@
  */
 #define TTL_UNSET	UINT32_MAX
 #define NONE		UINT32_MAX
+#define STDIN_NAME	"-"
+#define STDIN_MAX	(1024u * 1024 * 1024)	/* read from a pipe, held in memory */
+
+/* A scanner reading a string (standard input) has no file name. */
+#define FNAME(s)	((s)->file.name != NULL ? (s)->file.name : STDIN_NAME)
 
 /*
  * The origin used when the caller has none: a label no real zone contains (it starts with
@@ -57,14 +64,17 @@ struct loader {
 	size_t			 nrecs, recs_cap;
 	struct set		*sets;
 	size_t			 nsets, sets_cap;
-	uint32_t		*table;		/* open addressing: set index + 1, 0 = empty */
+	uint64_t		*table;		/* open addressing: hash tag, set index + 1 */
 	size_t			 table_cap;	/* a power of two */
+	uint32_t		 last_set;	/* the set of the previous record */
 	bool			 no_origin;
 	zonefile_error_fn	 err;
 	void			*arg;
 	size_t			 nerrors;
-	const zs_scanner_t	*top;		/* the scanner of the file itself */
-	bool			 include_failed;	/* an error was reported inside an $INCLUDE */
+	char			*chain[ZONEFILE_MAX_DEPTH + 1];	/* real paths being read */
+	int			 chain_len;
+	char			*in;		/* standard input, when the path is "-" */
+	size_t			 in_len;
 };
 
 static void __attribute__((format(printf, 4, 5)))
@@ -202,21 +212,29 @@ set_hash(const uint8_t *owner, size_t len, uint16_t type)
 	return dname_hash(owner, len) ^ ((uint64_t)type * 0x9e3779b97f4a7c15ULL);
 }
 
+/*
+ * A slot holds the set's index + 1 (0: empty) in its low half and the top of its hash in
+ * the high half: probes compare the hash before touching the set (a cache miss each), and
+ * growing re-places slots without hashing names again.
+ */
 static int
 table_grow(struct loader *ld)
 {
-	size_t cap = ld->table_cap == 0 ? 1024 : ld->table_cap * 2;
-	uint32_t *t = calloc(cap, sizeof(*t));
+	size_t cap = ld->table_cap == 0 ? 4096 : ld->table_cap * 2;
+	uint64_t *t = calloc(cap, sizeof(*t));
 
 	if (t == NULL)
 		return -1;
-	for (size_t i = 0; i < ld->nsets; i++) {
-		const uint8_t *o = ld->p->arena + ld->sets[i].owner;
-		size_t h = (size_t)set_hash(o, dname_len(o), ld->sets[i].type) & (cap - 1);
+	for (size_t i = 0; i < ld->table_cap; i++) {
+		uint64_t slot = ld->table[i];
+		size_t h;
 
-		while (t[h] != 0)
-			h = (h + 1) & (cap - 1);
-		t[h] = (uint32_t)i + 1;
+		if (slot == 0)
+			continue;
+		/* The hash's top half indexes too: the table never exceeds 2^32 slots. */
+		for (h = (size_t)(slot >> 32) & (cap - 1); t[h] != 0; h = (h + 1) & (cap - 1))
+			;
+		t[h] = slot;
 	}
 	free(ld->table);
 	ld->table = t;
@@ -229,17 +247,26 @@ static uint32_t
 set_find(struct loader *ld, const uint8_t *owner, size_t len, uint16_t type, uint32_t file,
     uint64_t line)
 {
+	uint64_t tag;
 	size_t h, mask;
 	struct set *st;
 
+	/* Records of one RRset usually follow each other. */
+	if (ld->nsets > 0) {
+		st = &ld->sets[ld->last_set];
+		if (st->type == type && memcmp(ld->p->arena + st->owner, owner, len) == 0)
+			return ld->last_set;
+	}
 	if (ld->nsets * 2 >= ld->table_cap && table_grow(ld) != 0)
 		return NONE;
 	mask = ld->table_cap - 1;
-	for (h = (size_t)set_hash(owner, len, type) & mask; ld->table[h] != 0;
-	    h = (h + 1) & mask) {
-		st = &ld->sets[ld->table[h] - 1];
+	tag = set_hash(owner, len, type) >> 32;
+	for (h = (size_t)tag & mask; ld->table[h] != 0; h = (h + 1) & mask) {
+		if (ld->table[h] >> 32 != tag)
+			continue;
+		st = &ld->sets[(uint32_t)ld->table[h] - 1];
 		if (st->type == type && memcmp(ld->p->arena + st->owner, owner, len) == 0)
-			return ld->table[h] - 1;
+			return ld->last_set = (uint32_t)ld->table[h] - 1;
 	}
 	if (ld->nsets >= NONE - 1 ||
 	    grow((void **)&ld->sets, &ld->sets_cap, ld->nsets + 1, sizeof(*ld->sets)) != 0)
@@ -252,7 +279,8 @@ set_find(struct loader *ld, const uint8_t *owner, size_t len, uint16_t type, uin
 	st->file = file;
 	st->line = line;
 	st->ttl_differs = false;
-	ld->table[h] = (uint32_t)ld->nsets + 1;
+	ld->table[h] = tag << 32 | ((uint64_t)ld->nsets + 1);
+	ld->last_set = (uint32_t)ld->nsets;
 	return (uint32_t)ld->nsets++;
 }
 
@@ -300,53 +328,147 @@ record_problem(const struct loader *ld, const zs_scanner_t *s)
 }
 
 static void
-on_record(zs_scanner_t *s)
+on_record(struct loader *ld, const zs_scanner_t *s)
 {
-	struct loader *ld = s->process.data;
 	uint8_t owner[DNAME_MAXLEN];
 	const char *problem = record_problem(ld, s);
 	uint32_t fi, si;
 
 	if (problem != NULL) {
-		report(ld, s->file.name, s->line_counter, "%s", problem);
+		report(ld, FNAME(s), s->line_counter, "%s", problem);
 	} else if (ld->nerrors == 0) {
 		/* After an error nothing is kept: only further errors are of interest. */
 		memcpy(owner, s->r_owner, s->r_owner_length);
 		dname_lower(owner);
-		if ((fi = file_index(ld->p, s->file.name)) == NONE ||
+		if ((fi = file_index(ld->p, FNAME(s))) == NONE ||
 		    (si = set_find(ld, owner, s->r_owner_length, s->r_type, fi,
 		    s->line_counter)) == NONE || rec_add(ld, si, s) != 0)
-			report(ld, s->file.name, s->line_counter, "out of memory");
+			report(ld, FNAME(s), s->line_counter, "out of memory");
 	}
-	if (ld->nerrors >= ZONEFILE_MAX_ERRORS)
-		s->state = ZS_STATE_STOP;
 }
+
+/* ---- scanning, $INCLUDE by $INCLUDE ---- */
 
 static bool
-is_file_error(int code)
+file_in_chain(const struct loader *ld, const char *real)
 {
-	return code == ZS_FILE_OPEN || code == ZS_FILE_INVALID || code == ZS_FILE_ACCESS ||
-	    code == ZS_UNOPENED_INCLUDE;
+	for (int i = 0; i < ld->chain_len; i++)
+		if (ld->chain[i] != NULL && strcmp(ld->chain[i], real) == 0)
+			return true;
+	return false;
 }
 
-static void
-on_error(zs_scanner_t *s)
-{
-	struct loader *ld = s->process.data;
+static void scan(struct loader *ld, const char *path, const char *origin, uint32_t ttl,
+    const char *from, uint64_t from_line, int depth);
 
-	if (s->error.code == ZS_UNPROCESSED_INCLUDE && ld->include_failed) {
-		/* The included file's own errors were reported: this one only repeats them. */
-	} else if (is_file_error(s->error.code) && s->include_filename[0] != '\0') {
-		report(ld, s->file.name, s->line_counter, "$INCLUDE %s: %s", s->include_filename,
-		    zs_strerror(s->error.code));
+/*
+ * libzscanner would read an $INCLUDE itself, recursively and without limit: a file that
+ * includes itself would hold thousands of scanners (about 200 KB each) until file
+ * descriptors run out. So includes are followed here, with a depth limit and a check
+ * for loops. The included file starts with the includer's $TTL, as RFC 1035 5.1 has it.
+ */
+static void
+include(struct loader *ld, zs_scanner_t *s, int depth)
+{
+	const char *name = s->include_filename;
+	char *real = realpath(name, NULL);
+
+	if (depth >= ZONEFILE_MAX_DEPTH) {
+		report(ld, FNAME(s), s->line_counter, "$INCLUDE %s: more than %d files "
+		    "deep", name, ZONEFILE_MAX_DEPTH);
+	} else if (real != NULL && file_in_chain(ld, real)) {
+		report(ld, FNAME(s), s->line_counter, "$INCLUDE %s: includes itself "
+		    "(a loop)", name);
 	} else {
-		report(ld, s->file.name, s->line_counter, "%s", zs_strerror(s->error.code));
+		ld->chain[ld->chain_len++] = real;
+		real = NULL;
+		scan(ld, name, (const char *)s->buffer, s->default_ttl, FNAME(s),
+		    s->line_counter, depth + 1);
+		free(ld->chain[--ld->chain_len]);
 	}
-	/* libzscanner reads an $INCLUDE with a scanner of its own, calling us the same way. */
-	if (s != ld->top)
-		ld->include_failed = true;
-	if (ld->nerrors >= ZONEFILE_MAX_ERRORS)
-		s->state = ZS_STATE_STOP;
+	free(real);
+	/* libzscanner marks the include state as fatal to stop; the includer goes on. */
+	s->error.fatal = false;
+	s->error.code = ZS_OK;
+}
+
+/*
+ * Standard input, read whole: libzscanner reads a pipe only up to its first short
+ * read (read_file_to_buf() in libzscanner 3.2 stops when read() returns less than
+ * asked), which truncates any input larger than the pipe's buffer.
+ */
+static int
+read_stdin(struct loader *ld)
+{
+	size_t cap = 0;
+	ssize_t n;
+
+	for (;;) {
+		if (ld->in_len == cap) {
+			if (cap >= STDIN_MAX ||
+			    grow((void **)&ld->in, &cap, cap == 0 ? 65536 : cap * 2, 1) != 0)
+				return -1;
+		}
+		n = read(STDIN_FILENO, ld->in + ld->in_len, cap - ld->in_len);
+		if (n == 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n > 0)
+			ld->in_len += (size_t)n;
+	}
+}
+
+/* path "-" is standard input; relative $INCLUDEs then start from the working directory. */
+static int
+set_input(struct loader *ld, zs_scanner_t *s, const char *path)
+{
+	if (strcmp(path, STDIN_NAME) != 0)
+		return zs_set_input_file(s, path);
+	if (ld->in == NULL && read_stdin(ld) != 0) {
+		s->error.code = ZS_FILE_INVALID;
+		return -1;
+	}
+	return zs_set_input_string(s, ld->in != NULL ? ld->in : "", ld->in_len);
+}
+
+/*
+ * Reads one file with a scanner of its own. from/from_line: the $INCLUDE that names
+ * it, for errors opening it (NULL for the file given).
+ */
+static void
+scan(struct loader *ld, const char *path, const char *origin, uint32_t ttl,
+    const char *from, uint64_t from_line, int depth)
+{
+	zs_scanner_t *s = malloc(sizeof(*s));
+
+	if (s == NULL) {
+		report(ld, path, 0, "out of memory");
+		return;
+	}
+	if (zs_init(s, origin, KNOT_CLASS_IN, ttl) != 0) {
+		report(ld, from ? from : path, from_line, "bad origin \"%s\": %s", origin,
+		    zs_strerror(s->error.code));
+	} else if (set_input(ld, s, path) != 0) {
+		if (from != NULL)
+			report(ld, from, from_line, "$INCLUDE %s: %s", path,
+			    zs_strerror(s->error.code));
+		else
+			report(ld, path, 0, "%s", zs_strerror(s->error.code));
+	} else {
+		while (ld->nerrors < ZONEFILE_MAX_ERRORS && zs_parse_record(s) == 0 &&
+		    s->state != ZS_STATE_EOF && s->state != ZS_STATE_STOP) {
+			if (s->state == ZS_STATE_DATA)
+				on_record(ld, s);
+			else if (s->state == ZS_STATE_INCLUDE)
+				include(ld, s, depth);
+			else if (s->state == ZS_STATE_ERROR)
+				report(ld, FNAME(s), s->line_counter, "%s",
+				    zs_strerror(s->error.code));
+		}
+	}
+	zs_deinit(s);
+	free(s);
 }
 
 /* ---- assembling ---- */
@@ -389,36 +511,10 @@ assemble(struct loader *ld)
 static void
 loader_free(struct loader *ld)
 {
+	free(ld->in);
 	free(ld->recs);
 	free(ld->sets);
 	free(ld->table);
-}
-
-/* Runs the scanner over path; every problem is reported through ld. */
-static void
-scan(struct loader *ld, const char *path, const char *origin)
-{
-	zs_scanner_t *s = malloc(sizeof(*s));
-
-	if (s == NULL) {
-		report(ld, path, 0, "out of memory");
-		return;
-	}
-	if (zs_init(s, origin != NULL ? origin : NO_ORIGIN_TEXT, KNOT_CLASS_IN, TTL_UNSET) != 0) {
-		report(ld, path, 0, "bad origin \"%s\": %s", origin != NULL ? origin : "",
-		    zs_strerror(s->error.code));
-		free(s);
-		return;
-	}
-	ld->top = s;
-	if (zs_set_processing(s, on_record, on_error, ld) != 0 ||
-	    zs_set_input_file(s, path) != 0) {
-		report(ld, path, 0, "%s", zs_strerror(s->error.code));
-	} else if (zs_parse_all(s) != 0 && ld->nerrors == 0) {
-		report(ld, path, s->line_counter, "%s", zs_strerror(s->error.code));
-	}
-	zs_deinit(s);
-	free(s);
 }
 
 struct zonefile *
@@ -437,7 +533,9 @@ zonefile_load(const char *path, const char *origin, zonefile_error_fn err, void 
 		report(&ld, path, 0, "out of memory");
 	} else {
 		ld.zf->priv = ld.p;
-		scan(&ld, path, origin);
+		ld.chain[ld.chain_len++] = realpath(path, NULL);
+		scan(&ld, path, origin != NULL ? origin : NO_ORIGIN_TEXT, TTL_UNSET, NULL, 0, 0);
+		free(ld.chain[--ld.chain_len]);
 		if (ld.nerrors == 0 && assemble(&ld) != 0)
 			report(&ld, path, 0, "out of memory");
 	}

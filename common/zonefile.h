@@ -10,6 +10,8 @@
 
 /* Errors reported before the loader gives up on a file (a broken file can have thousands). */
 #define ZONEFILE_MAX_ERRORS	100
+/* $INCLUDE nesting: the file given is depth 0. */
+#define ZONEFILE_MAX_DEPTH	16
 
 /* One RRset of the file: every record of that owner and type, wherever it stood. */
 struct zonefile_rrset {
@@ -32,9 +34,10 @@ typedef void (*zonefile_error_fn)(void *arg, const char *file, uint64_t line,
     const char *reason);
 
 /*
- * Reads the master file at path. $ORIGIN, $TTL, $INCLUDE (relative to the including
- * file's directory), relative names, parentheses and every type libzscanner knows are
- * handled by libzscanner; RFC 3597 \# data is taken for any type.
+ * Reads the master file at path ("-": standard input). $ORIGIN, $TTL, $INCLUDE (relative to the including
+ * file's directory; at most ZONEFILE_MAX_DEPTH deep, never in a loop), relative names,
+ * parentheses and every type libzscanner knows are handled by libzscanner; RFC 3597 \#
+ * data is taken for any type.
  *
  * origin is the initial origin (absolute presentation format), or NULL: then a relative
  * name ("@", "www", a name in RDATA) used before a $ORIGIN is an error, rather than being

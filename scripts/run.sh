@@ -1,25 +1,36 @@
 #!/bin/sh
-# run.sh: start a development system in the foreground: devbroker, then authd with etc/authd.ini.
-# Ctrl-C stops both. (Supervisord-based `make run` arrives with the dnsr issue.)
+# run.sh: start the whole system under supervisord (devbroker, dnsr, authd, the example zone's
+# import) and wait until authd answers from it. `make stop` stops everything.
 set -eu
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
+CONF=etc/supervisord.conf
+mkdir -p build/run
 
-"$BUILD/streamdns-devbroker" --listen 127.0.0.1:9092 --topic streamdns.zones \
-	--partitions 3 > /tmp/streamdns-devbroker.ready &
-BROKER=$!
-trap 'kill $BROKER $AUTHD 2>/dev/null; wait 2>/dev/null' INT TERM EXIT
-AUTHD=""
+if [ -S build/run/supervisor.sock ] && supervisorctl -c "$CONF" status >/dev/null 2>&1; then
+	echo "run: already running (make stop first); status:" >&2
+	supervisorctl -c "$CONF" status
+	exit 0
+fi
+supervisord -c "$CONF"
+
+# authd answers once it has read the topic and the import has landed.
 i=0
-until grep -q '^ready' /tmp/streamdns-devbroker.ready 2>/dev/null; do
+until [ "$(dig +short +time=1 +tries=1 -p 5353 @127.0.0.1 www.example.com A 2>/dev/null)" = "192.0.2.10" ]; do
 	i=$((i + 1))
-	if [ $i -gt 100 ]; then
-		echo "run: devbroker did not start" >&2
+	if [ $i -gt 60 ]; then
+		echo "run: authd did not answer within 60 s; see build/run/*.log" >&2
+		supervisorctl -c "$CONF" status >&2 || true
 		exit 1
 	fi
-	sleep 0.1
+	sleep 1
 done
-echo "run: devbroker ready at 127.0.0.1:9092; starting authd on 127.0.0.1:5353" >&2
-"$BUILD/streamdns-authd" -c etc/authd.ini &
-AUTHD=$!
-wait $AUTHD
+supervisorctl -c "$CONF" status || true   # exits 3: the import is done (EXITED)
+cat <<TXT
+
+Stream-DNS is running (logs in build/run/). Try:
+  dig @127.0.0.1 -p 5353 www.example.com           # authoritative, from the topic
+  dig @127.0.0.1 -p 5353 example.org               # recursive, through dnsr (needs the internet)
+  build/streamdns-ctl set www.example.com. A 300 192.0.2.11
+  curl -s 127.0.0.1:8053/zones
+Stop it with: make stop
+TXT

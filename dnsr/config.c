@@ -1,0 +1,261 @@
+/* config.c: streamdns-dnsr's configuration keys (the table) and the checks across keys. */
+#include <grp.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "dnsr/dnsr.h"
+#include "dnsr/hints.h"
+#include "common/log.h"
+
+#define OFF(f) offsetof(struct dnsr_conf, f)
+
+static int
+check_mode(const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "recursive") == 0 || strcmp(value, "forward") == 0)
+		return 0;
+	snprintf(err, errlen, "'%s' is not recursive or forward", value);
+	return -1;
+}
+
+/* ADDR or ADDR:PORT ([V6]:PORT), port 53 when left out; an empty list is allowed. */
+static int
+check_forwarders(const char *value, char *err, size_t errlen)
+{
+	char *copy = xstrdup(value), *items[HINTS_MAX_SERVERS + 1];
+	size_t n = conf_split_list(copy, items, HINTS_MAX_SERVERS);
+	int rc = 0;
+
+	if (n > HINTS_MAX_SERVERS) {
+		snprintf(err, errlen, "more than %d forwarders", HINTS_MAX_SERVERS);
+		rc = -1;
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct sockaddr_storage ss;
+		size_t sslen;
+
+		if (conf_parse_sockaddr(items[i], 53, &ss, &sslen, err, errlen) != 0)
+			rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
+/* An octal file mode for the socket: 0660, 660, 0600 ... (permission bits only). */
+static int
+parse_mode(const char *value, mode_t *mode)
+{
+	size_t n = strlen(value);
+	unsigned long v;
+
+	if (n == 0 || n > 4 || strspn(value, "01234567") != n)
+		return -1;
+	v = strtoul(value, NULL, 8);
+	if (v > 0777)
+		return -1;
+	*mode = (mode_t)v;
+	return 0;
+}
+
+static int
+check_socket_mode(const char *value, char *err, size_t errlen)
+{
+	mode_t mode;
+
+	if (parse_mode(value, &mode) == 0)
+		return 0;
+	snprintf(err, errlen, "'%s' is not an octal mode from 0000 to 0777", value);
+	return -1;
+}
+
+/* A group name, or a numeric gid; -1 when there is no such group. */
+static int
+parse_group(const char *value, gid_t *gid)
+{
+	struct group *gr;
+	char *end;
+	unsigned long v;
+
+	if (value[0] >= '0' && value[0] <= '9') {
+		v = strtoul(value, &end, 10);
+		if (*end != '\0' || v >= (unsigned long)(gid_t)-1)
+			return -1;
+		*gid = (gid_t)v;
+		return 0;
+	}
+	if ((gr = getgrnam(value)) == NULL)
+		return -1;
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+static int
+check_socket_group(const char *value, char *err, size_t errlen)
+{
+	gid_t gid;
+
+	if (value[0] == '\0' || parse_group(value, &gid) == 0)
+		return 0;
+	snprintf(err, errlen, "no group '%s' (a group name or a numeric gid)", value);
+	return -1;
+}
+
+static const struct conf_key dnsr_keys[] = {
+	{ "server", "listen", CONF_STR, 0, 0, "127.0.0.1:53", OFF(listen),
+	    conf_check_addr_list, "UDP and TCP addresses to answer on (comma-separated)" },
+	{ "server", "allow", CONF_STR, 0, 0, "127.0.0.0/8, ::1", OFF(allow), acl_check_list,
+	    "clients that may query (CIDR list); everyone else gets REFUSED" },
+	{ "server", "workers", CONF_INT, 1, 64, "2", OFF(workers), NULL,
+	    "threads, each with its own sockets (SO_REUSEPORT) and upstream channels" },
+	{ "server", "udp-payload-size", CONF_INT, 512, 4096, "1232", OFF(udp_payload_size),
+	    NULL, "largest UDP response with EDNS (RFC 6891; 1232 avoids fragmentation)" },
+	{ "server", "tcp-idle-timeout", CONF_MSEC, 100, 600000, "10s", OFF(tcp_idle_timeout),
+	    NULL, "close an idle TCP connection after this long (RFC 7766)" },
+	{ "server", "tcp-max-clients", CONF_INT, 1, 100000, "1000", OFF(tcp_max_clients),
+	    NULL, "TCP connections per worker; more are refused" },
+	{ "server", "max-resolutions", CONF_INT, 1, 1000000, "10000", OFF(max_resolutions),
+	    NULL, "client queries being resolved at once per worker; more get SERVFAIL" },
+	{ "server", "socket", CONF_STR, 0, 0, "", OFF(socket), NULL,
+	    "Unix socket authd queries over (proto/PROTOCOL.md); relative to this file's "
+	    "directory; none when empty" },
+	{ "server", "socket-mode", CONF_STR, 0, 0, "0660", OFF(socket_mode_str),
+	    check_socket_mode, "octal file mode of the socket: its access control" },
+	{ "server", "socket-group", CONF_STR, 0, 0, "", OFF(socket_group), check_socket_group,
+	    "group of the socket (name or gid), so that authd's group may connect" },
+	{ "server", "socket-timeout", CONF_MSEC, 100, 600000, "10s", OFF(socket_timeout),
+	    NULL, "disconnect an authd connection whose answers wait unread this long" },
+	{ "resolver", "mode", CONF_STR, 0, 0, "recursive", OFF(mode_str), check_mode,
+	    "recursive (iterate from the root hints) or forward (to the forwarders)" },
+	{ "resolver", "root-hints", CONF_STR, 0, 0, "root.hints", OFF(root_hints), NULL,
+	    "root hints in named.root format; relative to this file's directory" },
+	{ "resolver", "forwarders", CONF_STR, 0, 0, "", OFF(forwarders), check_forwarders,
+	    "ADDR[:PORT], ... (port 53 if left out); required in forward mode" },
+	{ "resolver", "query-port", CONF_INT, 1, 65535, "53", OFF(query_port), NULL,
+	    "port of the authoritative servers found by iteration" },
+	{ "resolver", "query-timeout", CONF_MSEC, 10, 60000, "800ms", OFF(query_timeout), NULL,
+	    "wait for one upstream answer this long before trying another server" },
+	{ "resolver", "resolve-timeout", CONF_MSEC, 100, 120000, "5s", OFF(resolve_timeout),
+	    NULL, "give up on a client query after this long (SERVFAIL, EDE 22)" },
+	{ "resolver", "max-referrals", CONF_INT, 1, 64, "16", OFF(max_referrals), NULL,
+	    "referrals followed for one name (delegation depth)" },
+	{ "resolver", "max-chain", CONF_INT, 1, 64, "12", OFF(max_chain), NULL,
+	    "CNAME and DNAME links followed for one client query" },
+	{ "resolver", "max-queries", CONF_INT, 1, 1000, "48", OFF(max_queries), NULL,
+	    "upstream queries for one client query, NS lookups included (NXNS limit)" },
+	{ "resolver", "query-ipv6", CONF_BOOL, 0, 0, "no", OFF(query_ipv6), NULL,
+	    "also use the IPv6 addresses of authoritative servers" },
+	{ "cache", "max-size", CONF_SIZE, 16 * 1024, (long long)1 << 40, "64M", OFF(cache_size),
+	    NULL, "memory for cached RRsets and negative answers (LRU beyond it)" },
+	{ "cache", "min-ttl", CONF_INT, 0, 86400, "0", OFF(min_ttl), NULL,
+	    "seconds; shorter positive TTLs are raised to this" },
+	{ "cache", "max-ttl", CONF_INT, 1, INT_MAX, "86400", OFF(max_ttl), NULL,
+	    "seconds; longer TTLs are lowered to this" },
+	{ "cache", "max-negative-ttl", CONF_INT, 0, 86400, "3600", OFF(max_negative_ttl), NULL,
+	    "seconds; NXDOMAIN and NODATA are cached at most this long (RFC 2308 5)" },
+	{ "log", "level", CONF_STR, 0, 0, "info", OFF(log_level), conf_check_log_level,
+	    "error, warn, info or debug" },
+};
+
+const struct conf_schema dnsr_conf_schema = {
+	dnsr_keys, sizeof(dnsr_keys) / sizeof(dnsr_keys[0]), NULL, NULL,
+};
+
+/* A relative path (root hints, socket) names a file next to the configuration file. */
+static char *
+resolve_path(const char *confpath, const char *file)
+{
+	const char *slash = strrchr(confpath, '/');
+	size_t dirlen;
+	char *out;
+
+	if (file[0] == '/' || slash == NULL)
+		return xstrdup(file);
+	dirlen = (size_t)(slash - confpath) + 1;
+	out = xmalloc(dirlen + strlen(file) + 1);
+	memcpy(out, confpath, dirlen);
+	strcpy(out + dirlen, file);
+	return out;
+}
+
+/* The socket's path (resolved), mode and group, ready for the server. */
+static int
+check_socket(struct dnsr_conf *c, const char *path, FILE *errout)
+{
+	struct sockaddr_un sun;
+	int errors = 0;
+
+	/* The keys' own checks have passed, so these parse (but for a group gone since). */
+	(void)parse_mode(c->socket_mode_str, &c->socket_mode);
+	c->socket_gid = (gid_t)-1;
+	if (c->socket_group[0] != '\0' && parse_group(c->socket_group, &c->socket_gid) != 0) {
+		fprintf(errout, "%s: socket-group: no group '%s'\n", path, c->socket_group);
+		errors++;
+	}
+	if (c->socket[0] == '\0')
+		return errors;
+	c->socket_path = resolve_path(path, c->socket);
+	if (strlen(c->socket_path) >= sizeof(sun.sun_path)) {
+		fprintf(errout, "%s: socket: '%s' is longer than %zu octets\n", path,
+		    c->socket_path, sizeof(sun.sun_path) - 1);
+		errors++;
+	}
+	return errors;
+}
+
+/* What no single key can say: combinations, and that the root hints load. */
+static int
+check_together(struct dnsr_conf *c, const char *path, FILE *errout)
+{
+	struct hints h;
+	char err[256];
+	int errors = 0;
+
+	c->mode = strcmp(c->mode_str, "forward") == 0 ? DNSR_FORWARD : DNSR_RECURSIVE;
+	if (acl_parse(c->allow, &c->acl, err, sizeof(err)) != 0) {
+		fprintf(errout, "%s: allow: %s\n", path, err);
+		errors++;
+	}
+	if (c->min_ttl > c->max_ttl) {
+		fprintf(errout, "%s: min-ttl: %d is above max-ttl %d\n", path, c->min_ttl,
+		    c->max_ttl);
+		errors++;
+	}
+	if (c->mode == DNSR_FORWARD && c->forwarders[0] == '\0') {
+		fprintf(errout, "%s: forwarders: required with mode = forward\n", path);
+		errors++;
+	}
+	c->root_hints_path = resolve_path(path, c->root_hints);
+	errors += check_socket(c, path, errout);
+	if (c->mode == DNSR_RECURSIVE) {
+		if (hints_load(&h, c->root_hints_path, c->query_port, err, sizeof(err)) != 0) {
+			fprintf(errout, "%s: root-hints: %s\n", path, err);
+			errors++;
+		}
+	}
+	return errors;
+}
+
+int
+dnsr_conf_load(struct dnsr_conf *c, const char *path, FILE *errout)
+{
+	int errors;
+
+	memset(c, 0, sizeof(*c));
+	errors = conf_load(&dnsr_conf_schema, c, path, errout);
+	if (errors == 0)
+		errors = check_together(c, path, errout);
+	return errors;
+}
+
+void
+dnsr_conf_free(struct dnsr_conf *c)
+{
+	conf_free(&dnsr_conf_schema, c);
+	free(c->root_hints_path);
+	c->root_hints_path = NULL;
+	free(c->socket_path);
+	c->socket_path = NULL;
+}

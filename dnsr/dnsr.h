@@ -1,0 +1,67 @@
+/* dnsr.h: streamdns-dnsr's configuration, as read from its INI file. */
+#ifndef STREAMDNS_DNSR_H
+#define STREAMDNS_DNSR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "common/acl.h"
+#include "common/conf.h"
+
+enum dnsr_mode { DNSR_RECURSIVE, DNSR_FORWARD };
+
+struct dnsr_conf {
+	/* [server] */
+	char		*listen;
+	char		*allow;
+	int		 workers;
+	int		 udp_payload_size;
+	int		 tcp_idle_timeout;	/* ms */
+	int		 tcp_max_clients;	/* per worker */
+	int		 max_resolutions;	/* in flight per worker */
+	char		*socket;		/* authd's Unix socket; "": none */
+	char		*socket_mode_str;	/* octal */
+	char		*socket_group;		/* "": leave the group alone */
+	int		 socket_timeout;	/* ms an answer may wait unread */
+	/* [resolver] */
+	char		*mode_str;
+	char		*root_hints;
+	char		*forwarders;
+	int		 query_port;
+	int		 query_timeout;		/* ms, one upstream query */
+	int		 resolve_timeout;	/* ms, a whole client query */
+	int		 max_referrals;
+	int		 max_chain;
+	int		 max_queries;
+	bool		 query_ipv6;
+	/* [cache] */
+	size_t		 cache_size;
+	int		 min_ttl;		/* seconds */
+	int		 max_ttl;
+	int		 max_negative_ttl;
+	/* [log] */
+	char		*log_level;
+
+	/* Derived by dnsr_conf_load() once the file is valid. */
+	enum dnsr_mode	 mode;
+	struct acl	 acl;
+	char		*root_hints_path;	/* relative paths resolved against the file's dir */
+	char		*socket_path;		/* likewise; NULL when there is no socket */
+	mode_t		 socket_mode;
+	gid_t		 socket_gid;		/* (gid_t)-1: no socket-group */
+};
+
+/* The one config table (dnsr/config.c), for --help and the README. */
+extern const struct conf_schema dnsr_conf_schema;
+
+/*
+ * Loads and validates path (also what the keys mean together: forwarders in forward mode,
+ * min-ttl <= max-ttl); prints "file:line: key: reason" lines to errout; returns the
+ * number of errors. dnsr_conf_free() it either way.
+ */
+int dnsr_conf_load(struct dnsr_conf *c, const char *path, FILE *errout);
+void dnsr_conf_free(struct dnsr_conf *c);
+
+#endif

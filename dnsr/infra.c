@@ -1,0 +1,149 @@
+/* infra.c: the upstream server table: smoothed RTT and exponential back-off, shared by workers. */
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "dnsr/infra.h"
+#include "common/dname.h"
+
+#define INFRA_SLOTS	16384	/* a power of two */
+
+struct slot {
+	uint64_t	key;		/* hash of (address, port, zone); 0 = empty */
+	uint64_t	srtt_us;
+	uint64_t	backoff_until;	/* ms */
+	uint32_t	backoff_ms;	/* the last back-off, doubled on the next failure */
+};
+
+struct infra {
+	pthread_mutex_t	lock;
+	struct slot	slots[INFRA_SLOTS];
+};
+
+uint64_t
+infra_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct infra *
+infra_new(void)
+{
+	struct infra *inf = calloc(1, sizeof(*inf));
+
+	if (inf != NULL)
+		pthread_mutex_init(&inf->lock, NULL);
+	return inf;
+}
+
+void
+infra_free(struct infra *inf)
+{
+	if (inf == NULL)
+		return;
+	pthread_mutex_destroy(&inf->lock);
+	free(inf);
+}
+
+/* The zone name's hash (seeded) mixed with the address and port. */
+static uint64_t
+key_of(const struct sockaddr *sa, const uint8_t *zone)
+{
+	uint64_t h = dname_hash(zone, dname_len(zone));
+	const uint8_t *a;
+	size_t alen;
+	uint16_t port;
+
+	if (sa->sa_family == AF_INET) {
+		a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+		alen = 4;
+		port = ((const struct sockaddr_in *)sa)->sin_port;
+	} else {
+		a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		alen = 16;
+		port = ((const struct sockaddr_in6 *)sa)->sin6_port;
+	}
+	for (size_t i = 0; i < alen; i++)
+		h = (h ^ a[i]) * 0x100000001b3ULL;
+	h = (h ^ port) * 0x100000001b3ULL;
+	h ^= h >> 31;
+	return h == 0 ? 1 : h;
+}
+
+static struct slot *
+slot_of(struct infra *inf, uint64_t key)
+{
+	return &inf->slots[key & (INFRA_SLOTS - 1)];
+}
+
+/* The slot for key, (re)initialised as unknown when it holds another key. */
+static struct slot *
+claim(struct infra *inf, uint64_t key)
+{
+	struct slot *s = slot_of(inf, key);
+
+	if (s->key != key) {
+		memset(s, 0, sizeof(*s));
+		s->key = key;
+		s->srtt_us = INFRA_UNKNOWN_RTT;
+	}
+	return s;
+}
+
+uint64_t
+infra_score(struct infra *inf, const struct sockaddr *sa, const uint8_t *zone,
+    uint64_t now_ms)
+{
+	uint64_t key = key_of(sa, zone), score;
+	struct slot *s;
+
+	pthread_mutex_lock(&inf->lock);
+	s = slot_of(inf, key);
+	if (s->key != key)
+		score = INFRA_UNKNOWN_RTT + randombytes_uniform(1000);
+	else
+		score = s->srtt_us + (s->backoff_until > now_ms ? INFRA_PENALTY : 0);
+	pthread_mutex_unlock(&inf->lock);
+	return score;
+}
+
+void
+infra_success(struct infra *inf, const struct sockaddr *sa, const uint8_t *zone,
+    uint64_t rtt_us, uint64_t now_ms)
+{
+	struct slot *s;
+
+	pthread_mutex_lock(&inf->lock);
+	s = claim(inf, key_of(sa, zone));
+	/* The first measurement replaces the guess; later ones are smoothed (7/8 old). */
+	if (s->srtt_us == INFRA_UNKNOWN_RTT)
+		s->srtt_us = rtt_us;
+	else
+		s->srtt_us = (s->srtt_us * 7 + rtt_us) / 8;
+	s->backoff_until = 0;
+	s->backoff_ms = 0;
+	pthread_mutex_unlock(&inf->lock);
+}
+
+void
+infra_failure(struct infra *inf, const struct sockaddr *sa, const uint8_t *zone,
+    uint64_t timeout_us, uint64_t now_ms)
+{
+	struct slot *s;
+
+	pthread_mutex_lock(&inf->lock);
+	s = claim(inf, key_of(sa, zone));
+	s->backoff_ms = s->backoff_ms == 0 ? INFRA_BACKOFF_MIN :
+	    (s->backoff_ms * 2 > INFRA_BACKOFF_MAX ? INFRA_BACKOFF_MAX : s->backoff_ms * 2);
+	s->backoff_until = now_ms + s->backoff_ms;
+	if (timeout_us > s->srtt_us)
+		s->srtt_us = timeout_us;
+	pthread_mutex_unlock(&inf->lock);
+}

@@ -1,0 +1,1072 @@
+/* iterate.c: iterative resolution (RFC 1034 5.3.3), answers judged and cached within bailiwick. */
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "dnsr/iterate.h"
+#include "common/log.h"
+#include "common/net.h"
+#include "common/wire.h"
+
+#define CUT_MAX_NAMES	16	/* NS names of a zone cut we keep */
+#define CUT_MAX_ADDRS	32	/* their addresses */
+#define MAX_LEVEL	3	/* nesting of lookups for the addresses of NS names */
+#define MSG_MAX_SETS	64	/* RRsets read from one answer; more are ignored */
+
+union sa46 {
+	struct sockaddr		sa;
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+};
+
+struct cut_addr {
+	union sa46	a;
+	bool		tried;
+};
+
+struct cut_name {
+	uint8_t		name[DNAME_MAXLEN];
+	bool		looked_up;	/* its address was asked for (or cannot be) */
+};
+
+/* The servers of the closest known enclosing zone: where the next query goes. */
+struct cut {
+	uint8_t		zone[DNAME_MAXLEN];	/* the bailiwick of their answers */
+	size_t		nnames;
+	struct cut_name	names[CUT_MAX_NAMES];
+	size_t		naddrs;
+	struct cut_addr	addrs[CUT_MAX_ADDRS];
+};
+
+struct iter {
+	struct iter_env		*env;
+	struct iter		*parent;	/* set for the lookup of an NS name's address */
+	struct iter		*child;
+	int			 level;
+	int			*budget;	/* upstream queries left for the client query */
+	int			 queries_left;	/* the top level's budget */
+	uint8_t			 cur[DNAME_MAXLEN];	/* lower case; moves along CNAMEs */
+	uint16_t		 qtype;
+	int			 links;
+	int			 referrals;
+	struct cut		 cut;
+	struct upstream_query	*uq;
+	size_t			 asked;		/* cut.addrs index of the query in flight */
+	struct result		 res;
+	struct event		*ev;		/* first step, then delivery of the result */
+	struct event		*deadline;	/* top level only */
+	bool			 started;
+	bool			 finished;
+	const char		*why;		/* the last server failure, for the EDE text */
+	iter_done_cb		 cb;
+	void			*arg;
+};
+
+/* One RRset of an answer being read. */
+struct msg_set {
+	int			 section;
+	uint16_t		 type;
+	bool			 bad;		/* a record did not fit the RRset */
+	uint8_t			 owner[DNAME_MAXLEN];
+	struct rrset_builder	 b;
+	struct cache_entry	*entry;		/* built from b on first use */
+};
+
+struct iter_scratch {
+	struct wire_msg		m;
+	size_t			nsets;
+	struct msg_set		sets[MSG_MAX_SETS];
+	uint8_t			rdata[DNS_MAX_MSG];
+};
+
+enum verdict {
+	V_DONE,		/* it->res is the answer */
+	V_RESTART,	/* a CNAME/DNAME led elsewhere: resolve it->cur from the start */
+	V_REFERRAL,	/* it->cut is a zone closer to the name */
+	V_BAD,		/* lame, refused, broken: try another server */
+	V_FAIL,		/* a limit was hit; it->res says so */
+};
+
+enum chain { CHAIN_NONE, CHAIN_MOVED, CHAIN_DONE, CHAIN_FAIL, CHAIN_BAD };
+
+static void step_begin(struct iter *it);
+static struct msg_set *find_referral_ns(struct iter *it, struct iter_scratch *sc);
+static void next_server(struct iter *it);
+static struct iter *iter_new(struct iter_env *env, struct iter *parent, const uint8_t *name,
+    uint16_t qtype, iter_done_cb cb, void *arg);
+static void iter_free(struct iter *it);
+
+/* ---- the environment ---- */
+
+void
+iter_env_init(struct iter_env *env)
+{
+	env->scratch = xcalloc(1, sizeof(*env->scratch));
+}
+
+void
+iter_env_clear(struct iter_env *env)
+{
+	free(env->scratch);
+	env->scratch = NULL;
+}
+
+static bool
+debugging(const struct iter_env *env)
+{
+	return strcmp(env->conf->log_level, "debug") == 0;
+}
+
+/* ---- ending ---- */
+
+static void
+finish(struct iter *it)
+{
+	if (it->finished)
+		return;
+	it->finished = true;
+	if (it->child != NULL) {
+		iter_free(it->child);
+		it->child = NULL;
+	}
+	if (it->uq != NULL) {
+		upstream_cancel(it->uq);
+		it->uq = NULL;
+	}
+	if (it->deadline != NULL)
+		evtimer_del(it->deadline);
+	if (it->res.rcode == DNS_RCODE_SERVFAIL && it->parent == NULL)
+		atomic_fetch_add_explicit(&it->env->stats.failures, 1, memory_order_relaxed);
+	event_active(it->ev, EV_TIMEOUT, 0);	/* deliver from the loop, never re-entrantly */
+}
+
+static void
+fail(struct iter *it, int ede, const char *text)
+{
+	result_clear(&it->res);
+	it->res.rcode = DNS_RCODE_SERVFAIL;
+	it->res.ede = ede;
+	it->res.ede_text = text;
+	finish(it);
+}
+
+static void
+on_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct iter *it = arg;
+
+	if (!it->started) {
+		it->started = true;
+		step_begin(it);
+		return;
+	}
+	it->cb(it->arg, &it->res);
+	iter_free(it);
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	fail(arg, EDE_NO_REACHABLE, "resolution timed out");
+}
+
+/* ---- zone cuts ---- */
+
+static void
+cut_reset(struct cut *c, const uint8_t *zone)
+{
+	memcpy(c->zone, zone, dname_len(zone));
+	dname_lower(c->zone);
+	c->nnames = 0;
+	c->naddrs = 0;
+}
+
+static void
+cut_add_addr(struct cut *c, const union sa46 *a)
+{
+	for (size_t i = 0; i < c->naddrs; i++)
+		if (net_addr_equal(&c->addrs[i].a.sa, &a->sa))
+			return;
+	if (c->naddrs == CUT_MAX_ADDRS)
+		return;
+	c->addrs[c->naddrs].a = *a;
+	c->addrs[c->naddrs].tried = false;
+	c->naddrs++;
+}
+
+/* The A (and AAAA, when enabled) records of rs as server addresses; returns how many. */
+static size_t
+cut_add_rrset(struct iter *it, const struct rrset *rs)
+{
+	struct rdata_ref rd;
+	size_t n = 0;
+
+	for (const uint8_t *p = rrset_first(rs, &rd); p; p = rrset_next(rs, p, &rd)) {
+		union sa46 a;
+
+		memset(&a, 0, sizeof(a));
+		if (rs->type == DNS_TYPE_A && rd.len == 4) {
+			a.sin.sin_family = AF_INET;
+			a.sin.sin_port = htons((uint16_t)it->env->conf->query_port);
+			memcpy(&a.sin.sin_addr, rd.data, 4);
+		} else if (rs->type == DNS_TYPE_AAAA && rd.len == 16 &&
+		    it->env->conf->query_ipv6) {
+			a.sin6.sin6_family = AF_INET6;
+			a.sin6.sin6_port = htons((uint16_t)it->env->conf->query_port);
+			memcpy(&a.sin6.sin6_addr, rd.data, 16);
+		} else {
+			continue;
+		}
+		cut_add_addr(&it->cut, &a);
+		n++;
+	}
+	return n;
+}
+
+/* Addresses of an NS name the cache knows (glue included). */
+static size_t
+cut_add_cached(struct iter *it, const uint8_t *name)
+{
+	uint32_t now = cache_clock();
+	size_t n = 0;
+	struct cache_entry *e;
+
+	if ((e = cache_lookup(it->env->cache, name, DNS_TYPE_A, CACHE_RANK_GLUE, now))) {
+		if (e->kind == CACHE_POSITIVE)
+			n += cut_add_rrset(it, e->rrset);
+		cache_entry_unref(e);
+	}
+	if (it->env->conf->query_ipv6 &&
+	    (e = cache_lookup(it->env->cache, name, DNS_TYPE_AAAA, CACHE_RANK_GLUE, now))) {
+		if (e->kind == CACHE_POSITIVE)
+			n += cut_add_rrset(it, e->rrset);
+		cache_entry_unref(e);
+	}
+	return n;
+}
+
+static struct cut_name *
+cut_add_name(struct cut *c, const uint8_t *name, size_t len)
+{
+	struct cut_name *n;
+
+	if (len == 0 || dname_len(name) != len || c->nnames == CUT_MAX_NAMES)
+		return NULL;
+	n = &c->names[c->nnames++];
+	memcpy(n->name, name, len);
+	dname_lower(n->name);
+	n->looked_up = false;
+	return n;
+}
+
+/* A cut is worth using if it has an address, or a name whose address can be looked up. */
+static bool
+cut_usable(const struct iter *it)
+{
+	if (it->cut.naddrs > 0)
+		return true;
+	if (it->level + 1 >= MAX_LEVEL)
+		return false;
+	for (size_t i = 0; i < it->cut.nnames; i++)
+		if (!dname_is_below(it->cut.names[i].name, it->cut.zone))
+			return true;
+	return false;
+}
+
+/* The cut at zone from a cached NS RRset, if there is one that can be used. */
+static bool
+cut_from_cache(struct iter *it, const uint8_t *zone)
+{
+	struct cache_entry *ns = cache_lookup(it->env->cache, zone, DNS_TYPE_NS,
+	    CACHE_RANK_REFERRAL, cache_clock());
+	struct rdata_ref rd;
+
+	if (ns == NULL)
+		return false;
+	if (ns->kind != CACHE_POSITIVE) {
+		cache_entry_unref(ns);
+		return false;
+	}
+	cut_reset(&it->cut, zone);
+	for (const uint8_t *p = rrset_first(ns->rrset, &rd); p; p = rrset_next(ns->rrset, p, &rd))
+		if (cut_add_name(&it->cut, rd.data, rd.len) != NULL)
+			cut_add_cached(it, rd.data);
+	cache_entry_unref(ns);
+	return cut_usable(it);
+}
+
+static void
+cut_from_hints(struct iter *it)
+{
+	const struct hints *h = it->env->start;
+	uint8_t root = 0;
+
+	cut_reset(&it->cut, &root);
+	for (size_t i = 0; i < h->nns; i++) {
+		struct cut_name *n = cut_add_name(&it->cut, h->ns[i].name,
+		    dname_len(h->ns[i].name));
+
+		if (n != NULL)
+			n->looked_up = true;
+		for (size_t j = 0; j < h->ns[i].naddr; j++) {
+			const struct sockaddr *sa = (const struct sockaddr *)&h->ns[i].addr[j];
+			union sa46 a;
+
+			if (sa->sa_family == AF_INET6 && !it->env->conf->query_ipv6 &&
+			    it->env->conf->mode == DNSR_RECURSIVE)
+				continue;
+			memset(&a, 0, sizeof(a));
+			memcpy(&a, sa, net_addr_len(sa));
+			cut_add_addr(&it->cut, &a);
+		}
+	}
+}
+
+/*
+ * The deepest zone cut above cur the cache knows (a DS query starts at the parent: DS
+ * lives on the parent's side of the cut), else the root hints; the forwarders in forward
+ * mode.
+ */
+static void
+cut_find(struct iter *it)
+{
+	const uint8_t *a = it->cur;
+
+	if (it->env->conf->mode == DNSR_FORWARD) {
+		cut_from_hints(it);
+		return;
+	}
+	if (it->qtype == DNS_TYPE_DS && a[0] != 0)
+		a = dname_parent(a);
+	for (; a != NULL; a = dname_parent(a))
+		if (cut_from_cache(it, a))
+			return;
+	cut_from_hints(it);
+}
+
+/* ---- the query ---- */
+
+/* Header, question, and an OPT with no options as the last 11 octets (see upstream.h). */
+static size_t
+build_query(const struct iter *it, uint8_t *q)
+{
+	size_t nlen = dname_len(it->cur), p = DNS_HEADER_LEN;
+	uint16_t id;
+
+	randombytes_buf(&id, sizeof(id));	/* RFC 5452 9.2: unpredictable ids */
+	memset(q, 0, DNS_HEADER_LEN);
+	wire_write16(q, id);
+	wire_write16(q + 2, it->env->conf->mode == DNSR_FORWARD ? DNS_FLAG_RD : 0);
+	wire_write16(q + 4, 1);
+	wire_write16(q + 10, 1);
+	memcpy(q + p, it->cur, nlen);
+	p += nlen;
+	wire_write16(q + p, it->qtype);
+	wire_write16(q + p + 2, DNS_CLASS_IN);
+	p += 4;
+	q[p] = 0;
+	wire_write16(q + p + 1, DNS_TYPE_OPT);
+	wire_write16(q + p + 3, UPSTREAM_EDNS_PAYLOAD);
+	memset(q + p + 5, 0, 6);	/* extended RCODE, version 0, no DO, no options */
+	return p + 11;
+}
+
+static void on_answer(void *arg, enum upstream_status st, const uint8_t *msg, size_t len,
+    uint64_t rtt_us);
+
+static void
+debug_query(const struct iter *it, const struct sockaddr *sa)
+{
+	char name[DNAME_STRLEN], zone[DNAME_STRLEN], addr[NET_ADDRSTRLEN];
+
+	log_debug("query %s type %u to %s for zone %s (level %d)",
+	    dname_to_str(it->cur, name, sizeof(name)), it->qtype,
+	    net_addr_str(sa, addr, sizeof(addr)), dname_to_str(it->cut.zone, zone,
+	    sizeof(zone)), it->level);
+}
+
+static void
+send_to(struct iter *it, size_t idx)
+{
+	uint8_t q[DNS_HEADER_LEN + DNAME_MAXLEN + 4 + 11];
+	size_t qlen;
+
+	if (*it->budget <= 0) {
+		fail(it, EDE_OTHER, "too many upstream queries");
+		return;
+	}
+	(*it->budget)--;
+	qlen = build_query(it, q);
+	it->asked = idx;
+	it->cut.addrs[idx].tried = true;
+	if (debugging(it->env))
+		debug_query(it, &it->cut.addrs[idx].a.sa);
+	it->uq = upstream_send(it->env->up, &it->cut.addrs[idx].a.sa, q, qlen, on_answer, it);
+	if (it->uq == NULL) {
+		fail(it, EDE_OTHER, "resolver busy");
+		return;
+	}
+	atomic_fetch_add_explicit(&it->env->stats.upstream, 1, memory_order_relaxed);
+}
+
+/* The untried address with the best score, or -1. */
+static int
+pick(struct iter *it)
+{
+	uint64_t best = UINT64_MAX, now = infra_now_ms();
+	int idx = -1;
+
+	for (size_t i = 0; i < it->cut.naddrs; i++) {
+		uint64_t s;
+
+		if (it->cut.addrs[i].tried)
+			continue;
+		s = infra_score(it->env->infra, &it->cut.addrs[i].a.sa, it->cut.zone, now);
+		if (s < best) {
+			best = s;
+			idx = (int)i;
+		}
+	}
+	return idx;
+}
+
+/* ---- looking up the address of an NS name that came without glue ---- */
+
+static void
+child_done(void *arg, const struct result *res)
+{
+	struct iter *it = arg;
+
+	it->child = NULL;	/* freed by the caller after this returns */
+	for (size_t i = 0; i < res->nan; i++)
+		if (res->an[i]->kind == CACHE_POSITIVE)
+			cut_add_rrset(it, res->an[i]->rrset);
+	next_server(it);
+}
+
+enum ns_lookup { NS_NONE, NS_ADDED, NS_STARTED };
+
+/*
+ * The next NS name without an address: its address from the cache, or a lookup of its
+ * own (one at a time, which bounds what a referral to many glueless names can cost).
+ * Names inside the zone itself cannot be looked up without glue: skipped.
+ */
+static enum ns_lookup
+lookup_ns(struct iter *it)
+{
+	if (it->level + 1 >= MAX_LEVEL)
+		return NS_NONE;
+	for (size_t i = 0; i < it->cut.nnames; i++) {
+		struct cut_name *n = &it->cut.names[i];
+
+		if (n->looked_up)
+			continue;
+		n->looked_up = true;
+		if (dname_is_below(n->name, it->cut.zone))
+			continue;
+		if (cut_add_cached(it, n->name) > 0)
+			return NS_ADDED;
+		it->child = iter_new(it->env, it, n->name, DNS_TYPE_A, child_done, it);
+		return NS_STARTED;
+	}
+	return NS_NONE;
+}
+
+static void
+next_server(struct iter *it)
+{
+	for (;;) {
+		int idx = pick(it);
+
+		if (idx >= 0) {
+			send_to(it, (size_t)idx);
+			return;
+		}
+		switch (lookup_ns(it)) {
+		case NS_STARTED:
+			return;
+		case NS_ADDED:
+			continue;
+		case NS_NONE:
+			fail(it, EDE_NO_REACHABLE, it->why != NULL ? it->why :
+			    "no server of the zone could be asked");
+			return;
+		}
+	}
+}
+
+/* ---- reading an answer ---- */
+
+static bool
+skip_type(uint16_t type)
+{
+	/* No DNSSEC validation here: signatures and denial records are not kept. */
+	return type == DNS_TYPE_OPT || type == DNS_TYPE_RRSIG || type == DNS_TYPE_NSEC ||
+	    type == 50 /* NSEC3 */ || type == 24 /* SIG */ || type == DNS_TYPE_TSIG ||
+	    type == DNS_TYPE_TKEY || (type >= 128 && type <= 255);
+}
+
+static struct msg_set *
+find_set(struct iter_scratch *sc, int section, const uint8_t *owner, uint16_t type)
+{
+	for (size_t i = 0; i < sc->nsets; i++)
+		if (sc->sets[i].section == section && sc->sets[i].type == type &&
+		    dname_equal(sc->sets[i].owner, owner))
+			return &sc->sets[i];
+	return NULL;
+}
+
+static struct msg_set *
+set_for(struct iter_scratch *sc, int section, const uint8_t *owner, uint16_t type)
+{
+	struct msg_set *s = find_set(sc, section, owner, type);
+
+	if (s != NULL || sc->nsets == MSG_MAX_SETS)
+		return s;
+	s = &sc->sets[sc->nsets++];
+	s->section = section;
+	s->type = type;
+	s->bad = false;
+	s->entry = NULL;
+	memcpy(s->owner, owner, dname_len(owner));
+	dname_lower(s->owner);
+	rrset_builder_init(&s->b, type);
+	return s;
+}
+
+/* Groups the records of the parsed message into RRsets, names in RDATA uncompressed. */
+static int
+gather(struct iter_scratch *sc)
+{
+	struct wire_iter wi;
+	struct wire_rr rr;
+
+	sc->nsets = 0;
+	wire_iter_init(&sc->m, &wi);
+	while (wire_iter_next(&sc->m, &wi, &rr) == 1) {
+		struct msg_set *s;
+		int n;
+
+		if (rr.rclass != DNS_CLASS_IN || skip_type(rr.type))
+			continue;
+		if ((n = wire_rdata_unpack(&sc->m, &rr, sc->rdata, sizeof(sc->rdata))) < 0)
+			return -1;
+		if ((s = set_for(sc, rr.section, rr.owner, rr.type)) == NULL)
+			continue;
+		/* RFC 2181 8: a TTL with the top bit set is read as zero. */
+		if (rrset_builder_add(&s->b, rr.ttl > 0x7fffffff ? 0 : rr.ttl, sc->rdata,
+		    (uint16_t)n) != 0)
+			s->bad = true;
+	}
+	return 0;
+}
+
+static void
+scratch_clear(struct iter_scratch *sc)
+{
+	for (size_t i = 0; i < sc->nsets; i++) {
+		rrset_builder_clear(&sc->sets[i].b);
+		cache_entry_unref(sc->sets[i].entry);
+	}
+	sc->nsets = 0;
+}
+
+/* The set as a cache entry (stored in the cache when its TTL allows), built once. */
+static struct cache_entry *
+set_entry(struct iter *it, struct msg_set *s, uint8_t rank)
+{
+	uint32_t now = cache_clock();
+	struct rrset *rs;
+
+	if (s->entry != NULL || s->bad || s->b.count == 0)
+		return s->entry;
+	if ((rs = rrset_builder_finish(&s->b)) == NULL)
+		return NULL;
+	s->entry = cache_entry_positive(s->owner, rs, rank, 0,
+	    cache_expiry(it->env->cache, rs->ttl, false, now));
+	if (s->entry != NULL)
+		cache_insert(it->env->cache, s->entry, now);
+	return s->entry;
+}
+
+/* The single name in the RDATA of a CNAME or DNAME entry, or NULL. */
+static const uint8_t *
+target_of(const struct cache_entry *e)
+{
+	struct rdata_ref rd;
+
+	if (rrset_first(e->rrset, &rd) == NULL || rd.len == 0 || dname_len(rd.data) != rd.len)
+		return NULL;
+	return rd.data;
+}
+
+static void
+move_to(struct iter *it, const uint8_t *name, size_t len)
+{
+	memcpy(it->cur, name, len);
+	dname_lower(it->cur);
+}
+
+static bool
+take_link(struct iter *it)
+{
+	if (it->links >= it->env->conf->max_chain) {
+		fail(it, EDE_OTHER, "CNAME chain too long");
+		return false;
+	}
+	it->links++;
+	return true;
+}
+
+/* ANY: every RRset the answer has at the name. */
+static bool
+answer_any(struct iter *it, struct iter_scratch *sc)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < sc->nsets; i++) {
+		struct msg_set *s = &sc->sets[i];
+		struct cache_entry *e;
+
+		if (s->section != WIRE_AN || !dname_equal(s->owner, it->cur))
+			continue;
+		if ((e = set_entry(it, s, CACHE_RANK_ANSWER)) != NULL &&
+		    result_add(&it->res, e) == 0)
+			found = true;
+	}
+	return found;
+}
+
+/* The DNAME of the answer at the deepest strict ancestor of cur within the zone. */
+static struct msg_set *
+find_dname(struct iter *it, struct iter_scratch *sc)
+{
+	struct msg_set *best = NULL;
+
+	for (size_t i = 0; i < sc->nsets; i++) {
+		struct msg_set *s = &sc->sets[i];
+
+		if (s->section != WIRE_AN || s->type != DNS_TYPE_DNAME ||
+		    dname_equal(s->owner, it->cur) || !dname_is_below(it->cur, s->owner) ||
+		    !dname_is_below(s->owner, it->cut.zone))
+			continue;
+		if (best == NULL || dname_labels(s->owner) > dname_labels(best->owner))
+			best = s;
+	}
+	return best;
+}
+
+/*
+ * Follows a DNAME (RFC 6672 2.2): the CNAME is synthesized here rather than taken from
+ * the answer, so that what is cached follows from the DNAME alone.
+ */
+static enum chain
+follow_dname(struct iter *it, struct msg_set *d)
+{
+	struct cache_entry *dn = set_entry(it, d, CACHE_RANK_ANSWER), *cn;
+	const uint8_t *target = dn != NULL ? target_of(dn) : NULL;
+	size_t prefix = dname_len(it->cur) - dname_len(d->owner), tlen;
+	uint8_t name[DNAME_MAXLEN];
+	struct rrset_builder b;
+	struct rrset *rs;
+
+	if (target == NULL)
+		return CHAIN_BAD;
+	tlen = dname_len(target);
+	if (prefix + tlen > DNAME_MAXLEN) {
+		result_add(&it->res, dn);	/* RFC 6672 2.2: the result would be too long */
+		it->res.rcode = DNS_RCODE_YXDOMAIN;
+		return CHAIN_DONE;
+	}
+	if (!take_link(it))
+		return CHAIN_FAIL;
+	memcpy(name, it->cur, prefix);
+	memcpy(name + prefix, target, tlen);
+	rrset_builder_init(&b, DNS_TYPE_CNAME);
+	if (rrset_builder_add(&b, dn->rrset->ttl, name, (uint16_t)(prefix + tlen)) != 0 ||
+	    (rs = rrset_builder_finish(&b)) == NULL) {
+		rrset_builder_clear(&b);
+		return CHAIN_BAD;
+	}
+	cn = cache_entry_positive(it->cur, rs, CACHE_RANK_ANSWER, CACHE_FLAG_SYNTH, dn->expire);
+	if (cn == NULL)
+		return CHAIN_BAD;
+	cache_insert(it->env->cache, cn, cache_clock());
+	result_add(&it->res, dn);
+	result_add(&it->res, cn);
+	cache_entry_unref(cn);
+	move_to(it, name, prefix + tlen);
+	return CHAIN_MOVED;
+}
+
+/* One step of the answer section: the data, or a CNAME/DNAME to follow, at it->cur. */
+static enum chain
+chain_step(struct iter *it, struct iter_scratch *sc)
+{
+	struct msg_set *s;
+	struct cache_entry *e;
+	const uint8_t *t;
+
+	if (!dname_is_below(it->cur, it->cut.zone))
+		return CHAIN_NONE;	/* out of bailiwick: resolve it from its own zone */
+	if (it->qtype == DNS_TYPE_ANY)
+		return answer_any(it, sc) ? CHAIN_DONE : CHAIN_NONE;
+	if ((s = find_set(sc, WIRE_AN, it->cur, it->qtype)) != NULL) {
+		if ((e = set_entry(it, s, CACHE_RANK_ANSWER)) == NULL ||
+		    result_add(&it->res, e) != 0)
+			return CHAIN_BAD;
+		it->res.rcode = DNS_RCODE_NOERROR;
+		return CHAIN_DONE;
+	}
+	/* Before the CNAME: the server's own synthesized CNAME is not taken on trust. */
+	if ((s = find_dname(it, sc)) != NULL)
+		return follow_dname(it, s);
+	if (it->qtype != DNS_TYPE_CNAME &&
+	    (s = find_set(sc, WIRE_AN, it->cur, DNS_TYPE_CNAME)) != NULL) {
+		if ((e = set_entry(it, s, CACHE_RANK_ANSWER)) == NULL ||
+		    (t = target_of(e)) == NULL)
+			return CHAIN_BAD;
+		if (!take_link(it))
+			return CHAIN_FAIL;
+		if (result_add(&it->res, e) != 0)
+			return CHAIN_BAD;
+		move_to(it, t, dname_len(t));
+		return CHAIN_MOVED;
+	}
+	return CHAIN_NONE;
+}
+
+/* Follows the answer section from it->cur as far as it goes within bailiwick. */
+static enum chain
+follow_chain(struct iter *it, struct iter_scratch *sc)
+{
+	bool moved = false;
+
+	for (;;) {
+		enum chain c = chain_step(it, sc);
+
+		if (c != CHAIN_MOVED)
+			return c == CHAIN_NONE && moved ? CHAIN_MOVED : c;
+		moved = true;
+	}
+}
+
+/* RFC 2308 5: the negative TTL is the smaller of the SOA's TTL and its MINIMUM. */
+static uint32_t
+negative_ttl(const struct rrset *soa)
+{
+	struct rdata_ref rd;
+	size_t p;
+
+	if (rrset_first(soa, &rd) == NULL || rd.len < 22)
+		return 0;
+	p = dname_len(rd.data);
+	if (p >= rd.len)
+		return 0;
+	p += dname_len(rd.data + p);
+	if (p + 20 != rd.len)
+		return 0;
+	{
+		uint32_t min = ((uint32_t)wire_read16(rd.data + p + 16) << 16) |
+		    wire_read16(rd.data + p + 18);
+
+		return min < soa->ttl ? min : soa->ttl;
+	}
+}
+
+/* The SOA in the authority section for the zone of it->cur, within bailiwick. */
+static struct msg_set *
+find_soa(struct iter *it, struct iter_scratch *sc)
+{
+	for (size_t i = 0; i < sc->nsets; i++) {
+		struct msg_set *s = &sc->sets[i];
+
+		if (s->section == WIRE_NS && s->type == DNS_TYPE_SOA && !s->bad &&
+		    s->b.count > 0 && dname_is_below(it->cur, s->owner) &&
+		    dname_is_below(s->owner, it->cut.zone))
+			return s;
+	}
+	return NULL;
+}
+
+/*
+ * NXDOMAIN or NODATA for it->cur (RFC 2308), cached with the SOA when there is one.
+ * After a CNAME in the same answer, only with an SOA and for a name of the zone: else the
+ * name is resolved from its own servers.
+ */
+static bool
+negative(struct iter *it, struct iter_scratch *sc, uint16_t rcode, bool moved)
+{
+	struct msg_set *soa = find_soa(it, sc);
+	uint16_t key = rcode == DNS_RCODE_NXDOMAIN ? CACHE_TYPE_NXDOMAIN : it->qtype;
+	uint32_t now = cache_clock();
+	struct cache_entry *e;
+	struct rrset *rs;
+
+	if (moved && (soa == NULL || !dname_is_below(it->cur, it->cut.zone)))
+		return false;
+	/* Some servers set AA on referrals: NS below the zone and no SOA is one. */
+	if (soa == NULL && rcode == DNS_RCODE_NOERROR &&
+	    it->env->conf->mode == DNSR_RECURSIVE && find_referral_ns(it, sc) != NULL)
+		return false;
+	if (soa == NULL || (rs = rrset_builder_finish(&soa->b)) == NULL) {
+		result_set_neg(&it->res, NULL, rcode);
+		return true;
+	}
+	e = cache_entry_negative(it->cur, key, soa->owner, rs,
+	    cache_expiry(it->env->cache, negative_ttl(rs), true, now));
+	if (e != NULL && it->qtype != DNS_TYPE_ANY)
+		cache_insert(it->env->cache, e, now);
+	result_set_neg(&it->res, e, rcode);
+	cache_entry_unref(e);
+	return true;
+}
+
+/* The NS RRset of a referral: below the zone asked, at or above the name. */
+static struct msg_set *
+find_referral_ns(struct iter *it, struct iter_scratch *sc)
+{
+	struct msg_set *best = NULL;
+
+	for (size_t i = 0; i < sc->nsets; i++) {
+		struct msg_set *s = &sc->sets[i];
+
+		if (s->section != WIRE_NS)
+			continue;
+		if (s->type == DNS_TYPE_SOA)
+			return NULL;	/* a negative answer, not a referral */
+		if (s->type != DNS_TYPE_NS || !dname_is_below(it->cur, s->owner) ||
+		    !dname_is_below(s->owner, it->cut.zone) ||
+		    dname_equal(s->owner, it->cut.zone))
+			continue;
+		if (best == NULL || dname_labels(s->owner) > dname_labels(best->owner))
+			best = s;
+	}
+	if (best != NULL && it->qtype == DNS_TYPE_DS && dname_equal(best->owner, it->cur))
+		return NULL;	/* DS is answered by the parent, never referred */
+	return best;
+}
+
+/*
+ * A referral: the NS RRset becomes the new cut. Glue is used only for NS names within
+ * the zone of the server that sent it (its bailiwick): anything else is someone else's
+ * data and is looked up at its own servers.
+ */
+static bool
+referral(struct iter *it, struct iter_scratch *sc)
+{
+	struct msg_set *ns = find_referral_ns(it, sc);
+	struct cache_entry *e;
+	uint8_t parent[DNAME_MAXLEN];
+	struct rdata_ref rd;
+
+	if (ns == NULL || (e = set_entry(it, ns, CACHE_RANK_REFERRAL)) == NULL)
+		return false;
+	memcpy(parent, it->cut.zone, dname_len(it->cut.zone));
+	cut_reset(&it->cut, ns->owner);
+	for (const uint8_t *p = rrset_first(e->rrset, &rd); p; p = rrset_next(e->rrset, p, &rd)) {
+		struct cut_name *n = cut_add_name(&it->cut, rd.data, rd.len);
+		static const uint16_t types[] = { DNS_TYPE_A, DNS_TYPE_AAAA };
+
+		if (n == NULL)
+			continue;
+		for (size_t t = 0; t < 2 && dname_is_below(n->name, parent); t++) {
+			struct msg_set *g = find_set(sc, WIRE_AR, n->name, types[t]);
+			struct cache_entry *ge;
+
+			if (g != NULL && (ge = set_entry(it, g, CACHE_RANK_GLUE)) != NULL)
+				cut_add_rrset(it, ge->rrset);
+		}
+		cut_add_cached(it, n->name);
+	}
+	return true;
+}
+
+/* Is this the answer to the question we asked? (c-ares checked the id and question.) */
+static bool
+answers_question(const struct iter *it, const struct wire_msg *m)
+{
+	return (m->flags & DNS_FLAG_QR) && ((m->flags >> 11) & 0x0f) == DNS_OPCODE_QUERY &&
+	    m->has_question && dname_equal(m->qname, it->cur) && m->qtype == it->qtype &&
+	    m->qclass == DNS_CLASS_IN;
+}
+
+static enum verdict
+classify(struct iter *it, struct iter_scratch *sc)
+{
+	uint16_t rcode = wire_msg_rcode(&sc->m);
+	bool fwd = it->env->conf->mode == DNSR_FORWARD;
+	bool trusted = fwd || (sc->m.flags & DNS_FLAG_AA);
+	enum chain c = CHAIN_NONE;
+
+	if (rcode != DNS_RCODE_NOERROR && rcode != DNS_RCODE_NXDOMAIN)
+		return V_BAD;
+	if (trusted)
+		c = follow_chain(it, sc);
+	if (c == CHAIN_DONE)
+		return V_DONE;
+	if (c == CHAIN_FAIL)
+		return V_FAIL;
+	if (c == CHAIN_BAD)
+		return V_BAD;
+	if (trusted && negative(it, sc, rcode, c == CHAIN_MOVED))
+		return V_DONE;
+	if (c == CHAIN_MOVED)
+		return V_RESTART;
+	if (!fwd && rcode == DNS_RCODE_NOERROR && referral(it, sc))
+		return V_REFERRAL;
+	return V_BAD;
+}
+
+static enum verdict
+judge(struct iter *it, const uint8_t *msg, size_t len)
+{
+	struct iter_scratch *sc = it->env->scratch;
+	enum verdict v = V_BAD;
+
+	if (wire_msg_parse(msg, len, &sc->m) == 0 && answers_question(it, &sc->m) &&
+	    gather(sc) == 0)
+		v = classify(it, sc);
+	scratch_clear(sc);
+	return v;
+}
+
+/* Acts on a good answer's verdict. */
+static void
+proceed(struct iter *it, enum verdict v)
+{
+	switch (v) {
+	case V_DONE:
+		finish(it);
+		break;
+	case V_RESTART:
+		it->referrals = 0;
+		step_begin(it);
+		break;
+	case V_REFERRAL:
+		atomic_fetch_add_explicit(&it->env->stats.referrals, 1, memory_order_relaxed);
+		if (++it->referrals > it->env->conf->max_referrals)
+			fail(it, EDE_OTHER, "too many referrals");
+		else
+			next_server(it);
+		break;
+	case V_FAIL:		/* fail() was called */
+	case V_BAD:		/* handled by on_answer() */
+		break;
+	}
+}
+
+static void
+on_answer(void *arg, enum upstream_status st, const uint8_t *msg, size_t len,
+    uint64_t rtt_us)
+{
+	struct iter *it = arg;
+	union sa46 addr = it->cut.addrs[it->asked].a;
+	uint8_t zone[DNAME_MAXLEN];
+	uint64_t now = infra_now_ms();
+	enum verdict v = V_BAD;
+
+	it->uq = NULL;
+	memcpy(zone, it->cut.zone, dname_len(it->cut.zone));	/* a referral replaces it */
+	if (st == UPSTREAM_OK && (v = judge(it, msg, len)) != V_BAD) {
+		infra_success(it->env->infra, &addr.sa, zone, rtt_us, now);
+		proceed(it, v);
+		return;
+	}
+	if (st == UPSTREAM_OK) {
+		atomic_fetch_add_explicit(&it->env->stats.bad_answers, 1, memory_order_relaxed);
+		it->why = "lame, refusing or failing upstream servers";
+	} else {
+		it->why = st == UPSTREAM_TIMEOUT ? "upstream servers timed out" :
+		    "upstream servers unreachable";
+	}
+	infra_failure(it->env->infra, &addr.sa, zone, st == UPSTREAM_TIMEOUT ?
+	    (uint64_t)it->env->conf->query_timeout * 1000 : 0, now);
+	next_server(it);
+}
+
+/* ---- steps ---- */
+
+/* From the cache as far as it goes, then from the closest zone cut. */
+static void
+step_begin(struct iter *it)
+{
+	uint8_t next[DNAME_MAXLEN];
+
+	switch (reply_lookup(it->env->cache, it->cur, it->qtype, cache_clock(), &it->res, next,
+	    &it->links, it->env->conf->max_chain)) {
+	case LOOKUP_DONE:
+		finish(it);
+		return;
+	case LOOKUP_CHAIN_LIMIT:
+		fail(it, EDE_OTHER, "CNAME chain too long");
+		return;
+	case LOOKUP_MISS:
+		break;
+	}
+	memcpy(it->cur, next, dname_len(next));
+	it->why = NULL;
+	cut_find(it);
+	next_server(it);
+}
+
+static struct iter *
+iter_new(struct iter_env *env, struct iter *parent, const uint8_t *name, uint16_t qtype,
+    iter_done_cb cb, void *arg)
+{
+	struct iter *it = xcalloc(1, sizeof(*it));
+
+	it->env = env;
+	it->parent = parent;
+	it->level = parent != NULL ? parent->level + 1 : 0;
+	it->budget = parent != NULL ? parent->budget : &it->queries_left;
+	it->queries_left = env->conf->max_queries;
+	move_to(it, name, dname_len(name));
+	it->qtype = qtype;
+	it->cb = cb;
+	it->arg = arg;
+	result_init(&it->res);
+	if ((it->ev = event_new(env->base, -1, 0, on_event, it)) == NULL)
+		fatalx("iterate: event_new");
+	event_active(it->ev, EV_TIMEOUT, 0);
+	return it;
+}
+
+static void
+iter_free(struct iter *it)
+{
+	if (it->child != NULL)
+		iter_free(it->child);
+	if (it->uq != NULL)
+		upstream_cancel(it->uq);
+	if (it->deadline != NULL)
+		event_free(it->deadline);
+	event_free(it->ev);
+	result_clear(&it->res);
+	free(it);
+}
+
+struct iter *
+iter_start(struct iter_env *env, const uint8_t *qname, uint16_t qtype, iter_done_cb cb,
+    void *arg)
+{
+	struct iter *it = iter_new(env, NULL, qname, qtype, cb, arg);
+	struct timeval tv;
+
+	tv.tv_sec = env->conf->resolve_timeout / 1000;
+	tv.tv_usec = (env->conf->resolve_timeout % 1000) * 1000;
+	if ((it->deadline = evtimer_new(env->base, on_deadline, it)) == NULL)
+		fatalx("iterate: evtimer_new");
+	evtimer_add(it->deadline, &tv);
+	atomic_fetch_add_explicit(&env->stats.resolutions, 1, memory_order_relaxed);
+	return it;
+}
+
+void
+iter_cancel(struct iter *it)
+{
+	iter_free(it);
+}

@@ -1,0 +1,58 @@
+/* iterate.h: resolving one question from the cache, the root hints or the forwarders. */
+#ifndef STREAMDNS_ITERATE_H
+#define STREAMDNS_ITERATE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "dnsr/cache.h"
+#include "dnsr/dnsr.h"
+#include "dnsr/hints.h"
+#include "dnsr/infra.h"
+#include "dnsr/reply.h"
+#include "dnsr/upstream.h"
+
+struct iter;
+struct iter_scratch;
+
+/* Counters of one worker; written by it alone, read by the main thread for the stats. */
+struct iter_stats {
+	atomic_ulong	resolutions;	/* started for clients */
+	atomic_ulong	upstream;	/* queries sent */
+	atomic_ulong	referrals;
+	atomic_ulong	bad_answers;	/* lame, REFUSED, SERVFAIL, malformed, off-question */
+	atomic_ulong	failures;	/* resolutions that ended in SERVFAIL */
+};
+
+/* What iteration needs of its worker; one per event loop. */
+struct iter_env {
+	struct event_base	*base;
+	struct upstream		*up;
+	struct cache		*cache;		/* shared */
+	struct infra		*infra;		/* shared */
+	const struct hints	*start;		/* root hints, or the forwarders */
+	const struct dnsr_conf	*conf;
+	struct iter_scratch	*scratch;	/* for reading answers, one at a time */
+	struct iter_stats	 stats;
+};
+
+/* Called from the event loop when the resolution is over; res is the answer. */
+typedef void (*iter_done_cb)(void *arg, const struct result *res);
+
+void iter_env_init(struct iter_env *env);
+void iter_env_clear(struct iter_env *env);
+
+/*
+ * Starts resolving (qname, qtype); qname is copied and lower-cased. cb is called exactly
+ * once, later (never from inside iter_start), with a NOERROR/NXDOMAIN answer or a
+ * SERVFAIL carrying an Extended DNS Error; the iter is freed after cb returns.
+ */
+struct iter *iter_start(struct iter_env *env, const uint8_t *qname, uint16_t qtype,
+    iter_done_cb cb, void *arg);
+
+/* Stops a resolution that has not called back yet; cb will not be called. */
+void iter_cancel(struct iter *it);
+
+#endif
