@@ -110,6 +110,13 @@ consumer_handle(const struct authd_conf *conf, struct consumer *c)
 	    rd_kafka_conf_set(kc, "enable.auto.offset.store", "false", err, sizeof(err)) ||
 	    rd_kafka_conf_set(kc, "enable.partition.eof", "false", err, sizeof(err)))
 		fatalx("librdkafka config: %s", err);
+	/*
+	 * A broker answers a fetch at once when data is there and otherwise holds it up to
+	 * fetch.wait.max.ms; a short wait keeps propagation low on brokers that do not wake
+	 * held fetches when data arrives (the mock cluster). [kafka] may set it otherwise.
+	 */
+	if (rd_kafka_conf_set(kc, "fetch.wait.max.ms", "10", err, sizeof(err)))
+		fatalx("librdkafka config: %s", err);
 	for (size_t i = 0; i < conf->nprops; i++)
 		if (rd_kafka_conf_set(kc, conf->props[i].name, conf->props[i].value, err,
 		    sizeof(err)) != RD_KAFKA_CONF_OK)
@@ -455,6 +462,22 @@ apply_local(struct consumer *c)
 	log_info("local records applied: %zu RRsets", next->n);
 }
 
+/*
+ * Waits for the first message only, then takes whatever else is already there without
+ * waiting: rd_kafka_consume_batch_queue() with a timeout waits for a full batch, which
+ * would hold a lone event back for the whole timeout (propagation is consumer latency).
+ */
+static ssize_t
+next_batch(struct consumer *c, rd_kafka_message_t **batch)
+{
+	ssize_t n;
+
+	if ((batch[0] = rd_kafka_consume_queue(c->queue, POLL_MS)) == NULL)
+		return 0;
+	n = rd_kafka_consume_batch_queue(c->queue, 0, batch + 1, BATCH_MAX - 1);
+	return n < 0 ? 1 : n + 1;
+}
+
 static void *
 consumer_main(void *arg)
 {
@@ -477,7 +500,7 @@ consumer_main(void *arg)
 	    c->have_snap ? "the snapshot's offsets" : "the beginning");
 	c->queue = rd_kafka_queue_get_consumer(c->rk);
 	while (!atomic_load(&c->st->stopping)) {
-		ssize_t n = rd_kafka_consume_batch_queue(c->queue, POLL_MS, batch, BATCH_MAX);
+		ssize_t n = next_batch(c, batch);
 
 		for (ssize_t i = 0; i < n; i++) {
 			apply_message(c, batch[i]);
