@@ -191,8 +191,9 @@ main(int argc, char **argv)
 		break;
 	}
 	atomic_store(&st.stopping, true);
-	server_stop(srv);
+	/* The admin thread reads the workers' counters: it stops before they are freed. */
 	admin_stop(adm);
+	server_stop(srv);
 	consumer_stop(cons);
 	store_free(st.store);
 	local_free(st.local_pending);
