@@ -9,11 +9,14 @@ zone), and times `streamdns-ctl import` end to end (parse, validation of every R
 through the event codec, reading the topic, producing, every delivery report). Then it
 checks that the topic holds every RRset (ctl status), and times a second import of the
 same file, where every RRset is unchanged (the topic is read back and compared, nothing
-is produced). Target: >= 100,000 RRsets/s for the first import.
+is produced). Target: >= 100,000 RRsets/s for the first import. Each run also reports the
+CPU seconds ctl and the broker used and the load average before it: on a shared machine
+the wall time depends on what else runs, the CPU time does not.
 """
 import argparse
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -28,15 +31,29 @@ from streamdns import BUILD, Broker  # noqa: E402
 CTL = os.path.join(BUILD, "streamdns-ctl")
 
 
+def proc_cpu(pid):
+    """CPU seconds (user + system) a running process has used."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_import(broker, path):
+    """Wall time, counts, ctl's summary, and CPU seconds used by ctl and by the broker:
+    the machine is shared, and CPU time says what the wall time would be on idle cores."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    b0 = proc_cpu(broker.proc.pid)
     t0 = time.time()
     p = subprocess.run([CTL, "-b", broker.address, "--timeout", "30s", "import", path],
                        capture_output=True, text=True)
     dt = time.time() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime,
+           proc_cpu(broker.proc.pid) - b0)
     if p.returncode != 0:
         sys.exit("import failed (%d):\n%s%s" % (p.returncode, p.stdout, p.stderr[-3000:]))
     m = re.search(r"produced (\d+), unchanged (\d+), deleted (\d+), failed (\d+)", p.stdout)
-    return dt, tuple(int(x) for x in m.groups()), p.stdout.strip()
+    return dt, tuple(int(x) for x in m.groups()), p.stdout.strip(), cpu
 
 
 def main():
@@ -56,10 +73,13 @@ def main():
     for run in range(a.runs):
         broker = Broker(partitions=a.partitions)
         try:
-            dt, counts, line = run_import(broker, path)
+            load = os.getloadavg()[0]
+            dt, counts, line, cpu = run_import(broker, path)
             assert counts == (a.rrsets, 0, 0, 0), line
             rates.append(a.rrsets / dt)
-            print("run %d: %s" % (run + 1, line))
+            print("run %d: %.2f s, %.0f RRsets/s; CPU: ctl %.2f s, devbroker %.2f s; "
+                  "load average before %.2f\n  %s" % (run + 1, dt, a.rrsets / dt, cpu[0],
+                                                     cpu[1], load, line))
             st = subprocess.run([CTL, "-b", broker.address, "--timeout", "30s", "status"],
                                 capture_output=True, text=True, check=True).stdout
             held = int(re.search(r"RRsets: (\d+)", st).group(1))
@@ -67,9 +87,10 @@ def main():
             assert held == a.rrsets and not any(lows), \
                 "the broker dropped events (raise --partitions):\n" + st
             if run == a.runs - 1:
-                dt2, counts2, line2 = run_import(broker, path)
+                dt2, counts2, line2, cpu2 = run_import(broker, path)
                 assert counts2 == (0, a.rrsets, 0, 0), line2
-                print("re-import, all unchanged: %s" % line2)
+                print("re-import, all unchanged: %.2f s, %.0f RRsets/s; CPU: ctl %.2f s\n  %s"
+                      % (dt2, a.rrsets / dt2, cpu2[0], line2))
         finally:
             broker.stop()
     best = max(rates)

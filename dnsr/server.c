@@ -922,27 +922,31 @@ sock_clear_stale(const struct sockaddr_un *sun)
 	return 0;
 }
 
-/* bind, then the file's mode and group (the ACL), then listen: nobody connects before. */
+/*
+ * bind, then the group, then listen: nobody connects before the ACL is in place. The file
+ * is born with its mode (through the umask; no worker thread runs yet), so it never has a
+ * wider one, and no chmod follows a path that could have been swapped meanwhile.
+ */
 static int
 sock_bind(struct dnsr_server *srv, const struct sockaddr_un *sun)
 {
 	const struct dnsr_conf *conf = srv->conf;
+	mode_t umask_was = umask(~conf->socket_mode & 0777);
 	struct stat st;
+	int rc;
 
-	if (bind(srv->unix_fd, (const struct sockaddr *)sun, sizeof(*sun)) != 0) {
+	rc = bind(srv->unix_fd, (const struct sockaddr *)sun, sizeof(*sun));
+	umask(umask_was);
+	if (rc != 0) {
 		log_warn("socket %s: bind", sun->sun_path);
 		return -1;
 	}
-	if (stat(sun->sun_path, &st) == 0) {
+	if (lstat(sun->sun_path, &st) == 0) {
 		srv->unix_bound = true;
 		srv->unix_dev = st.st_dev;
 		srv->unix_ino = st.st_ino;
 	}
-	if (chmod(sun->sun_path, conf->socket_mode) != 0) {
-		log_warn("socket %s: chmod %04o", sun->sun_path, (unsigned)conf->socket_mode);
-		return -1;
-	}
-	if (conf->socket_gid != (gid_t)-1 && chown(sun->sun_path, (uid_t)-1,
+	if (conf->socket_gid != (gid_t)-1 && lchown(sun->sun_path, (uid_t)-1,
 	    conf->socket_gid) != 0) {
 		log_warn("socket %s: chown to group %s", sun->sun_path, conf->socket_group);
 		return -1;
@@ -984,7 +988,7 @@ sock_remove(struct dnsr_server *srv)
 		return;
 	close(srv->unix_fd);
 	srv->unix_fd = -1;
-	if (srv->unix_bound && stat(srv->conf->socket_path, &st) == 0 &&
+	if (srv->unix_bound && lstat(srv->conf->socket_path, &st) == 0 &&
 	    st.st_dev == srv->unix_dev && st.st_ino == srv->unix_ino)
 		unlink(srv->conf->socket_path);
 }

@@ -12,3 +12,12 @@ bench-startup: all
 soak: all
 	SOAK_SECONDS=60 STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -s \
 	    tests/integration/test_soak.py
+
+.PHONY: bench-forward bench-propagation
+bench: bench-forward bench-propagation
+
+bench-forward: all
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/forward.py
+
+bench-propagation: all
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/propagation.py

@@ -11,6 +11,7 @@ import shutil
 import socket
 import stat
 import struct
+import subprocess
 import tempfile
 import time
 
@@ -22,7 +23,7 @@ import dns.rdatatype
 import pytest
 
 import mini_internet as mi
-from streamdns import BUILD
+from streamdns import BUILD, free_port
 
 HELLO, HELLO_OK, QUERY, ANSWER, ERROR = 1, 2, 3, 4, 5
 ERR_MALFORMED, ERR_VERSION, ERR_UNEXPECTED = 1, 2, 3
@@ -163,14 +164,25 @@ def test_socket_file_mode_and_directory(dnsr, sockdir):
     assert "socket %s: authd may connect (mode 0660" % dnsr.sock in dnsr.read_log()
 
 
+def other_group():
+    """A group we may give a file that is not our own primary group (if there is one)."""
+    mine = os.getgid()
+    if os.geteuid() == 0:
+        gids = [g.gr_gid for g in grp.getgrall()]
+    else:
+        gids = os.getgroups()
+    others = sorted(g for g in gids if g != mine)
+    return grp.getgrgid(others[0] if others else mine)
+
+
 def test_mode_and_group_configured(net, sockdir):
     path = os.path.join(sockdir, "mode", "dnsr.sock")
-    group = grp.getgrgid(os.getgid()).gr_name
+    group = other_group()
     d = mi.Dnsr(BUILD, net, server="socket = %s\nsocket-mode = 600\nsocket-group = %s\n"
-                % (path, group))
+                % (path, group.gr_name))
     try:
         st = os.stat(path)
-        assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_gid == os.getgid()
+        assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_gid == group.gr_gid
         Client(path).hello()
     finally:
         d.stop()
@@ -190,26 +202,55 @@ def test_stale_socket_replaced(net, sockdir):
         d.stop()
 
 
-def start_fails(net, path):
-    with pytest.raises(RuntimeError) as e:
-        mi.Dnsr(BUILD, net, server="socket = %s\n" % path)
-    return str(e.value)
+def start_fails(sockdir, path):
+    """dnsr's exit status and stderr when started with socket = path."""
+    conf = os.path.join(sockdir, "fails.ini")
+    with open(conf, "w") as f:
+        f.write("[server]\nlisten = 127.0.0.1:%d\nsocket = %s\n"
+                "[resolver]\nmode = forward\nforwarders = 127.0.0.1\n" % (free_port(), path))
+    p = subprocess.run([os.path.join(BUILD, "streamdns-dnsr"), "-c", conf],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1, p.stderr
+    return p.stderr
 
 
-def test_not_a_socket_or_in_use_is_an_error(net, sockdir):
+def test_not_a_socket_or_in_use_is_an_error(sockdir):
     path = os.path.join(sockdir, "file.sock")
     with open(path, "w") as f:
         f.write("mine\n")
-    assert "exists and is not a socket; not replacing it" in start_fails(net, path)
+    assert "exists and is not a socket; not replacing it" in start_fails(sockdir, path)
     assert open(path).read() == "mine\n"      # left alone
+    err = start_fails(sockdir, os.path.join(path, "dnsr.sock"))
+    assert "directory %s: Not a directory" % path in err
     path = os.path.join(sockdir, "live.sock")
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(path)
     s.listen()
     try:
-        assert "another process is answering on it" in start_fails(net, path)
+        assert "another process is answering on it" in start_fails(sockdir, path)
     finally:
         s.close()
+
+
+def test_config_checks(sockdir):
+    path = os.path.join(sockdir, "check.ini")
+    with open(path, "w") as f:
+        f.write("[server]\nsocket = %s\nsocket-mode = 0999\nsocket-group = no-such-group\n"
+                "[resolver]\nmode = forward\nforwarders = 127.0.0.1\n" % ("x" * 120))
+    dnsr = os.path.join(BUILD, "streamdns-dnsr")
+    p = subprocess.run([dnsr, "-c", path, "--check-config"], capture_output=True, text=True)
+    assert p.returncode == 1
+    assert "%s:3: socket-mode: '0999' is not an octal mode" % path in p.stderr
+    assert "%s:4: socket-group: no group 'no-such-group'" % path in p.stderr
+    with open(path, "w") as f:
+        f.write("[server]\nsocket = %s\n[resolver]\nmode = forward\nforwarders = 127.0.0.1\n"
+                % ("x" * 120))
+    p = subprocess.run([dnsr, "-c", path, "--check-config"], capture_output=True, text=True)
+    assert p.returncode == 1 and "socket: '%s/%s' is longer than 107 octets" % (
+        sockdir, "x" * 120) in p.stderr
+    p = subprocess.run([dnsr, "--help"], capture_output=True, text=True)
+    for key in ("socket ", "socket-mode", "socket-group", "socket-timeout"):
+        assert "\n  " + key in p.stdout
 
 
 # ------------------------------------------------------------------ the hello
@@ -391,6 +432,7 @@ def test_close_with_queries_in_flight(dnsr):
 
 
 def test_peer_that_stops_reading_is_disconnected(dnsr):
+    slow = dnsr.stats()["sock_slow"]
     other = connect(dnsr)
     c = connect(dnsr)
     c.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -412,10 +454,19 @@ def test_peer_that_stops_reading_is_disconnected(dnsr):
         except ConnectionResetError:
             break
     c.close()
+    assert dnsr.stats()["sock_slow"] == slow + 1
 
 
 def test_counters(dnsr):
-    st = dnsr.stats()
-    assert st["sock_conns"] > 10 and st["sock_queries"] >= 200
-    assert st["sock_malformed"] >= 9 and st["sock_slow"] >= 1
-    assert dnsr.proc.poll() is None
+    before = dnsr.stats()
+    c = connect(dnsr)
+    c.send(b"".join(query(i, dns.message.make_query("www.alpha.test.", "A")) for i in range(3)))
+    c.answers(3)
+    c.close()
+    bad = Client(dnsr.sock)
+    bad.send(struct.pack("!IB", 0, 0))
+    bad.error_then_close()
+    after = dnsr.stats()
+    delta = {k: after[k] - before[k] for k in after}
+    assert (delta["sock_conns"], delta["sock_queries"], delta["sock_malformed"]) == (2, 3, 1)
+    assert delta["queries"] == 3 and delta["refused"] == 0
