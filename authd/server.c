@@ -22,6 +22,7 @@
 #include "authd/answer.h"
 #include "authd/forward.h"
 #include "common/acl.h"
+#include "common/net.h"
 #include "authd/cookie.h"
 #include "authd/rrl.h"
 #include "authd/server.h"
@@ -85,34 +86,6 @@ static void forward(struct worker *wk, const struct answer_info *info, const uin
     size_t qlen, const uint8_t *partial, size_t plen, int udp_fd,
     const struct sockaddr_storage *from, socklen_t fromlen, struct tcp_conn *c);
 
-static int
-socket_open(const struct sockaddr_storage *ss, size_t sslen, int type)
-{
-	int fd, on = 1;
-
-	fd = socket(ss->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0)
-		goto fail;
-	if (ss->ss_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0)
-		goto fail;
-	if (bind(fd, (const struct sockaddr *)ss, (socklen_t)sslen) != 0)
-		goto fail;
-	if (type == SOCK_STREAM && listen(fd, 1024) != 0)
-		goto fail;
-	return fd;
-fail:
-	{
-		int saved = errno;
-
-		close(fd);
-		errno = saved;
-	}
-	return -1;
-}
 
 int
 stats_qtype_slot(uint16_t qtype)
@@ -453,13 +426,13 @@ worker_listen(struct worker *wk, const struct sockaddr_storage *ss, size_t sslen
 	int tfd;
 
 	us->wk = wk;
-	if ((us->fd = socket_open(ss, sslen, SOCK_DGRAM)) < 0) {
+	if ((us->fd = net_listen(ss, sslen, SOCK_DGRAM)) < 0) {
 		log_warn("listen udp %s", addr);
 		return -1;
 	}
 	us->ev = event_new(wk->base, us->fd, EV_READ | EV_PERSIST, udp_read, us);
 	event_add(us->ev, NULL);
-	if ((tfd = socket_open(ss, sslen, SOCK_STREAM)) < 0) {
+	if ((tfd = net_listen(ss, sslen, SOCK_STREAM)) < 0) {
 		log_warn("listen tcp %s", addr);
 		wk->nsock++;
 		return -1;
