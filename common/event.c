@@ -442,7 +442,11 @@ line_build(const struct rec_ctx *c, uint32_t ttl, int prio, const char *content,
 	size_t need = priority_fields(c->ev->type), o;
 	int n;
 
-	knot_rrtype_to_string(c->ev->type, type, sizeof(type));
+	/* libzscanner knows no "NULL" mnemonic (type 10): it takes only the generic form. */
+	if (c->ev->type == 10)
+		snprintf(type, sizeof(type), "TYPE10");
+	else
+		knot_rrtype_to_string(c->ev->type, type, sizeof(type));
 	if (prio >= 0 && need > 0 && content_fields(content, len) == need - 1)
 		n = snprintf(head, sizeof(head), "%s %u IN %s %d ", c->owner_text, ttl, type,
 		    prio);

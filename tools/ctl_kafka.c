@@ -248,9 +248,13 @@ int
 ctl_watermarks(const struct ctl *c, rd_kafka_t *rk, int32_t npart, int64_t *low,
     int64_t *high)
 {
+	/* One deadline for all partitions: 64 slow leaders must not make 64 timeouts. */
+	double deadline = ctl_now() + c->timeout_ms / 1000.0;
+
 	for (int32_t p = 0; p < npart; p++) {
-		rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk, c->topic, p,
-		    &low[p], &high[p], c->timeout_ms);
+		int left = (int)((deadline - ctl_now()) * 1000.0);
+		rd_kafka_resp_err_t err = left <= 0 ? RD_KAFKA_RESP_ERR__TIMED_OUT :
+		    rd_kafka_query_watermark_offsets(rk, c->topic, p, &low[p], &high[p], left);
 
 		if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
 			fprintf(stderr, CTL_NAME ": watermarks of %s partition %" PRId32 ": %s\n",

@@ -338,6 +338,9 @@ test_unknown_type(void **state)
 	accept_rdata(OWNER "|TYPE65280", arr(rec("TYPE65280", "\\# 4 deadbeef"), NULL), 65280,
 	    "\xde\xad\xbe\xef", 4);
 	accept_rdata(OWNER "|TYPE65280", arr(rec("type65280", "\\# 0"), NULL), 65280, "", 0);
+	/* NULL (type 10): libzscanner has no mnemonic for it, the decoder must cope. */
+	accept_rdata(OWNER "|NULL", arr(rec("NULL", "\\# 3 010203"), NULL), 10,
+	    "\x01\x02\x03", 3);
 	/* RFC 3597 form for a known type: accepted when it is valid RDATA of that type. */
 	accept_rdata(KEY_A, arr(rec("A", "\\# 4 c0000201"), NULL), 1, "\xc0\x00\x02\x01", 4);
 	expect(KEY_A, arr(rec("A", "\\# 3 c00002"), NULL), EVENT_ERR_CONTENT, "\\#");
