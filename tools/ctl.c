@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/sign.h"
 #include "tools/ctl.h"
 
 struct ctl_command {
@@ -29,7 +30,9 @@ static const struct ctl_command commands[] = {
 	    "print events as they arrive, decoded, or why authd rejects them" },
 	{ "status", ctl_cmd_status, "",
 	    "watermarks of every partition; zones and RRsets in the topic" },
-	/* keygen FILE (Ed25519 keys for signed events) belongs here when it exists. */
+	{ "keygen", ctl_cmd_keygen, "FILE [NAME]",
+	    "write a new Ed25519 secret key to FILE (mode 0600) and its public key to FILE.pub "
+	    "(a line for authd's trusted-keys file)" },
 };
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
@@ -55,6 +58,40 @@ opt_config(void *dst, const char *arg)
 {
 	((struct ctl *)dst)->config = arg;
 	return 0;
+}
+
+static int
+opt_sign_key(void *dst, const char *arg)
+{
+	struct ctl *c = dst;
+	char err[512];
+
+	if (sign_load_secret(arg, c->sk, err, sizeof(err)) != 0) {
+		fprintf(stderr, CTL_NAME ": --sign-key: %s\n", err);
+		return -1;
+	}
+	c->sign_key = arg;
+	c->signing = true;
+	return 0;
+}
+
+int
+ctl_cmd_keygen(struct ctl *c, int argc, char **argv)
+{
+	char err[512];
+
+	(void)c;
+	if (argc < 1 || argc > 2) {
+		fprintf(stderr, "usage: " CTL_NAME " keygen FILE [NAME]\n");
+		return CTL_USAGE;
+	}
+	if (sign_keygen(argv[0], argc == 2 ? argv[1] : NULL, err, sizeof(err)) != 0) {
+		fprintf(stderr, CTL_NAME " keygen: %s\n", err);
+		return CTL_FAIL;
+	}
+	printf("secret key in %s (mode 0600), public key in %s.pub: add that line to authd's "
+	    "[kafka] trusted-keys file\n", argv[0], argv[0]);
+	return CTL_OK;
 }
 
 /* --kafka PROP=VALUE: checked by librdkafka itself when a handle is made. */
@@ -123,7 +160,8 @@ static const struct ctl_option global_options[] = {
 	    "a librdkafka property (SASL, TLS, ...); repeatable; wins over the -c file" },
 	{ "timeout", 0, "DURATION", opt_timeout,
 	    "longest wait for the broker: connecting, each delivery, reading (default 10s)" },
-	/* --sign-key FILE (sign produced events with an Ed25519 key) belongs here. */
+	{ "sign-key", 0, "FILE", opt_sign_key,
+	    "sign every produced event with this Ed25519 secret key (see keygen)" },
 	{ "verbose", 'v', NULL, opt_verbose, "show librdkafka's log lines" },
 	{ "version", 'V', NULL, opt_version, "print the version and exit" },
 	{ "help", 'h', NULL, opt_help, "this text" },
@@ -323,6 +361,9 @@ ctl_configure(struct ctl *c, const struct ctl *cli)
 			return -1;
 	c->timeout_ms = cli->timeout_ms;
 	c->verbose = cli->verbose;
+	c->sign_key = cli->sign_key;
+	c->signing = cli->signing;
+	memcpy(c->sk, cli->sk, sizeof(c->sk));
 	c->progress = isatty(STDERR_FILENO);
 	return 0;
 }
@@ -347,6 +388,8 @@ main(int argc, char **argv)
 		if (ctl_configure(&c, &cli) != 0)
 			return CTL_USAGE;
 		rc = commands[k].run(&c, argc - i - 1, argv + i + 1);
+		sodium_memzero(c.sk, sizeof(c.sk));
+		sodium_memzero(cli.sk, sizeof(cli.sk));
 		authd_conf_free(&c.conf);
 		for (size_t p = 0; p < cli.nprops; p++) {
 			free(cli.props[p].name);

@@ -34,6 +34,9 @@ struct ctl {
 	int			 timeout_ms;	/* --timeout: the longest wait for the broker */
 	bool			 verbose;
 	bool			 progress;	/* --progress, or stderr is a terminal */
+	const char		*sign_key;	/* --sign-key FILE: Ed25519 secret key */
+	uint8_t			 sk[64];	/* loaded from sign_key */
+	bool			 signing;
 };
 
 /*
@@ -184,5 +187,6 @@ int ctl_cmd_import(struct ctl *c, int argc, char **argv);	/* ctl_import.c */
 int ctl_cmd_dump(struct ctl *c, int argc, char **argv);		/* ctl_dump.c */
 int ctl_cmd_status(struct ctl *c, int argc, char **argv);	/* ctl_dump.c */
 int ctl_cmd_watch(struct ctl *c, int argc, char **argv);	/* ctl_watch.c */
+int ctl_cmd_keygen(struct ctl *c, int argc, char **argv);	/* ctl.c */
 
 #endif

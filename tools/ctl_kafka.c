@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/sign.h"
 #include "tools/ctl.h"
 
 #define FAILED_NAMED	20	/* undelivered keys named one by one; the rest are counted */
@@ -329,22 +330,52 @@ ctl_producer_new(const struct ctl *c)
 	return p;
 }
 
+/* The signature headers of an event (common/sign.c), in base64 as authd expects them. */
+static rd_kafka_headers_t *
+signature_headers(const struct ctl *c, const char *key, size_t klen, const char *value,
+    size_t vlen)
+{
+	uint8_t sig[SIGN_SIG_LEN];
+	char sig64[sodium_base64_ENCODED_LEN(SIGN_SIG_LEN, sodium_base64_VARIANT_ORIGINAL)];
+	char pk64[sodium_base64_ENCODED_LEN(SIGN_PK_LEN, sodium_base64_VARIANT_ORIGINAL)];
+	rd_kafka_headers_t *h = rd_kafka_headers_new(2);
+
+	sign_event(c->sk, c->topic, key, klen, value, vlen, sig);
+	sodium_bin2base64(sig64, sizeof(sig64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+	/* An Ed25519 secret key in libsodium's form ends with the public key. */
+	sodium_bin2base64(pk64, sizeof(pk64), c->sk + 32, SIGN_PK_LEN,
+	    sodium_base64_VARIANT_ORIGINAL);
+	rd_kafka_header_add(h, SIGN_HDR_SIG, -1, sig64, -1);
+	rd_kafka_header_add(h, SIGN_HDR_KEY, -1, pk64, -1);
+	return h;
+}
+
 int
 ctl_produce(struct ctl_producer *p, const char *key, char *value)
 {
 	size_t klen = strlen(key), vlen = value != NULL ? strlen(value) : 0;
 	rd_kafka_resp_err_t err;
 
+	rd_kafka_headers_t *hdrs = p->c->signing ? signature_headers(p->c, key, klen, value,
+	    vlen) : NULL;
+
 	for (;;) {
+		/* producev owns the headers only when it succeeds: a copy per attempt. */
+		rd_kafka_headers_t *copy = hdrs != NULL ? rd_kafka_headers_copy(hdrs) : NULL;
+
 		err = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(p->c->topic),
 		    RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE(value, vlen),
 		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_OPAQUE(p),
-		    RD_KAFKA_V_END);
+		    RD_KAFKA_V_HEADERS(copy), RD_KAFKA_V_END);
+		if (err != RD_KAFKA_RESP_ERR_NO_ERROR && copy != NULL)
+			rd_kafka_headers_destroy(copy);
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			break;
 		/* Back-pressure: serve delivery reports until there is room. */
 		rd_kafka_poll(p->rk, 10);
 	}
+	if (hdrs != NULL)
+		rd_kafka_headers_destroy(hdrs);
 	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		/* Refused before queueing (too large, fatal idempotence error): count it. */
 		if (p->failed < FAILED_NAMED) {

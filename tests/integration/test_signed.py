@@ -121,3 +121,40 @@ def test_check_config_requires_trusted_keys(tmp_path):
     p = subprocess.run([os.path.join(BUILD, "streamdns-authd"), "-c", str(conf),
                         "--check-config"], capture_output=True, text=True)
     assert p.returncode == 1 and "keys:1: not an Ed25519 public key" in p.stderr
+
+
+def test_ctl_keygen_and_sign_key_end_to_end(tmp_path):
+    """ctl keygen + --sign-key: what ctl signs, authd with require-signed serves."""
+    from streamdns import BUILD
+    ctl = os.path.join(BUILD, "streamdns-ctl")
+    key = str(tmp_path / "producer.key")
+    p = subprocess.run([ctl, "keygen", key, "ci-producer"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert oct(os.stat(key).st_mode & 0o777) == "0o600"
+    pub = open(key + ".pub").read().split()
+    assert len(base64.b64decode(pub[0])) == 32 and pub[1] == "ci-producer"
+    broker = Broker(partitions=2)
+    try:
+        a = Authd(broker.address, start=False)
+        with open(a.conf, "a") as f:
+            f.write("[kafka]\nrequire-signed = yes\ntrusted-keys = %s.pub\n" % key)
+        base = [ctl, "-b", broker.address, "-t", TOPIC, "--timeout", "10s"]
+        p = subprocess.run(base + ["--sign-key", key, "set", "ctl.test.", "SOA", "3600",
+                                   "ns.ctl.test. h.ctl.test. 1 3600 900 604800 60"],
+                           capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        subprocess.run(base + ["--sign-key", key, "set", "www.ctl.test.", "A", "300",
+                               "192.0.2.80"], check=True, capture_output=True)
+        subprocess.run(base + ["set", "bad.ctl.test.", "A", "300", "192.0.2.81"],
+                       check=True, capture_output=True)        # unsigned
+        a.start()
+        a.wait_ready()
+        a.wait_for("www.ctl.test.", "A", lambda r: r.answer)
+        assert a.query("bad.ctl.test.", "A").rcode() == dns.rcode.NXDOMAIN
+        assert "unsigned event" in a.read_log()
+        subprocess.run(base + ["--sign-key", key, "delete", "www.ctl.test.", "A"], check=True,
+                       capture_output=True)
+        a.wait_for("www.ctl.test.", "A", lambda r: r.rcode() == dns.rcode.NXDOMAIN)
+        a.stop()
+    finally:
+        broker.stop()
