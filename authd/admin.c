@@ -1,18 +1,11 @@
-/* admin.c: evhttp admin endpoint, authd's metrics collector, statsd push, /zones JSON. */
-#include <arpa/inet.h>
-#include <ctype.h>
+/* admin.c: authd's /ready /zones /search and metrics collector, served by common/httpadmin. */
 #include <fnmatch.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
@@ -24,20 +17,13 @@
 #include "authd/answer.h"
 #include "authd/forward.h"
 #include "authd/zonemd.h"
+#include "common/httpadmin.h"
 #include "common/log.h"
 #include "common/wire.h"
 
 struct admin {
-	const struct authd_conf	*conf;
 	struct authd_state	*st;
-	pthread_t		 thread;
-	struct event_base	*base;
-	struct evhttp		*http;
-	struct event		*statsd_ev;
-	int			 statsd_fd;
-	struct sockaddr_storage	 statsd_addr;
-	size_t			 statsd_len;
-	char			*token;
+	struct httpadmin	*http;
 };
 
 static const char *const rcode_names[STATS_RCODES] = {
@@ -45,20 +31,6 @@ static const char *const rcode_names[STATS_RCODES] = {
 	"YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11", "RCODE12", "RCODE13",
 	"RCODE14", "RCODE15", "BADVERS", "dropped", "forwarded",
 };
-
-static long
-rss_bytes(void)
-{
-	long pages = 0, rss = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	if (f == NULL)
-		return 0;
-	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-		rss = 0;
-	fclose(f);
-	return rss * sysconf(_SC_PAGESIZE);
-}
 
 static void
 collect_queries(struct authd_state *st, const struct metric_sink *s)
@@ -112,8 +84,7 @@ collect_queries(struct authd_state *st, const struct metric_sink *s)
 static void
 gauge(const struct metric_sink *s, const char *name, const char *help, double v)
 {
-	metric_family(s, name, METRIC_GAUGE, help);
-	metric_sample(s, name, "", v);
+	metric_one(s, name, METRIC_GAUGE, help, v);
 }
 
 static void
@@ -212,61 +183,12 @@ admin_collect(struct authd_state *st, const struct metric_sink *s)
 	collect_forwarding(st, s);
 	collect_consumer(st, s);
 	gauge(s, "streamdns_authd_resident_memory_bytes", "resident set size",
-	    (double)rss_bytes());
-	{
-		char labels[320], id[200];
-
-		/* A label value may not hold quotes, backslashes or newlines unescaped. */
-		snprintf(id, sizeof(id), "%s", st->identity != NULL ? st->identity : "");
-		for (char *p = id; *p != '\0'; p++)
-			if (*p == '"' || *p == '\\' || *p == '\n')
-				*p = '_';
-		snprintf(labels, sizeof(labels), "version=\"%s\",identity=\"%s\"",
-		    STREAMDNS_VERSION, id);
-		metric_family(s, "streamdns_authd_info", METRIC_GAUGE,
-		    "constant 1, labelled with the version and this instance's identity");
-		metric_sample(s, "streamdns_authd_info", labels, 1);
-	}
+	    (double)httpadmin_rss_bytes());
+	httpadmin_info(s, "streamdns_authd_info", st->identity != NULL ? st->identity : "");
 	metric_family(s, "streamdns_authd_rrl_limited_total", METRIC_COUNTER,
 	    "UDP responses dropped or slipped (TC=1) by response rate limiting");
 	metric_sample(s, "streamdns_authd_rrl_limited_total", "",
 	    st->rrl_limited ? (double)atomic_load(st->rrl_limited) : 0);
-}
-
-static void
-reply(struct evhttp_request *req, int code, const char *reason, const char *ctype,
-    const char *body, size_t len)
-{
-	struct evbuffer *b = evbuffer_new();
-
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
-	if (b != NULL)
-		evbuffer_add(b, body, len);
-	evhttp_send_reply(req, code, reason, b);
-	if (b != NULL)
-		evbuffer_free(b);
-}
-
-static void
-reply_text(struct evhttp_request *req, int code, const char *reason, const char *text)
-{
-	reply(req, code, reason, "text/plain; charset=utf-8", text, strlen(text));
-}
-
-static void
-handle_metrics(struct admin *a, struct evhttp_request *req)
-{
-	struct strbuf b;
-	struct metric_sink sink;
-
-	strbuf_init(&b);
-	metrics_prometheus_sink(&sink, &b);
-	admin_collect(a->st, &sink);
-	if (b.oom)
-		reply_text(req, 500, "Internal Server Error", "out of memory\n");
-	else
-		reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", b.s, b.len);
-	strbuf_free(&b);
 }
 
 static json_t *
@@ -325,8 +247,9 @@ zones_json(struct admin *a, const struct zone_summary *zs, size_t n)
  * and after the walk, and the walk is repeated (a few times) while events came in between.
  */
 static void
-handle_zones(struct admin *a, struct evhttp_request *req)
+handle_zones(struct evhttp_request *req, const char *uri, void *arg)
 {
+	struct admin *a = arg;
 	struct zone_summary *zs = NULL;
 	size_t n = 0;
 	json_t *offsets = NULL, *root;
@@ -351,9 +274,9 @@ handle_zones(struct admin *a, struct evhttp_request *req)
 	    a->st->identity != NULL ? a->st->identity : "");
 	body = json_dumps(root, JSON_COMPACT);
 	if (body != NULL)
-		reply(req, 200, "OK", "application/json", body, strlen(body));
+		httpadmin_reply(req, 200, "OK", "application/json", body, strlen(body));
 	else
-		reply_text(req, 500, "Internal Server Error", "out of memory\n");
+		httpadmin_reply_text(req, 500, "Internal Server Error", "out of memory\n");
 	free(body);
 	json_decref(root);
 	free(zs);
@@ -413,8 +336,9 @@ search_node(const struct znode *n, void *arg)
 
 /* GET /search?name=GLOB[&type=TYPE][&limit=N]: RRsets of the store (the original's search). */
 static void
-handle_search(struct admin *a, struct evhttp_request *req, const char *uri)
+handle_search(struct evhttp_request *req, const char *uri, void *arg)
 {
+	struct admin *a = arg;
 	struct evkeyvalq q;
 	struct search s = { .type = -1, .limit = 100 };
 	const char *name, *type, *limit;
@@ -430,7 +354,7 @@ handle_search(struct admin *a, struct evhttp_request *req, const char *uri)
 	    (type != NULL && knot_rrtype_from_string(type, &t) != 0) ||
 	    (limit != NULL && (atoi(limit) < 1 || atoi(limit) > 10000))) {
 		evhttp_clear_headers(&q);
-		reply_text(req, 400, "Bad Request", "usage: /search?name=GLOB[&type=TYPE]"
+		httpadmin_reply_text(req, 400, "Bad Request", "usage: /search?name=GLOB[&type=TYPE]"
 		    "[&limit=1..10000]\n");
 		return;
 	}
@@ -448,219 +372,68 @@ handle_search(struct admin *a, struct evhttp_request *req, const char *uri)
 	rcu_read_unlock();
 	root = json_pack("{s:o, s:b}", "rrsets", s.rrsets, "truncated", s.truncated);
 	body = json_dumps(root, JSON_COMPACT);
-	reply(req, 200, "OK", "application/json", body, strlen(body));
+	httpadmin_reply(req, 200, "OK", "application/json", body, strlen(body));
 	free(body);
 	json_decref(root);
 }
 
-/* Constant-time check of "Authorization: Bearer <token>" (length is not secret). */
-static bool
-authorized(const struct admin *a, struct evhttp_request *req)
-{
-	const char *h;
-	size_t tl;
-
-	if (a->token == NULL)
-		return true;
-	h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
-		return false;
-	h += 7;
-	tl = strlen(a->token);
-	return strlen(h) == tl && sodium_memcmp(h, a->token, tl) == 0;
-}
-
 static void
-handle_request(struct evhttp_request *req, void *arg)
+handle_ready(struct evhttp_request *req, const char *uri, void *arg)
 {
 	struct admin *a = arg;
-	const char *uri = evhttp_request_get_uri(req);
-	char path[64];
-	size_t n = strcspn(uri, "?");
 
-	if (n >= sizeof(path))
-		n = sizeof(path) - 1;
-	memcpy(path, uri, n);
-	path[n] = '\0';
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-		reply_text(req, 405, "Method Not Allowed", "GET only\n");
-		return;
-	}
-	if (!authorized(a, req)) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-		    "Bearer");
-		reply_text(req, 401, "Unauthorized", "bearer token required\n");
-		return;
-	}
-	if (strcmp(path, "/health") == 0)
-		reply_text(req, 200, "OK", "ok\n");
-	else if (strcmp(path, "/ready") == 0)
-		atomic_load(&a->st->ready) ? reply_text(req, 200, "OK", "ready\n") :
-		    reply_text(req, 503, "Service Unavailable", "not ready: catching up\n");
-	else if (strcmp(path, "/metrics") == 0)
-		handle_metrics(a, req);
-	else if (strcmp(path, "/zones") == 0)
-		handle_zones(a, req);
-	else if (strcmp(path, "/search") == 0)
-		handle_search(a, req, uri);
+	(void)uri;
+	if (atomic_load(&a->st->ready))
+		httpadmin_reply_text(req, 200, "OK", "ready\n");
 	else
-		reply_text(req, 404, "Not Found", "not found\n");
+		httpadmin_reply_text(req, 503, "Service Unavailable", "not ready: catching up\n");
 }
 
 static void
-statsd_flush(evutil_socket_t fd, short what, void *arg)
-{
-	struct admin *a = arg;
-	struct strbuf b;
-	struct statsd_ctx ctx = { &b, a->conf->statsd_prefix };
-	struct metric_sink sink;
-	size_t off = 0;
-
-	strbuf_init(&b);
-	metrics_statsd_sink(&sink, &ctx);
-	admin_collect(a->st, &sink);
-	/* Datagrams of whole lines, each under 1400 octets. */
-	while (!b.oom && off < b.len) {
-		size_t end = off, cut = off;
-
-		while (end < b.len && end - off < 1400) {
-			if (b.s[end] == '\n')
-				cut = end + 1;
-			end++;
-		}
-		if (cut == off)
-			cut = end;
-		sendto(a->statsd_fd, b.s + off, cut - off, MSG_DONTWAIT,
-		    (struct sockaddr *)&a->statsd_addr, (socklen_t)a->statsd_len);
-		off = cut;
-	}
-	strbuf_free(&b);
-}
-
-static char *
-read_token(const char *path)
-{
-	char buf[512];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (f == NULL) {
-		log_warn("admin token-file %s", path);
-		return NULL;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		buf[--n] = '\0';
-	if (n == 0) {
-		log_warnx("admin token-file %s is empty", path);
-		return NULL;
-	}
-	return xstrdup(buf);
-}
-
-static int
-admin_bind(struct admin *a)
-{
-	char *copy = xstrdup(a->conf->admin_listen), *items[16], err[256];
-	size_t n = conf_split_list(copy, items, 16);
-	int rc = 0;
-
-	for (size_t i = 0; i < n && i < 16 && rc == 0; i++) {
-		struct sockaddr_storage ss;
-		size_t sslen;
-		char host[INET6_ADDRSTRLEN];
-		uint16_t port;
-
-		if (conf_parse_sockaddr(items[i], 8053, &ss, &sslen, err, sizeof(err)) != 0) {
-			log_warnx("admin listen: %s", err);
-			rc = -1;
-			break;
-		}
-		if (ss.ss_family == AF_INET) {
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
-			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		} else {
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host,
-			    sizeof(host));
-			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-		}
-		if (evhttp_bind_socket_with_handle(a->http, host, port) == NULL) {
-			log_warn("admin: cannot listen on %s", items[i]);
-			rc = -1;
-		}
-	}
-	free(copy);
-	return rc;
-}
-
-static int
-statsd_setup(struct admin *a)
-{
-	char err[256];
-	struct timeval tv = { a->conf->statsd_interval / 1000,
-	    (a->conf->statsd_interval % 1000) * 1000 };
-
-	if (conf_parse_sockaddr(a->conf->statsd, 8125, &a->statsd_addr, &a->statsd_len, err,
-	    sizeof(err)) != 0) {
-		log_warnx("statsd: %s", err);
-		return -1;
-	}
-	a->statsd_fd = socket(a->statsd_addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (a->statsd_fd < 0) {
-		log_warn("statsd socket");
-		return -1;
-	}
-	a->statsd_ev = event_new(a->base, -1, EV_PERSIST, statsd_flush, a);
-	event_add(a->statsd_ev, &tv);
-	log_info("pushing metrics to statsd at %s every %d ms", a->conf->statsd,
-	    a->conf->statsd_interval);
-	return 0;
-}
-
-static void *
-admin_main(void *arg)
+collect(void *arg, const struct metric_sink *s)
 {
 	struct admin *a = arg;
 
+	admin_collect(a->st, s);
+}
+
+static const struct httpadmin_route routes[] = {
+	{ "/ready", handle_ready },
+	{ "/zones", handle_zones },
+	{ "/search", handle_search },
+};
+
+/* The handlers read the store under RCU: the admin thread is a reader. */
+static void
+thread_start(void)
+{
 	rcu_register_thread();
-	event_base_dispatch(a->base);
+}
+
+static void
+thread_stop(void)
+{
 	rcu_unregister_thread();
-	return NULL;
 }
 
 struct admin *
 admin_start(const struct authd_conf *conf, struct authd_state *st)
 {
 	struct admin *a = xcalloc(1, sizeof(*a));
+	struct httpadmin_conf hc = {
+		HTTPADMIN_CONF_KEYS(conf, 8053), .collect = collect, .routes = routes,
+		.nroutes = sizeof(routes) / sizeof(routes[0]), .arg = a,
+		.thread_start = thread_start, .thread_stop = thread_stop,
+	};
+	char err[256];
 
-	a->conf = conf;
 	a->st = st;
-	a->statsd_fd = -1;
-	if ((a->base = event_base_new()) == NULL)
-		fatalx("event_base_new");
-	if (conf->admin_token_file != NULL &&
-	    (a->token = read_token(conf->admin_token_file)) == NULL)
-		goto fail;
-	if (strcmp(conf->admin_listen, "none") != 0) {
-		a->http = evhttp_new(a->base);
-		evhttp_set_gencb(a->http, handle_request, a);
-		evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-		    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-		if (admin_bind(a) != 0)
-			goto fail;
-		log_info("admin HTTP on %s", conf->admin_listen);
+	if ((a->http = httpadmin_start(&hc, err, sizeof(err))) == NULL) {
+		log_warnx("admin: %s", err);
+		free(a);
+		return NULL;
 	}
-	if (conf->statsd != NULL && statsd_setup(a) != 0)
-		goto fail;
-	if (pthread_create(&a->thread, NULL, admin_main, a) != 0)
-		fatal("pthread_create");
 	return a;
-fail:
-	a->thread = 0;
-	admin_stop(a);
-	return NULL;
 }
 
 void
@@ -668,17 +441,6 @@ admin_stop(struct admin *a)
 {
 	if (a == NULL)
 		return;
-	if (a->thread != 0) {
-		event_base_loopexit(a->base, NULL);
-		pthread_join(a->thread, NULL);
-	}
-	if (a->statsd_ev != NULL)
-		event_free(a->statsd_ev);
-	if (a->statsd_fd >= 0)
-		close(a->statsd_fd);
-	if (a->http != NULL)
-		evhttp_free(a->http);
-	event_base_free(a->base);
-	free(a->token);
+	httpadmin_stop(a->http);
 	free(a);
 }

@@ -4,7 +4,7 @@
 #include <urcu.h>
 
 #include "authd/answer.h"
-#include "authd/cookie.h"
+#include "common/cookie.h"
 #include "common/dname.h"
 #include "common/wire.h"
 

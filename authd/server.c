@@ -23,7 +23,7 @@
 #include "authd/forward.h"
 #include "common/acl.h"
 #include "common/net.h"
-#include "authd/cookie.h"
+#include "common/cookie.h"
 #include "authd/rrl.h"
 #include "authd/server.h"
 #include "common/log.h"

@@ -1,9 +1,9 @@
-/* store.c: the RRset store: an RCU hash table of names (liburcu's cds_lfht). */
+/* store.c: the RRset store: an RCU-published open-addressing hash table of names. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <urcu.h>
-#include <urcu/rculfhash.h>
 
 #include "authd/store.h"
 #include "common/dname.h"
@@ -11,7 +11,7 @@
 #include "common/wire.h"
 
 struct znode {
-	struct cds_lfht_node	 ht;
+	uint64_t		 hash;		/* dname_hash of the name */
 	struct rrset_vec	*sets;		/* RCU-published: the topic's RRsets */
 	struct rrset_vec	*local;		/* RCU-published: [local] zone-file RRsets */
 	uint32_t		 children;	/* writer only: child nodes that exist */
@@ -25,11 +25,32 @@ struct garbage {
 	size_t		  count, cap;
 };
 
+/*
+ * The table: linear probing over a power-of-two array of node pointers, never more than
+ * half full (tombstones included), so a probe always ends at an empty slot. One writer
+ * inserts (publishing a node with a release store) and deletes (a tombstone, so probe
+ * chains stay intact); readers need no lock at all. Growing builds a new array and
+ * publishes it whole; the old one is freed after a grace period, like any garbage.
+ * Why not liburcu's cds_lfht: its split-ordered lists cost several cache misses per
+ * lookup, and answering a query takes two or three lookups (1M names: -40 % qps).
+ */
+struct table {
+	size_t			 mask;
+	size_t			 used;		/* live nodes and tombstones */
+	size_t			 live;
+	_Atomic(struct znode *)	 slot[];
+};
+
+#define TABLE_MIN	4096
+
 struct store {
-	struct cds_lfht		*ht;
+	struct table		*table;		/* RCU-published */
 	struct garbage		 garbage;
 	struct store_stats	 stats;
 };
+
+static char tomb_marker;
+#define TOMB ((struct znode *)(void *)&tomb_marker)
 
 static struct rrset_vec empty_vec = { 0 };
 
@@ -47,15 +68,84 @@ garbage_add(struct garbage *g, void *p)
 	g->items[g->count++] = p;
 }
 
+static struct table *
+table_new(size_t size)
+{
+	struct table *t = xcalloc(1, sizeof(*t) + size * sizeof(t->slot[0]));
+
+	t->mask = size - 1;
+	return t;
+}
+
+/* Writer: puts n in t (n is not in it): the first tombstone or empty slot of its chain. */
+static void
+table_put(struct table *t, struct znode *n)
+{
+	for (size_t i = n->hash & t->mask;; i = (i + 1) & t->mask) {
+		struct znode *cur = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+
+		if (cur == NULL || cur == TOMB) {
+			if (cur == NULL)
+				t->used++;
+			t->live++;
+			atomic_store_explicit(&t->slot[i], n, memory_order_release);
+			return;
+		}
+	}
+}
+
+/* Writer: a new array sized for the live nodes, published whole; the old one is garbage. */
+static void
+table_grow(struct store *s)
+{
+	struct table *old = s->table, *t;
+	size_t size = TABLE_MIN;
+
+	while (size < 4 * (old->live + 1))
+		size *= 2;
+	t = table_new(size);
+	for (size_t i = 0; i <= old->mask; i++) {
+		struct znode *n = atomic_load_explicit(&old->slot[i], memory_order_relaxed);
+
+		if (n != NULL && n != TOMB)
+			table_put(t, n);
+	}
+	rcu_assign_pointer(s->table, t);
+	garbage_add(&s->garbage, old);
+}
+
+static void
+table_insert(struct store *s, struct znode *n)
+{
+	if (2 * (s->table->used + 1) > s->table->mask + 1)
+		table_grow(s);
+	table_put(s->table, n);
+}
+
+static void
+table_delete(struct store *s, struct znode *n)
+{
+	struct table *t = s->table;
+
+	for (size_t i = n->hash & t->mask;; i = (i + 1) & t->mask) {
+		struct znode *cur = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+
+		if (cur == NULL)
+			return;
+		if (cur == n) {
+			atomic_store_explicit(&t->slot[i], TOMB, memory_order_release);
+			t->live--;
+			return;
+		}
+	}
+}
+
 struct store *
 store_new(void)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
 
-	s->ht = cds_lfht_new(1 << 12, 1 << 12, 0,
-	    CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
-	if (s->ht == NULL)
-		fatalx("cds_lfht_new failed");
+	s->table = table_new(TABLE_MIN);
 	return s;
 }
 
@@ -76,47 +166,36 @@ node_free(struct znode *n)
 void
 store_free(struct store *s)
 {
-	struct cds_lfht_iter it;
-	struct cds_lfht_node *hn;
-
 	if (s == NULL)
 		return;
 	store_commit(s);
-	rcu_read_lock();
-	cds_lfht_for_each(s->ht, &it, hn) {
-		cds_lfht_del(s->ht, hn);
-		node_free(caa_container_of(hn, struct znode, ht));
+	for (size_t i = 0; i <= s->table->mask; i++) {
+		struct znode *n = atomic_load_explicit(&s->table->slot[i], memory_order_relaxed);
+
+		if (n != NULL && n != TOMB)
+			node_free(n);
 	}
-	rcu_read_unlock();
-	cds_lfht_destroy(s->ht, NULL);
+	free(s->table);
 	free(s->garbage.items);
 	free(s);
-}
-
-struct node_key {
-	const uint8_t	*name;
-	size_t		 len;
-};
-
-static int
-node_match(struct cds_lfht_node *hn, const void *key)
-{
-	const struct znode *n = caa_container_of(hn, struct znode, ht);
-	const struct node_key *k = key;
-
-	return n->namelen == k->len && memcmp(n->name, k->name, k->len) == 0;
 }
 
 const struct znode *
 store_lookup(const struct store *s, const uint8_t *name, size_t len)
 {
-	struct cds_lfht_iter it;
-	struct cds_lfht_node *hn;
-	struct node_key k = { name, len };
+	const struct table *t = rcu_dereference(((struct store *)s)->table);
+	uint64_t h = dname_hash(name, len);
 
-	cds_lfht_lookup(s->ht, (unsigned long)dname_hash(name, len), node_match, &k, &it);
-	hn = cds_lfht_iter_get_node(&it);
-	return hn == NULL ? NULL : caa_container_of(hn, struct znode, ht);
+	for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+		const struct znode *n = atomic_load_explicit(&((struct table *)t)->slot[i],
+		    memory_order_acquire);
+
+		if (n == NULL)
+			return NULL;
+		if (n != TOMB && n->hash == h && n->namelen == len &&
+		    memcmp(n->name, name, len) == 0)
+			return n;
+	}
 }
 
 const struct rrset_vec *
@@ -170,7 +249,7 @@ node_get(struct store *s, const uint8_t *name)
 	if (n != NULL)
 		return n;
 	n = xmalloc(sizeof(*n) + len);
-	cds_lfht_node_init(&n->ht);
+	n->hash = dname_hash(name, len);
 	n->sets = &empty_vec;
 	n->local = &empty_vec;
 	n->children = 0;
@@ -178,7 +257,7 @@ node_get(struct store *s, const uint8_t *name)
 	memcpy(n->name, name, len);
 	if (*name != 0)
 		node_get(s, dname_parent(name))->children++;
-	cds_lfht_add(s->ht, (unsigned long)dname_hash(name, len), &n->ht);
+	table_insert(s, n);
 	s->stats.nodes++;
 	return n;
 }
@@ -190,7 +269,7 @@ node_prune(struct store *s, struct znode *n)
 	while (n != NULL && n->sets->count == 0 && n->local->count == 0 && n->children == 0) {
 		const uint8_t *parent = dname_parent(n->name);
 
-		cds_lfht_del(s->ht, &n->ht);
+		table_delete(s, n);
 		garbage_add(&s->garbage, n);
 		s->stats.nodes--;
 		if (parent == NULL)
@@ -258,7 +337,7 @@ store_apply(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *
 	struct rrset_vec *v;
 	struct rrset *prev;
 
-	rcu_read_lock();	/* lfht lookups need it, even in the writer */
+	rcu_read_lock();
 	if (rs == NULL) {
 		n = (struct znode *)store_lookup(s, owner, dname_len(owner));
 		if (n == NULL || vec_find(n->sets, type) == NULL) {
@@ -294,15 +373,16 @@ store_apply(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *
 void
 store_clear(struct store *s)
 {
-	struct cds_lfht_iter it;
-	struct cds_lfht_node *hn;
+	struct table *old = s->table;
 
-	rcu_read_lock();
-	cds_lfht_for_each(s->ht, &it, hn) {
-		struct znode *n = caa_container_of(hn, struct znode, ht);
-		struct rrset_vec *vs[2] = { n->sets, n->local };
+	for (size_t j = 0; j <= old->mask; j++) {
+		struct znode *n = atomic_load_explicit(&old->slot[j], memory_order_relaxed);
+		struct rrset_vec *vs[2];
 
-		cds_lfht_del(s->ht, hn);
+		if (n == NULL || n == TOMB)
+			continue;
+		vs[0] = n->sets;
+		vs[1] = n->local;
 		for (int k = 0; k < 2; k++) {
 			for (uint32_t i = 0; i < vs[k]->count; i++)
 				garbage_add(&s->garbage, vs[k]->sets[i]);
@@ -310,7 +390,8 @@ store_clear(struct store *s)
 		}
 		garbage_add(&s->garbage, n);
 	}
-	rcu_read_unlock();
+	rcu_assign_pointer(s->table, table_new(TABLE_MIN));
+	garbage_add(&s->garbage, old);
 	memset(&s->stats, 0, sizeof(s->stats));
 	store_commit(s);
 }
@@ -335,12 +416,14 @@ store_get_stats(const struct store *s, struct store_stats *st)
 int
 store_walk(const struct store *s, int (*fn)(const struct znode *n, void *arg), void *arg)
 {
-	struct cds_lfht_iter it;
-	struct cds_lfht_node *hn;
+	const struct table *t = rcu_dereference(((struct store *)s)->table);
 	int rc;
 
-	cds_lfht_for_each(s->ht, &it, hn) {
-		if ((rc = fn(caa_container_of(hn, struct znode, ht), arg)) != 0)
+	for (size_t i = 0; i <= t->mask; i++) {
+		const struct znode *n = atomic_load_explicit(&((struct table *)t)->slot[i],
+		    memory_order_acquire);
+
+		if (n != NULL && n != TOMB && (rc = fn(n, arg)) != 0)
 			return rc;
 	}
 	return 0;

@@ -45,6 +45,15 @@ metric_sample(const struct metric_sink *s, const char *name, const char *labels,
 	s->sample(s->ctx, name, labels, value);
 }
 
+/* A family of one sample without labels (a plain counter or gauge). */
+static inline void
+metric_one(const struct metric_sink *s, const char *name, enum metric_kind kind,
+    const char *help, double value)
+{
+	s->family(s->ctx, name, kind, help);
+	s->sample(s->ctx, name, "", value);
+}
+
 /* A sink writing the Prometheus text exposition format (version 0.0.4) into b. */
 void metrics_prometheus_sink(struct metric_sink *s, struct strbuf *b);
 /*

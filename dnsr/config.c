@@ -127,6 +127,13 @@ static const struct conf_key dnsr_keys[] = {
 	    "group of the socket (name or gid), so that authd's group may connect" },
 	{ "server", "socket-timeout", CONF_MSEC, 100, 600000, "10s", OFF(socket_timeout),
 	    NULL, "disconnect an authd connection whose answers wait unread this long" },
+	/* Hardening (docs/SECURITY.md). */
+	{ "server", "user", CONF_STR, 0, 0, "", OFF(user), NULL,
+	    "drop root to this user once the sockets are open; \"\": stay as started" },
+	{ "resolver", "use-0x20", CONF_BOOL, 0, 0, "yes", OFF(use_0x20), NULL,
+	    "random qname case upstream, checked in answers; TCP on mismatch (recursive mode)" },
+	{ "resolver", "cookies", CONF_BOOL, 0, 0, "yes", OFF(cookies), NULL,
+	    "DNS cookies (RFC 7873): client cookies upstream, server cookies to clients" },
 	{ "resolver", "mode", CONF_STR, 0, 0, "recursive", OFF(mode_str), check_mode,
 	    "recursive (iterate from the root hints) or forward (to the forwarders)" },
 	{ "resolver", "root-hints", CONF_STR, 0, 0, "root.hints", OFF(root_hints), NULL,
@@ -157,6 +164,16 @@ static const struct conf_key dnsr_keys[] = {
 	    "seconds; NXDOMAIN and NODATA are cached at most this long (RFC 2308 5)" },
 	{ "log", "level", CONF_STR, 0, 0, "info", OFF(log_level), conf_check_log_level,
 	    "error, warn, info or debug" },
+	{ "admin", "listen", CONF_STR, 0, 0, "127.0.0.1:8054", OFF(admin_listen),
+	    conf_check_addr_list_or_none, "HTTP admin (/metrics /health /ready), or none" },
+	{ "admin", "token-file", CONF_STR, 0, 0, NULL, OFF(admin_token_file), NULL,
+	    "file holding a bearer token the admin endpoints require" },
+	{ "metrics", "statsd", CONF_STR, 0, 0, NULL, OFF(statsd), conf_check_addr_list,
+	    "push metrics as statsd gauges to HOST:PORT (UDP)" },
+	{ "metrics", "statsd-prefix", CONF_STR, 0, 0, "streamdns.dnsr", OFF(statsd_prefix),
+	    NULL, "prefix of the statsd metric names" },
+	{ "metrics", "statsd-interval", CONF_MSEC, 100, 3600000, "10s", OFF(statsd_interval),
+	    NULL, "how often to push to statsd" },
 };
 
 const struct conf_schema dnsr_conf_schema = {

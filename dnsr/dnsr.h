@@ -25,6 +25,7 @@ struct dnsr_conf {
 	char		*socket_mode_str;	/* octal */
 	char		*socket_group;		/* "": leave the group alone */
 	int		 socket_timeout;	/* ms an answer may wait unread */
+	char		*user;			/* "": keep the user we were started as */
 	/* [resolver] */
 	char		*mode_str;
 	char		*root_hints;
@@ -36,6 +37,8 @@ struct dnsr_conf {
 	int		 max_chain;
 	int		 max_queries;
 	bool		 query_ipv6;
+	bool		 use_0x20;		/* iterative mode only */
+	bool		 cookies;		/* RFC 7873, upstream and to clients */
 	/* [cache] */
 	size_t		 cache_size;
 	int		 min_ttl;		/* seconds */
@@ -43,6 +46,13 @@ struct dnsr_conf {
 	int		 max_negative_ttl;
 	/* [log] */
 	char		*log_level;
+	/* [admin] */
+	char		*admin_listen;		/* "none": no HTTP */
+	char		*admin_token_file;	/* NULL: no token */
+	/* [metrics] */
+	char		*statsd;		/* NULL: no push */
+	char		*statsd_prefix;
+	int		 statsd_interval;	/* ms */
 
 	/* Derived by dnsr_conf_load() once the file is valid. */
 	enum dnsr_mode	 mode;

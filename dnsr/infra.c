@@ -1,4 +1,4 @@
-/* infra.c: the upstream server table: smoothed RTT and exponential back-off, shared by workers. */
+/* infra.c: the upstream server table: smoothed RTT, exponential back-off, cookies; shared. */
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -8,9 +8,11 @@
 #include <sodium.h>
 
 #include "dnsr/infra.h"
+#include "common/cookie.h"
 #include "common/dname.h"
 
-#define INFRA_SLOTS	16384	/* a power of two */
+#define INFRA_SLOTS		16384	/* a power of two */
+#define INFRA_COOKIE_SLOTS	4096	/* likewise: servers whose cookie we remember */
 
 struct slot {
 	uint64_t	key;		/* hash of (address, port, zone); 0 = empty */
@@ -19,9 +21,18 @@ struct slot {
 	uint32_t	backoff_ms;	/* the last back-off, doubled on the next failure */
 };
 
+/* A server cookie is per server, not per zone: keyed by the full address. */
+struct cookie_slot {
+	uint8_t		addr[18];	/* address then port; all zero = empty */
+	uint8_t		len;
+	uint8_t		cookie[INFRA_COOKIE_MAX];
+};
+
 struct infra {
-	pthread_mutex_t	lock;
-	struct slot	slots[INFRA_SLOTS];
+	pthread_mutex_t		lock;
+	uint8_t			secret[COOKIE_SECRET_LEN];	/* for our client cookies */
+	struct slot		slots[INFRA_SLOTS];
+	struct cookie_slot	cookies[INFRA_COOKIE_SLOTS];
 };
 
 uint64_t
@@ -33,13 +44,24 @@ infra_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t
+infra_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 struct infra *
 infra_new(void)
 {
 	struct infra *inf = calloc(1, sizeof(*inf));
 
-	if (inf != NULL)
+	if (inf != NULL) {
 		pthread_mutex_init(&inf->lock, NULL);
+		randombytes_buf(inf->secret, sizeof(inf->secret));
+	}
 	return inf;
 }
 
@@ -145,5 +167,57 @@ infra_failure(struct infra *inf, const struct sockaddr *sa, const uint8_t *zone,
 	s->backoff_until = now_ms + s->backoff_ms;
 	if (timeout_us > s->srtt_us)
 		s->srtt_us = timeout_us;
+	pthread_mutex_unlock(&inf->lock);
+}
+
+/* The address and port of sa as 18 octets (IPv4 padded with zeros), and their hash. */
+static size_t
+cookie_key(const struct sockaddr *sa, uint8_t key[18])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	memset(key, 0, 18);
+	if (sa->sa_family == AF_INET) {
+		memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		memcpy(key + 16, &((const struct sockaddr_in *)sa)->sin_port, 2);
+	} else {
+		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		memcpy(key + 16, &((const struct sockaddr_in6 *)sa)->sin6_port, 2);
+	}
+	for (size_t i = 0; i < 18; i++)
+		h = (h ^ key[i]) * 0x100000001b3ULL;
+	return (size_t)((h ^ (h >> 29)) & (INFRA_COOKIE_SLOTS - 1));
+}
+
+size_t
+infra_cookie(struct infra *inf, const struct sockaddr *sa, uint8_t client[8],
+    uint8_t server[INFRA_COOKIE_MAX])
+{
+	uint8_t key[18];
+	size_t i = cookie_key(sa, key), len = 0;
+
+	cookie_client(inf->secret, sa, client);
+	pthread_mutex_lock(&inf->lock);
+	if (memcmp(inf->cookies[i].addr, key, sizeof(key)) == 0) {
+		len = inf->cookies[i].len;
+		memcpy(server, inf->cookies[i].cookie, len);
+	}
+	pthread_mutex_unlock(&inf->lock);
+	return len;
+}
+
+void
+infra_cookie_learn(struct infra *inf, const struct sockaddr *sa, const uint8_t *server,
+    size_t len)
+{
+	uint8_t key[18];
+	size_t i = cookie_key(sa, key);
+
+	if (len < 8 || len > INFRA_COOKIE_MAX)
+		return;
+	pthread_mutex_lock(&inf->lock);
+	memcpy(inf->cookies[i].addr, key, sizeof(key));
+	inf->cookies[i].len = (uint8_t)len;
+	memcpy(inf->cookies[i].cookie, server, len);
 	pthread_mutex_unlock(&inf->lock);
 }

@@ -1,4 +1,4 @@
-/* infra.h: what dnsr knows of upstream servers: smoothed RTT and back-off per (address, zone). */
+/* infra.h: what dnsr knows of upstream servers: RTT and back-off per (address, zone), cookies. */
 #ifndef STREAMDNS_INFRA_H
 #define STREAMDNS_INFRA_H
 
@@ -41,7 +41,24 @@ void infra_success(struct infra *inf, const struct sockaddr *sa, const uint8_t *
 void infra_failure(struct infra *inf, const struct sockaddr *sa, const uint8_t *zone,
     uint64_t timeout_us, uint64_t now_ms);
 
+#define INFRA_COOKIE_MAX	32	/* longest server cookie (RFC 7873 4.2) */
+
+/*
+ * DNS cookies (RFC 7873 5.1), per server address and port: writes our client cookie for
+ * sa (derived from a per-process secret and the address, never stored) into client, and
+ * the server cookie sa last gave us into server; returns the server cookie's length, 0
+ * when there is none yet.
+ */
+size_t infra_cookie(struct infra *inf, const struct sockaddr *sa, uint8_t client[8],
+    uint8_t server[INFRA_COOKIE_MAX]);
+
+/* sa sent this server cookie (8 to INFRA_COOKIE_MAX octets): it goes back from now on. */
+void infra_cookie_learn(struct infra *inf, const struct sockaddr *sa, const uint8_t *server,
+    size_t len);
+
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t infra_now_ms(void);
+/* Microseconds of CLOCK_MONOTONIC (latency metrics). */
+uint64_t infra_now_us(void);
 
 #endif

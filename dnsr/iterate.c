@@ -291,9 +291,12 @@ cut_from_cache(struct iter *it, const uint8_t *zone)
 		return false;
 	}
 	cut_reset(&it->cut, zone);
-	for (const uint8_t *p = rrset_first(ns->rrset, &rd); p; p = rrset_next(ns->rrset, p, &rd))
-		if (cut_add_name(&it->cut, rd.data, rd.len) != NULL)
-			cut_add_cached(it, rd.data);
+	for (const uint8_t *p = rrset_first(ns->rrset, &rd); p; p = rrset_next(ns->rrset, p, &rd)) {
+		struct cut_name *n = cut_add_name(&it->cut, rd.data, rd.len);
+
+		if (n != NULL)
+			cut_add_cached(it, n->name);	/* lower case: the cache's keys are */
+	}
 	cache_entry_unref(ns);
 	return cut_usable(it);
 }
@@ -388,6 +391,17 @@ debug_query(const struct iter *it, const struct sockaddr *sa)
 	    sizeof(zone)), it->level);
 }
 
+/*
+ * 0x20 only when iterating: a forwarder answers from its cache with the case of whoever
+ * asked first, and its answers come from one configured address anyway.
+ */
+static unsigned
+query_flags(const struct dnsr_conf *conf)
+{
+	return (conf->use_0x20 && conf->mode == DNSR_RECURSIVE ? UPSTREAM_0X20 : 0) |
+	    (conf->cookies ? UPSTREAM_COOKIE : 0);
+}
+
 static void
 send_to(struct iter *it, size_t idx)
 {
@@ -404,7 +418,8 @@ send_to(struct iter *it, size_t idx)
 	it->cut.addrs[idx].tried = true;
 	if (debugging(it->env))
 		debug_query(it, &it->cut.addrs[idx].a.sa);
-	it->uq = upstream_send(it->env->up, &it->cut.addrs[idx].a.sa, q, qlen, on_answer, it);
+	it->uq = upstream_send(it->env->up, &it->cut.addrs[idx].a.sa, q, qlen,
+	    query_flags(it->env->conf), on_answer, it);
 	if (it->uq == NULL) {
 		fail(it, EDE_OTHER, "resolver busy");
 		return;
@@ -885,7 +900,7 @@ referral(struct iter *it, struct iter_scratch *sc)
 	return true;
 }
 
-/* Is this the answer to the question we asked? (c-ares checked the id and question.) */
+/* Is this the answer to the question we asked? (upstream.c checked id, question, case.) */
 static bool
 answers_question(const struct iter *it, const struct wire_msg *m)
 {
@@ -970,6 +985,11 @@ on_answer(void *arg, enum upstream_status st, const uint8_t *msg, size_t len,
 	enum verdict v = V_BAD;
 
 	it->uq = NULL;
+	if (st == UPSTREAM_OK)
+		histogram_observe(&it->env->stats.up_rtt, rtt_us);
+	else
+		counter_add(st == UPSTREAM_TIMEOUT ? &it->env->stats.up_timeouts :
+		    &it->env->stats.up_errors, 1);
 	memcpy(zone, it->cut.zone, dname_len(it->cut.zone));	/* a referral replaces it */
 	if (st == UPSTREAM_OK && (v = judge(it, msg, len)) != V_BAD) {
 		infra_success(it->env->infra, &addr.sa, zone, rtt_us, now);

@@ -13,6 +13,7 @@
 #include "dnsr/infra.h"
 #include "dnsr/reply.h"
 #include "dnsr/upstream.h"
+#include "common/metrics.h"
 
 struct iter;
 struct iter_scratch;
@@ -24,6 +25,9 @@ struct iter_stats {
 	atomic_ulong	referrals;
 	atomic_ulong	bad_answers;	/* lame, REFUSED, SERVFAIL, malformed, off-question */
 	atomic_ulong	failures;	/* resolutions that ended in SERVFAIL */
+	counter_t	up_timeouts;	/* upstream queries unanswered in time */
+	counter_t	up_errors;	/* refused, unreachable, OOM */
+	struct histogram up_rtt;	/* upstream queries answered (any RCODE) */
 };
 
 /* What iteration needs of its worker; one per event loop. */

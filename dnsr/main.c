@@ -10,6 +10,7 @@
 #include <event2/thread.h>
 #include <sodium.h>
 
+#include "dnsr/admin.h"
 #include "dnsr/cache.h"
 #include "dnsr/dnsr.h"
 #include "dnsr/hints.h"
@@ -17,6 +18,7 @@
 #include "dnsr/server.h"
 #include "common/dname.h"
 #include "common/log.h"
+#include "common/privdrop.h"
 
 static void
 usage(FILE *out)
@@ -100,7 +102,9 @@ run(const struct dnsr_conf *conf)
 	    (uint32_t)conf->max_negative_ttl };
 	static struct hints start;
 	struct dnsr_server *srv;
+	struct dnsr_admin *adm;
 	struct cache *cache;
+	char aerr[256];
 	struct infra *infra;
 	sigset_t sigs;
 
@@ -119,7 +123,19 @@ run(const struct dnsr_conf *conf)
 		fatalx("cannot open the listening sockets");
 	log_info("streamdns-dnsr %s answering on %s with %d workers; clients allowed: %s",
 	    STREAMDNS_VERSION, conf->listen, conf->workers, conf->allow);
+	if ((adm = dnsr_admin_start(conf, srv, cache, aerr, sizeof(aerr))) == NULL)
+		fatalx("admin: %s", aerr);
+	/* Every socket is open (the Unix socket's file keeps its owner, group and mode). */
+	if (conf->user[0] != '\0') {
+		char err[256];
+
+		if (drop_privileges(conf->user, err, sizeof(err)) != 0)
+			fatalx("%s", err);
+		log_info("running as user %s", conf->user);
+	}
 	wait_for_stop(&sigs, srv, cache);
+	/* The admin thread reads the workers' counters and the cache: it stops first. */
+	dnsr_admin_stop(adm);
 	log_stats(srv, cache);
 	dnsr_server_stop(srv);
 	infra_free(infra);

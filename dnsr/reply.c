@@ -4,7 +4,8 @@
 #include "dnsr/reply.h"
 
 #define EDE_TEXT_MAX	64
-#define OPT_RESERVE	(11 + 4 + 2 + EDE_TEXT_MAX)	/* OPT RR with one EDE option */
+#define COOKIE_OPT_LEN	(4 + 8 + 16)	/* client cookie and an RFC 9018 server cookie */
+#define OPT_RESERVE	(11 + COOKIE_OPT_LEN + 4 + 2 + EDE_TEXT_MAX)	/* OPT: COOKIE, EDE */
 
 void
 result_init(struct result *r)
@@ -148,25 +149,34 @@ response_flags(const struct dns_query *q)
 	    (q->flags & (0x7800 | DNS_FLAG_RD | DNS_FLAG_CD)));
 }
 
-/* Sets the RCODE and flags, and appends our OPT (with the EDE) when the query had one. */
+/*
+ * Sets the RCODE and flags, and appends our OPT when the query had one: the COOKIE the
+ * server left in q (client and server cookie, 24 octets), and the EDE.
+ */
 static size_t
 finish(struct wire_writer *w, const struct dns_query *q, size_t lim, uint16_t udp_payload,
     uint16_t rcode, uint16_t flags, int ede, const char *text)
 {
-	uint8_t opts[6 + EDE_TEXT_MAX];
+	uint8_t opts[COOKIE_OPT_LEN + 6 + EDE_TEXT_MAX];
 	uint16_t optlen = 0;
 
 	wire_set_flags(w, (uint16_t)((flags & ~0x000f) | (rcode & 0x0f)));
 	if (q->edns) {
 		w->cap = lim;
+		if (q->cookie_len == COOKIE_OPT_LEN - 4) {
+			wire_write16(opts, EDNS_OPT_COOKIE);
+			wire_write16(opts + 2, q->cookie_len);
+			memcpy(opts + 4, q->cookie, q->cookie_len);
+			optlen = COOKIE_OPT_LEN;
+		}
 		if (ede >= 0) {
 			size_t tl = text != NULL ? strnlen(text, EDE_TEXT_MAX) : 0;
 
-			wire_write16(opts, EDNS_OPT_EDE);
-			wire_write16(opts + 2, (uint16_t)(2 + tl));
-			wire_write16(opts + 4, (uint16_t)ede);
-			memcpy(opts + 6, text != NULL ? text : "", tl);
-			optlen = (uint16_t)(6 + tl);
+			wire_write16(opts + optlen, EDNS_OPT_EDE);
+			wire_write16(opts + optlen + 2, (uint16_t)(2 + tl));
+			wire_write16(opts + optlen + 4, (uint16_t)ede);
+			memcpy(opts + optlen + 6, text != NULL ? text : "", tl);
+			optlen = (uint16_t)(optlen + 6 + tl);
 		}
 		wire_opt(w, udp_payload, (uint8_t)(rcode >> 4), 0,
 		    q->edns_flags & EDNS_FLAG_DO, opts, optlen);

@@ -57,8 +57,10 @@ enum reply_lookup reply_lookup(struct cache *c, const uint8_t *name, uint16_t qt
 /*
  * Writes the response to q from r into out (outcap octets): id and question as the client
  * sent them, RA=1, AA=0, RD and CD copied, TTLs counting down (as of now), our OPT when
- * the query had one (with the EDE of a failure), TC=1 with an empty answer over UDP when
- * it does not fit in max(512, min(client's payload, udp_payload)). Returns the length.
+ * the query had one (with the EDE of a failure, and q->cookie as a COOKIE option when it
+ * is 24 octets: the caller puts the client cookie and our server cookie there, or sets
+ * cookie_len to 0), TC=1 with an empty answer over UDP when it does not fit in max(512,
+ * min(client's payload, udp_payload)). Returns the length.
  */
 size_t reply_write(uint8_t *out, size_t outcap, const struct dns_query *q,
     const struct result *r, bool tcp, uint16_t udp_payload, uint32_t now);

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -23,6 +24,7 @@
 #include "dnsr/iterate.h"
 #include "dnsr/reply.h"
 #include "dnsr/server.h"
+#include "common/cookie.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "common/wire.h"
@@ -80,6 +82,7 @@ struct pending {
 	size_t		 nwaiters;
 	struct waiter	*waiters;
 	struct iter	*it;
+	uint64_t	 started_us;	/* infra_now_us() */
 };
 
 /* A TCP client's connection, or authd's over the Unix socket (sock). */
@@ -101,7 +104,12 @@ struct conn {
 	char			 name[260];	/* ' "HELLO's name"', printable */
 };
 
+/* Indexed by enum client_kind. */
+const char *const dnsr_transport_names[DNSR_TRANSPORTS] = { "udp", "tcp", "socket" };
+
 struct worker_stats {
+	counter_t	answers[DNSR_TRANSPORTS][16];	/* by transport and RCODE */
+	struct histogram resolve_latency;
 	atomic_ulong	queries;
 	atomic_ulong	cache_answers;
 	atomic_ulong	refused;
@@ -141,6 +149,8 @@ struct dnsr_server {
 	const struct hints	*start;
 	size_t			 nworkers;
 	struct worker		*workers[WORKERS_MAX];
+	struct cookie_ctx	 cookies;	/* our server cookies (conf->cookies) */
+	struct event		*rotate_ev;	/* their secret's rotation, on worker 0 */
 	int			 unix_fd;	/* authd's socket, -1 when none */
 	bool			 unix_bound;	/* the file is ours (unix_dev, unix_ino)... */
 	dev_t			 unix_dev;	/* ...to remove at exit */
@@ -185,6 +195,13 @@ tcp_send(struct conn *c, uint8_t *buf, size_t len)
 
 static void sock_answer(struct conn *c, uint32_t id, const uint8_t *dns, size_t len);
 
+/* Counts an answer about to be sent, by transport and RCODE, for /metrics. */
+static void
+count_answer(struct worker *wk, enum client_kind kind, const uint8_t *msg)
+{
+	counter_add(&wk->stats.answers[kind][msg[3] & 0x0f], 1);
+}
+
 /* Sends a late answer (after a resolution) to one client. */
 static void
 answer_waiter(struct worker *wk, struct waiter *w, const struct result *res)
@@ -198,6 +215,7 @@ answer_waiter(struct worker *wk, struct waiter *w, const struct result *res)
 			return;		/* the client has gone */
 		len = reply_write(wk->one + 2, DNS_MAX_MSG, &w->q, res, true, udp_payload(wk),
 		    now);
+		count_answer(wk, CLIENT_TCP, wk->one + 2);
 		tcp_send(w->cl.conn, wk->one, len);
 		return;
 	case CLIENT_SOCK:
@@ -205,12 +223,14 @@ answer_waiter(struct worker *wk, struct waiter *w, const struct result *res)
 			return;		/* authd's connection has gone */
 		len = reply_write(wk->one, w->cl.limit, &w->q, res, w->cl.tcp, udp_payload(wk),
 		    now);
+		count_answer(wk, CLIENT_SOCK, wk->one);
 		sock_answer(w->cl.conn, w->cl.id, wk->one, len);
 		return;
 	case CLIENT_UDP:
 		break;
 	}
 	len = reply_write(wk->one, DNS_MAX_MSG, &w->q, res, false, udp_payload(wk), now);
+	count_answer(wk, CLIENT_UDP, wk->one);
 	/* A full socket buffer drops the answer, as UDP may; the client will ask again. */
 	(void)sendto(w->cl.fd, wk->one, len, MSG_DONTWAIT, (struct sockaddr *)&w->cl.from,
 	    w->cl.fromlen);
@@ -262,6 +282,7 @@ on_resolved(void *arg, const struct result *res)
 	if (*pp == p)
 		*pp = p->hnext;
 	wk->npending--;
+	histogram_observe(&wk->stats.resolve_latency, infra_now_us() - p->started_us);
 	while (p->waiters != NULL) {
 		struct waiter *w = p->waiters;
 
@@ -290,6 +311,7 @@ wait_for(struct worker *wk, const uint8_t *name, const struct dns_query *q,
 		p->hash = hash;
 		memcpy(p->name, name, dname_len(name));
 		p->qtype = q->qtype;
+		p->started_us = infra_now_us();
 		p->it = iter_start(&wk->env, name, q->qtype, on_resolved, p);
 		p->hnext = *pp;
 		*pp = p;
@@ -350,6 +372,23 @@ answer_or_wait(struct worker *wk, const struct dns_query *q, const struct client
 }
 
 /*
+ * RFC 7873 5.2: a client that sent a cookie gets a fresh server cookie for its address
+ * (RFC 9018's, as authd makes them), whatever it sent as one: a resolver has no reason to
+ * refuse a client without a valid one. reply.c writes q->cookie back as it is left here.
+ */
+static void
+set_cookie(struct dnsr_server *srv, struct dns_query *q, const struct client *cl)
+{
+	if (!srv->conf->cookies || q->cookie_len < COOKIE_CLIENT_LEN) {
+		q->cookie_len = 0;
+		return;
+	}
+	cookie_make(&srv->cookies, q->cookie, (const struct sockaddr *)&cl->from,
+	    (uint32_t)time(NULL), q->cookie + COOKIE_CLIENT_LEN);
+	q->cookie_len = COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
+}
+
+/*
  * Answers what can be answered at once (errors, refusals, cache hits) into out and
  * returns its length; returns 0 when the query is dropped or waits for a resolution.
  */
@@ -360,6 +399,11 @@ handle_query(struct worker *wk, const uint8_t *msg, size_t len, const struct cli
 	struct dns_query q;
 	enum wire_parse_result pr = wire_parse_query(msg, len, &q);
 	uint16_t rc;
+
+	if (pr == WIRE_OK)
+		set_cookie(wk->srv, &q, cl);
+	else
+		q.cookie_len = 0;
 
 	/* A socket query is answered exactly once (PROTOCOL.md): even a response, FORMERR. */
 	if (pr == WIRE_DROP && cl->kind != CLIENT_SOCK)
@@ -421,6 +465,7 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 		    DNS_MAX_MSG);
 		if (len == 0)
 			continue;
+		count_answer(wk, CLIENT_UDP, wk->out[nout]);
 		iout[nout].iov_base = wk->out[nout];
 		iout[nout].iov_len = len;
 		memset(&out[nout].msg_hdr, 0, sizeof(out[nout].msg_hdr));
@@ -508,8 +553,10 @@ tcp_read(struct bufferevent *bev, void *arg)
 		}
 		len = handle_query(wk, q + 2, qlen, &cl, wk->one + 2, DNS_MAX_MSG);
 		evbuffer_drain(inb, 2 + qlen);
-		if (len > 0)
+		if (len > 0) {
+			count_answer(wk, CLIENT_TCP, wk->one + 2);
 			tcp_send(c, wk->one, len);
+		}
 	}
 }
 
@@ -690,8 +737,10 @@ sock_query(struct conn *c, const struct proto_msg *m)
 	    net_addr_str((const struct sockaddr *)&cl.from, addr, sizeof(addr)),
 	    cl.tcp ? "tcp" : "udp");
 	len = handle_query(wk, m->dns, m->dnslen, &cl, wk->one, cl.limit);
-	if (len > 0)
+	if (len > 0) {
+		count_answer(wk, CLIENT_SOCK, wk->one);
 		sock_answer(c, cl.id, wk->one, len);
+	}
 }
 
 static void
@@ -1080,7 +1129,7 @@ worker_new(struct dnsr_server *srv)
 	wk->env.start = srv->start;
 	wk->env.conf = srv->conf;
 	wk->env.up = upstream_new(wk->base, srv->conf->query_timeout,
-	    (size_t)srv->conf->max_resolutions + 64);
+	    (size_t)srv->conf->max_resolutions + 64, srv->infra);
 	iter_env_init(&wk->env);
 	for (size_t i = 0; i < n && i < LISTEN_MAX; i++) {
 		struct sockaddr_storage ss;
@@ -1101,6 +1150,16 @@ worker_new(struct dnsr_server *srv)
 			fatalx("event_new");
 	}
 	return wk;
+}
+
+/* Daily: cookies made with the old secret still validate for a day (cookie.h). */
+static void
+rotate_secret(evutil_socket_t fd, short what, void *arg)
+{
+	struct dnsr_server *srv = arg;
+
+	cookie_rotate(&srv->cookies, NULL);
+	log_info("DNS cookie secret rotated");
 }
 
 static void *
@@ -1141,6 +1200,15 @@ dnsr_server_start(const struct dnsr_conf *conf, struct cache *cache, struct infr
 		}
 		srv->workers[srv->nworkers++] = wk;
 	}
+	cookie_init(&srv->cookies, NULL);
+	if (conf->cookies && srv->nworkers > 0) {
+		struct timeval day = { 86400, 0 };
+
+		srv->rotate_ev = event_new(srv->workers[0]->base, -1, EV_PERSIST, rotate_secret,
+		    srv);
+		if (srv->rotate_ev == NULL || event_add(srv->rotate_ev, &day) != 0)
+			fatalx("event_new");
+	}
 	for (size_t i = 0; i < srv->nworkers; i++) {
 		if (pthread_create(&srv->workers[i]->thread, NULL, worker_main,
 		    srv->workers[i]) != 0)
@@ -1161,16 +1229,48 @@ dnsr_server_stop(struct dnsr_server *srv)
 	for (size_t i = 0; i < srv->nworkers; i++) {
 		if (srv->workers[i]->running)
 			pthread_join(srv->workers[i]->thread, NULL);
+		if (i == 0 && srv->rotate_ev != NULL)
+			event_free(srv->rotate_ev);	/* before its base */
 		worker_free(srv->workers[i]);
 	}
 	sock_remove(srv);
 	free(srv);
 }
 
+/* The per-worker counters and histograms behind /metrics, summed. */
+static void
+sum_metrics(struct dnsr_server *srv, struct dnsr_stats *st)
+{
+	const struct histogram *rtt[WORKERS_MAX], *lat[WORKERS_MAX];
+
+	for (size_t i = 0; i < srv->nworkers; i++) {
+		struct worker *wk = srv->workers[i];
+
+		for (int t = 0; t < DNSR_TRANSPORTS; t++)
+			for (int r = 0; r < 16; r++)
+				st->answers[t][r] += counter_get(&wk->stats.answers[t][r]);
+		st->upstream_timeouts += counter_get(&wk->env.stats.up_timeouts);
+		st->upstream_errors += counter_get(&wk->env.stats.up_errors);
+		rtt[i] = &wk->env.stats.up_rtt;
+		lat[i] = &wk->stats.resolve_latency;
+	}
+	histogram_sum(rtt, srv->nworkers, &st->upstream_rtt);
+	histogram_sum(lat, srv->nworkers, &st->resolve_latency);
+}
+
+static void
+sum_drops(const struct upstream_drops *d, struct dnsr_stats *st)
+{
+	st->drop_mismatched += atomic_load_explicit(&d->mismatched, memory_order_relaxed);
+	st->drop_cookie += atomic_load_explicit(&d->cookie, memory_order_relaxed);
+	st->drop_case_0x20 += atomic_load_explicit(&d->case_0x20, memory_order_relaxed);
+}
+
 void
 dnsr_server_stats(struct dnsr_server *srv, struct dnsr_stats *st)
 {
 	memset(st, 0, sizeof(*st));
+	sum_metrics(srv, st);
 	for (size_t i = 0; i < srv->nworkers; i++) {
 		struct worker *wk = srv->workers[i];
 
@@ -1185,6 +1285,7 @@ dnsr_server_stats(struct dnsr_server *srv, struct dnsr_stats *st)
 		st->sock_malformed += atomic_load_explicit(&wk->stats.sock_malformed,
 		    memory_order_relaxed);
 		st->sock_slow += atomic_load_explicit(&wk->stats.sock_slow, memory_order_relaxed);
+		sum_drops(upstream_drops(wk->env.up), st);
 		st->resolutions += atomic_load_explicit(&wk->env.stats.resolutions,
 		    memory_order_relaxed);
 		st->upstream += atomic_load_explicit(&wk->env.stats.upstream,

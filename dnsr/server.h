@@ -6,8 +6,13 @@
 #include "dnsr/dnsr.h"
 #include "dnsr/hints.h"
 #include "dnsr/infra.h"
+#include "common/metrics.h"
 
 struct dnsr_server;
+
+/* Transports of client queries (index of dnsr_stats.answers): UDP, TCP, authd's socket. */
+#define DNSR_TRANSPORTS	3
+extern const char *const dnsr_transport_names[DNSR_TRANSPORTS];
 
 /* Totals over the workers, for the log line of SIGUSR1 and of shutdown. */
 struct dnsr_stats {
@@ -22,6 +27,16 @@ struct dnsr_stats {
 	unsigned long	sock_queries;	/* QUERY frames received */
 	unsigned long	sock_malformed;	/* frames answered with ERROR 1 */
 	unsigned long	sock_slow;	/* connections ended for not reading their answers */
+	/* Upstream answers dropped as not ours (dnsr/upstream.c, struct upstream_drops). */
+	unsigned long	drop_mismatched;	/* id or question */
+	unsigned long	drop_cookie;		/* client cookie not ours */
+	unsigned long	drop_case_0x20;		/* case differs: asked again over TCP */
+	/* For /metrics (dnsr/admin.c). */
+	unsigned long	answers[DNSR_TRANSPORTS][16];	/* by transport and header RCODE */
+	unsigned long	upstream_timeouts;
+	unsigned long	upstream_errors;
+	struct histogram upstream_rtt;		/* answered upstream queries */
+	struct histogram resolve_latency;	/* resolution start to its answer */
 };
 
 /*

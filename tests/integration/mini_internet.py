@@ -416,9 +416,11 @@ class Dnsr:
     """streamdns-dnsr with a generated INI file, started against a mini internet."""
 
     def __init__(self, build, mini=None, resolver="", server="", cache="", workers=2,
-                 log="debug"):
+                 log="debug", admin="", metrics=""):
         from streamdns import free_port
         self.port = free_port()
+        # Every instance has its admin endpoint on a port of its own (see http()).
+        self.admin_port = free_port()
         self.dir = tempfile.mkdtemp(prefix="dnsr-")
         self.conf = os.path.join(self.dir, "dnsr.ini")
         self.logpath = os.path.join(self.dir, "dnsr.log")
@@ -426,8 +428,10 @@ class Dnsr:
         with open(self.conf, "w") as f:
             f.write("[server]\nlisten = 127.0.0.1:%d\nworkers = %d\ntcp-idle-timeout = 2s\n%s\n"
                     "[resolver]\n%squery-timeout = 250ms\nresolve-timeout = 4s\n%s\n"
-                    "[cache]\n%s\n[log]\nlevel = %s\n"
-                    % (self.port, workers, server, hints, resolver, cache, log))
+                    "[cache]\n%s\n[log]\nlevel = %s\n[admin]\n%s%s\n[metrics]\n%s\n"
+                    % (self.port, workers, server, hints, resolver, cache, log,
+                       "" if "listen" in admin else "listen = 127.0.0.1:%d\n" % self.admin_port,
+                       admin, metrics))
         self.logf = open(self.logpath, "w")
         self.proc = subprocess.Popen([os.path.join(build, "streamdns-dnsr"), "-c", self.conf],
                                      stderr=self.logf)
@@ -455,6 +459,11 @@ class Dnsr:
     def read_log(self):
         with open(self.logpath) as f:
             return f.read()
+
+    def http(self, path, token=None, timeout=5.0):
+        """GET on the admin endpoint; returns (status, body text)."""
+        from streamdns import Authd
+        return Authd.http(self, path, token=token, timeout=timeout)
 
     def stats(self):
         """The counters dnsr logs on SIGUSR1, as a dict of ints."""

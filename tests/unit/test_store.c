@@ -514,11 +514,71 @@ test_commit_frees_replaced(void **state)
 	assert_stats(st, 0, 0, 0, 0);
 }
 
+static int
+count_node(const struct znode *n, void *arg)
+{
+	(void)n;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/*
+ * Enough names to grow the table many times, then delete them all (tombstones), then add
+ * them again: every name is found while it exists and never after, the walk sees exactly
+ * the nodes that exist, and the table keeps working through growth and tombstone reuse.
+ */
+static void
+test_many_names_grow_delete_reinsert(void **state)
+{
+	enum { N = 50000 };
+	char name[64];
+	size_t walked = 0;
+	struct store_stats ss;
+
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++) {
+			snprintf(name, sizeof(name), "n%d.big.example.", i);
+			put(st, name, mk(DNS_TYPE_A, 60, 1, "abcd"));
+		}
+		store_commit(st);
+		store_get_stats(st, &ss);
+		assert_int_equal(ss.names, N);
+		assert_int_equal(ss.nodes, N + 3);	/* big.example., example., the root */
+		rcu_read_lock();
+		for (int i = 0; i < N; i += 97) {
+			const uint8_t *w;
+
+			snprintf(name, sizeof(name), "n%d.big.example.", i);
+			w = wn(name);
+			assert_non_null(store_lookup(st, w, dname_len(w)));
+		}
+		walked = 0;
+		store_walk(st, count_node, &walked);
+		rcu_read_unlock();
+		assert_int_equal(walked, N + 3);
+		for (int i = 0; i < N; i++) {
+			snprintf(name, sizeof(name), "n%d.big.example.", i);
+			store_apply(st, wn(name), DNS_TYPE_A, NULL);
+		}
+		store_commit(st);
+		store_get_stats(st, &ss);
+		assert_int_equal(ss.nodes, 0);
+		rcu_read_lock();
+		walked = 0;
+		store_walk(st, count_node, &walked);
+		assert_int_equal(walked, 0);
+		assert_null(store_lookup(st, wn("n7.big.example."), dname_len(wn("n7.big.example."))));
+		rcu_read_unlock();
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_add_and_lookup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_names_grow_delete_reinsert, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_exact_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_rrset, setup, teardown),

@@ -1,10 +1,10 @@
-/* cookie.c: RFC 9018 server cookies: version 1, timestamp, SipHash-2-4 (libsodium). */
+/* cookie.c: RFC 9018 server cookies (version 1, timestamp, SipHash-2-4) and client cookies. */
 #include <string.h>
 
 #include <netinet/in.h>
 #include <sodium.h>
 
-#include "authd/cookie.h"
+#include "common/cookie.h"
 
 void
 cookie_init(struct cookie_ctx *c, const uint8_t *secret)
@@ -89,4 +89,27 @@ cookie_valid(struct cookie_ctx *c, const uint8_t *client_cookie, const uint8_t *
 			return true;
 	}
 	return false;
+}
+
+void
+cookie_client(const uint8_t secret[COOKIE_SECRET_LEN], const struct sockaddr *addr,
+    uint8_t out[COOKIE_CLIENT_LEN])
+{
+	uint8_t in[16 + 2];
+	size_t n = 0;
+
+	if (addr->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
+
+		memcpy(in, &sin->sin_addr, 4);
+		memcpy(in + 4, &sin->sin_port, 2);
+		n = 6;
+	} else if (addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
+
+		memcpy(in, &sin6->sin6_addr, 16);
+		memcpy(in + 16, &sin6->sin6_port, 2);
+		n = 18;
+	}
+	crypto_shorthash_siphash24(out, in, n, secret);
 }

@@ -1,4 +1,4 @@
-/* cookie.h: DNS server cookies (RFC 7873) in the interoperable format of RFC 9018. */
+/* cookie.h: DNS cookies (RFC 7873): server cookies as RFC 9018, client cookies as 7873 5.1. */
 #ifndef STREAMDNS_COOKIE_H
 #define STREAMDNS_COOKIE_H
 
@@ -34,5 +34,13 @@ void cookie_make(struct cookie_ctx *c, const uint8_t *client_cookie,
 bool cookie_valid(struct cookie_ctx *c, const uint8_t *client_cookie,
     const uint8_t *server_cookie, size_t server_len, const struct sockaddr *addr,
     uint32_t now);
+
+/*
+ * Our client cookie for the server at addr (address and port), as a resolver sends it
+ * upstream (RFC 7873 5.1): SipHash-2-4 of the server's address under a per-process secret,
+ * so that each server sees its own cookie and none can predict another's.
+ */
+void cookie_client(const uint8_t secret[COOKIE_SECRET_LEN], const struct sockaddr *addr,
+    uint8_t out[COOKIE_CLIENT_LEN]);
 
 #endif
