@@ -242,6 +242,16 @@ table_grow(struct loader *ld)
 	return 0;
 }
 
+/*
+ * Is the owner stored at a (a well-formed wire name) owner? Lengths first: a stored name
+ * may end the arena, and memcmp may read all len octets (found by fuzz_zonefile).
+ */
+static bool
+owner_eq(const uint8_t *a, const uint8_t *owner, size_t len)
+{
+	return dname_len(a) == len && memcmp(a, owner, len) == 0;
+}
+
 /* The set of (owner, type), created when new; NONE when out of memory. */
 static uint32_t
 set_find(struct loader *ld, const uint8_t *owner, size_t len, uint16_t type, uint32_t file,
@@ -254,7 +264,7 @@ set_find(struct loader *ld, const uint8_t *owner, size_t len, uint16_t type, uin
 	/* Records of one RRset usually follow each other. */
 	if (ld->nsets > 0) {
 		st = &ld->sets[ld->last_set];
-		if (st->type == type && memcmp(ld->p->arena + st->owner, owner, len) == 0)
+		if (st->type == type && owner_eq(ld->p->arena + st->owner, owner, len))
 			return ld->last_set;
 	}
 	if (ld->nsets * 2 >= ld->table_cap && table_grow(ld) != 0)
@@ -265,7 +275,7 @@ set_find(struct loader *ld, const uint8_t *owner, size_t len, uint16_t type, uin
 		if (ld->table[h] >> 32 != tag)
 			continue;
 		st = &ld->sets[(uint32_t)ld->table[h] - 1];
-		if (st->type == type && memcmp(ld->p->arena + st->owner, owner, len) == 0)
+		if (st->type == type && owner_eq(ld->p->arena + st->owner, owner, len))
 			return ld->last_set = (uint32_t)ld->table[h] - 1;
 	}
 	if (ld->nsets >= NONE - 1 ||
