@@ -466,11 +466,23 @@ scan(struct loader *ld, const char *path, const char *origin, uint32_t ttl,
 		else
 			report(ld, path, 0, "%s", zs_strerror(s->error.code));
 	} else {
+		int includes = 0;
+
 		while (ld->nerrors < ZONEFILE_MAX_ERRORS && zs_parse_record(s) == 0 &&
 		    s->state != ZS_STATE_EOF && s->state != ZS_STATE_STOP) {
 			if (s->state == ZS_STATE_DATA)
 				on_record(ld, s);
-			else if (s->state == ZS_STATE_INCLUDE)
+			else if (s->state == ZS_STATE_INCLUDE &&
+			    ++includes > ZONEFILE_MAX_INCLUDES) {
+				/*
+				 * libzscanner 3.2 leaves a frame on its parser stack at every
+				 * $INCLUDE it returns to us, and overflows it (stack smashing)
+				 * after 16 in one file (found by fuzz_zonefile): refuse more.
+				 */
+				report(ld, FNAME(s), s->line_counter, "more than %d $INCLUDE "
+				    "directives in one file", ZONEFILE_MAX_INCLUDES);
+				break;
+			} else if (s->state == ZS_STATE_INCLUDE)
 				include(ld, s, depth);
 			else if (s->state == ZS_STATE_ERROR)
 				report(ld, FNAME(s), s->line_counter, "%s",

@@ -10,6 +10,8 @@
 
 /* Errors reported before the loader gives up on a file (a broken file can have thousands). */
 #define ZONEFILE_MAX_ERRORS	100
+/* $INCLUDE directives in one file (libzscanner 3.2 cannot take more than 16). */
+#define ZONEFILE_MAX_INCLUDES	12
 /* $INCLUDE nesting: the file given is depth 0. */
 #define ZONEFILE_MAX_DEPTH	16
 

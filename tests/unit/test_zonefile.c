@@ -309,6 +309,29 @@ test_include_loop_and_depth(void **state)
 	zonefile_free(zf);
 }
 
+/* libzscanner 3.2 overflows its parser stack after 16 $INCLUDEs in one file: refused. */
+static void
+test_too_many_includes(void **state)
+{
+	char text[2048] = "$TTL 60\n";
+	struct zonefile *zf;
+
+	(void)state;
+	write_file("empty", "");
+	for (int i = 0; i < ZONEFILE_MAX_INCLUDES; i++)
+		strcat(text, "$INCLUDE empty\n");
+	strcat(text, "www A 192.0.2.1\n");
+	zf = load(text, "example.com.");
+	assert_non_null(zf);		/* the most allowed: fine */
+	assert_non_null(find(zf, "www.example.com.", KNOT_RRTYPE_A));
+	zonefile_free(zf);
+	for (int i = 0; i < 20; i++)
+		strcat(text, "$INCLUDE empty\n");
+	assert_null(load(text, "example.com."));
+	assert_int_equal(nerr, 1);
+	assert_non_null(strstr(errors[0], "more than 12 $INCLUDE directives in one file"));
+}
+
 static void
 test_error_limit(void **state)
 {
@@ -418,6 +441,7 @@ main(void)
 		cmocka_unit_test(test_ttl_required),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_include_loop_and_depth),
+		cmocka_unit_test(test_too_many_includes),
 		cmocka_unit_test(test_error_limit),
 		cmocka_unit_test(test_rrset_too_large),
 		cmocka_unit_test(test_stdin_pipe),
