@@ -304,53 +304,14 @@ vec_with(const struct rrset_vec *old, uint16_t type, struct rrset *rs, struct rr
 	return v;
 }
 
-void
-store_apply_local(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *rs)
+/* Writer: the counters of the topic layer, when an RRset of type goes from prev to rs. */
+static void
+count_change(struct store *s, uint32_t before, uint32_t after, const struct rrset *prev,
+    const struct rrset *rs, uint16_t type)
 {
-	struct znode *n;
-	struct rrset_vec *v;
-	struct rrset *prev;
-
-	rcu_read_lock();
-	if (rs == NULL) {
-		n = (struct znode *)store_lookup(s, owner, dname_len(owner));
-		if (n == NULL || vec_find(n->local, type) == NULL) {
-			rcu_read_unlock();
-			return;
-		}
-	} else {
-		n = node_get(s, owner);
-	}
-	v = vec_with(n->local, type, rs, &prev);
-	garbage_add(&s->garbage, n->local);
-	garbage_add(&s->garbage, prev);
-	rcu_assign_pointer(n->local, v);
-	if (v->count == 0)
-		node_prune(s, n);
-	rcu_read_unlock();
-}
-
-void
-store_apply(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *rs)
-{
-	struct znode *n;
-	struct rrset_vec *v;
-	struct rrset *prev;
-
-	rcu_read_lock();
-	if (rs == NULL) {
-		n = (struct znode *)store_lookup(s, owner, dname_len(owner));
-		if (n == NULL || vec_find(n->sets, type) == NULL) {
-			rcu_read_unlock();
-			return;
-		}
-	} else {
-		n = node_get(s, owner);
-	}
-	v = vec_with(n->sets, type, rs, &prev);
-	if (n->sets->count == 0 && v->count > 0)
+	if (before == 0 && after > 0)
 		s->stats.names++;
-	if (n->sets->count > 0 && v->count == 0)
+	if (before > 0 && after == 0)
 		s->stats.names--;
 	if (prev != NULL) {
 		s->stats.rrsets--;
@@ -362,12 +323,46 @@ store_apply(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *
 		s->stats.records += rs->count;
 		s->stats.zones += type == DNS_TYPE_SOA;
 	}
-	garbage_add(&s->garbage, n->sets);
+}
+
+/* Writer: sets (rs) or deletes (NULL) type in one layer of owner's node, topic or local. */
+static void
+apply_layer(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *rs,
+    bool local)
+{
+	struct znode *n;
+	struct rrset_vec **layer, *v;
+	struct rrset *prev;
+
+	rcu_read_lock();
+	n = rs != NULL ? node_get(s, owner) :
+	    (struct znode *)store_lookup(s, owner, dname_len(owner));
+	layer = n == NULL ? NULL : local ? &n->local : &n->sets;
+	if (layer == NULL || (rs == NULL && vec_find(*layer, type) == NULL)) {
+		rcu_read_unlock();
+		return;		/* deleting what is not there */
+	}
+	v = vec_with(*layer, type, rs, &prev);
+	if (!local)
+		count_change(s, (*layer)->count, v->count, prev, rs, type);
+	garbage_add(&s->garbage, *layer);
 	garbage_add(&s->garbage, prev);
-	rcu_assign_pointer(n->sets, v);
+	rcu_assign_pointer(*layer, v);
 	if (v->count == 0)
 		node_prune(s, n);
 	rcu_read_unlock();
+}
+
+void
+store_apply_local(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *rs)
+{
+	apply_layer(s, owner, type, rs, true);
+}
+
+void
+store_apply(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *rs)
+{
+	apply_layer(s, owner, type, rs, false);
 }
 
 void
