@@ -8,6 +8,22 @@
 
 #include "common/net.h"
 
+/*
+ * Large UDP socket buffers: a burst of queries (thousands at once from a resolver farm or
+ * dnsperf) must wait in the kernel, not be dropped, while the workers catch up. Root may
+ * go past net.core.rmem_max with the FORCE variants; otherwise the kernel caps the size.
+ */
+static void
+udp_buffers(int fd)
+{
+	int size = NET_UDP_BUFFER;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) != 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
 int
 net_listen(const struct sockaddr_storage *ss, size_t sslen, int type)
 {
@@ -23,6 +39,8 @@ net_listen(const struct sockaddr_storage *ss, size_t sslen, int type)
 	if (ss->ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0)
 		goto fail;
+	if (type == SOCK_DGRAM)
+		udp_buffers(fd);
 	if (bind(fd, (const struct sockaddr *)ss, (socklen_t)sslen) != 0)
 		goto fail;
 	if (type == SOCK_STREAM && listen(fd, 1024) != 0)

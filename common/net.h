@@ -7,12 +7,13 @@
 #include <sys/socket.h>
 
 #define NET_ADDRSTRLEN	64	/* "[v6 address]:port" with room to spare */
+#define NET_UDP_BUFFER	(8 << 20)	/* octets of UDP socket buffer, each way */
 
 /*
  * Opens a non-blocking, close-on-exec socket of type (SOCK_DGRAM or SOCK_STREAM) bound to
  * ss, with SO_REUSEADDR and SO_REUSEPORT (so that every worker thread can own a socket on
  * the same address) and IPV6_V6ONLY for IPv6; a stream socket is also listening. Returns
- * the descriptor, or -1 with errno set.
+ * the descriptor, or -1 with errno set. UDP sockets get NET_UDP_BUFFER each way.
  */
 int net_listen(const struct sockaddr_storage *ss, size_t sslen, int type);
 
