@@ -481,18 +481,12 @@ class Dnsr:
     def stop(self):
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            rc = self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            rc = "killed: no exit within 20 s of SIGTERM"
+        from streamdns import terminate
+        rc = terminate(self.proc)
         self.logf.close()
         self.proc = None
         log = self.read_log()
         shutil.rmtree(self.dir, ignore_errors=True)
-        # A clean stop exits 0; under the sanitizers a report makes it non-zero.
         assert rc == 0, "dnsr exited with %s:\n%s" % (rc, log[-4000:])
 
 

@@ -179,17 +179,22 @@ class Authd:
     def stop(self, sig=None):
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            rc = self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            rc = "killed: no exit within 20 s of SIGTERM"
+        rc = terminate(self.proc)
         self.logf.close()
         self.proc = None
-        # A clean stop exits 0; under the sanitizers a report makes it non-zero.
         assert rc == 0, "authd exited with %s:\n%s" % (rc, self.read_log()[-4000:])
+
+
+def terminate(proc, grace=20):
+    """SIGTERM, then the exit status (a string when it had to be killed). A clean stop
+    exits 0; under the sanitizers a report or a leak makes it non-zero."""
+    proc.terminate()
+    try:
+        return proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return "killed: no exit within %d s of SIGTERM" % grace
 
 
 def rr(name, rtype, content, ttl=300, **extra):
