@@ -53,10 +53,26 @@ rdata_cmp(const struct rdata_ref *a, const struct rdata_ref *b)
 	return (a->len > b->len) - (a->len < b->len);
 }
 
-static int
-rdata_qsort_cmp(const void *a, const void *b)
+static uint8_t *
+builder_data(struct rrset_builder *b)
 {
-	return rdata_cmp(a, b);
+	return b->heapdata != NULL ? b->heapdata : b->inline_data;
+}
+
+static struct rrset_builder_rec *
+builder_recs(struct rrset_builder *b)
+{
+	return b->heaprecs != NULL ? b->heaprecs : b->inline_recs;
+}
+
+static int
+builder_rec_cmp(const void *x, const void *y, void *arena)
+{
+	const struct rrset_builder_rec *a = x, *c = y;
+	struct rdata_ref ra = { (const uint8_t *)arena + a->off, a->len };
+	struct rdata_ref rc = { (const uint8_t *)arena + c->off, c->len };
+
+	return rdata_cmp(&ra, &rc);
 }
 
 void
@@ -65,42 +81,57 @@ rrset_builder_init(struct rrset_builder *b, uint16_t type)
 	b->type = type;
 	b->ttl = UINT32_MAX;
 	b->count = 0;
-	b->cap = 0;
-	b->recs = NULL;
+	b->wire = 0;
+	b->reccap = RRSET_BUILDER_INLINE_RECS;
+	b->datalen = 0;
+	b->datacap = RRSET_BUILDER_INLINE_DATA;
+	b->heaprecs = NULL;
+	b->heapdata = NULL;
 }
 
 /* True when the builder already holds this RDATA (RRsets are small: see rrset_builder_add). */
 static int
-builder_has(const struct rrset_builder *b, const struct rdata_ref *rd)
+builder_has(struct rrset_builder *b, const uint8_t *rdata, uint16_t len)
 {
+	const struct rrset_builder_rec *r = builder_recs(b);
+	const uint8_t *data = builder_data(b);
+
 	for (size_t i = 0; i < b->count; i++)
-		if (rdata_cmp(&b->recs[i], rd) == 0)
+		if (r[i].len == len && (len == 0 || memcmp(data + r[i].off, rdata, len) == 0))
 			return 1;
 	return 0;
 }
 
-/* Worst-case wire size of the records held, as they would stand in one message. */
-static size_t
-builder_wire_size(const struct rrset_builder *b)
-{
-	size_t size = 0;
-
-	for (size_t i = 0; i < b->count; i++)
-		size += RR_OVERHEAD + b->recs[i].len;
-	return size;
-}
-
+/* Room for one more record of len octets: the arrays move to the heap when they outgrow. */
 static int
-builder_grow(struct rrset_builder *b)
+builder_reserve(struct rrset_builder *b, uint16_t len)
 {
-	size_t cap = b->cap == 0 ? 4 : b->cap * 2;
-	struct rdata_ref *recs;
+	if (b->count == b->reccap) {
+		size_t cap = b->reccap * 2;
+		struct rrset_builder_rec *r = b->heaprecs == NULL ? malloc(cap * sizeof(*r)) :
+		    realloc(b->heaprecs, cap * sizeof(*r));
 
-	recs = realloc(b->recs, cap * sizeof(*recs));
-	if (recs == NULL)
-		return -1;
-	b->recs = recs;
-	b->cap = cap;
+		if (r == NULL)
+			return -1;
+		if (b->heaprecs == NULL)
+			memcpy(r, b->inline_recs, sizeof(b->inline_recs));
+		b->heaprecs = r;
+		b->reccap = cap;
+	}
+	if (b->datalen + len > b->datacap) {
+		size_t cap = b->datacap * 2;
+		uint8_t *d;
+
+		while (cap < b->datalen + len)
+			cap *= 2;
+		d = b->heapdata == NULL ? malloc(cap) : realloc(b->heapdata, cap);
+		if (d == NULL)
+			return -1;
+		if (b->heapdata == NULL)
+			memcpy(d, b->inline_data, b->datalen);
+		b->heapdata = d;
+		b->datacap = cap;
+	}
 	return 0;
 }
 
@@ -112,26 +143,23 @@ int
 rrset_builder_add(struct rrset_builder *b, uint32_t ttl, const uint8_t *rdata,
     uint16_t len)
 {
-	struct rdata_ref rd = { rdata, len };
-	uint8_t *copy;
+	struct rrset_builder_rec *r;
 
-	if (builder_has(b, &rd)) {
+	if (builder_has(b, rdata, len)) {
 		b->ttl = ttl < b->ttl ? ttl : b->ttl;
 		return 0;
 	}
-	if (b->count >= RRSET_MAXCOUNT ||
-	    builder_wire_size(b) + RR_OVERHEAD + len > RRSET_MAXWIRE)
+	if (b->count >= RRSET_MAXCOUNT || b->wire + RR_OVERHEAD + len > RRSET_MAXWIRE)
 		return -1;
-	if (b->count == b->cap && builder_grow(b) != 0)
+	if (builder_reserve(b, len) != 0)
 		return -1;
-	copy = malloc(len > 0 ? len : 1);
-	if (copy == NULL)
-		return -1;
+	r = &builder_recs(b)[b->count++];
+	r->off = (uint32_t)b->datalen;
+	r->len = len;
 	if (len > 0)
-		memcpy(copy, rdata, len);
-	b->recs[b->count].data = copy;
-	b->recs[b->count].len = len;
-	b->count++;
+		memcpy(builder_data(b) + b->datalen, rdata, len);
+	b->datalen += len;
+	b->wire += RR_OVERHEAD + len;
 	b->ttl = ttl < b->ttl ? ttl : b->ttl;
 	return 0;
 }
@@ -140,14 +168,14 @@ rrset_builder_add(struct rrset_builder *b, uint32_t ttl, const uint8_t *rdata,
 struct rrset *
 rrset_builder_finish(struct rrset_builder *b)
 {
+	struct rrset_builder_rec *r = builder_recs(b);
+	const uint8_t *data = builder_data(b);
+	size_t datalen = b->datalen + b->count * sizeof(uint16_t);
 	struct rrset *rs;
-	size_t datalen = 0;
 	uint8_t *p;
 
 	if (b->count > 1)
-		qsort(b->recs, b->count, sizeof(*b->recs), rdata_qsort_cmp);
-	for (size_t i = 0; i < b->count; i++)
-		datalen += sizeof(uint16_t) + b->recs[i].len;
+		qsort_r(r, b->count, sizeof(*r), builder_rec_cmp, (void *)data);
 	rs = malloc(sizeof(*rs) + datalen);
 	if (rs != NULL) {
 		rs->type = b->type;
@@ -156,9 +184,9 @@ rrset_builder_finish(struct rrset_builder *b)
 		rs->datalen = (uint32_t)datalen;
 		p = rs->data;
 		for (size_t i = 0; i < b->count; i++) {
-			memcpy(p, &b->recs[i].len, sizeof(uint16_t));
-			memcpy(p + sizeof(uint16_t), b->recs[i].data, b->recs[i].len);
-			p += sizeof(uint16_t) + b->recs[i].len;
+			memcpy(p, &r[i].len, sizeof(uint16_t));
+			memcpy(p + sizeof(uint16_t), data + r[i].off, r[i].len);
+			p += sizeof(uint16_t) + r[i].len;
 		}
 	}
 	rrset_builder_clear(b);
@@ -169,8 +197,7 @@ rrset_builder_finish(struct rrset_builder *b)
 void
 rrset_builder_clear(struct rrset_builder *b)
 {
-	for (size_t i = 0; i < b->count; i++)
-		free((void *)b->recs[i].data);
-	free(b->recs);
+	free(b->heaprecs);
+	free(b->heapdata);
 	rrset_builder_init(b, b->type);
 }

@@ -32,13 +32,27 @@ const uint8_t *rrset_next(const struct rrset *rs, const uint8_t *it, struct rdat
  * Builder: collects records, then rrset_builder_finish() sorts, removes duplicates and
  * returns a new rrset (caller owns; free with free()). TTL is the minimum of the records'
  * TTLs (RFC 2181 5.2 wants them equal; the minimum is the safe reading).
+ * The RDATA is copied into one arena; a typical RRset (a few records, a few hundred octets)
+ * fits the builder's own storage, so building it allocates nothing but the result.
  */
+#define RRSET_BUILDER_INLINE_RECS	8
+#define RRSET_BUILDER_INLINE_DATA	512
+
+struct rrset_builder_rec {
+	uint32_t	off;		/* into the arena */
+	uint16_t	len;
+};
+
 struct rrset_builder {
 	uint16_t	 type;
 	uint32_t	 ttl;
 	size_t		 count;
-	size_t		 cap;
-	struct rdata_ref *recs;	/* each rec's data is an owned copy */
+	size_t		 wire;		/* worst-case wire size of the records held */
+	size_t		 reccap, datalen, datacap;
+	struct rrset_builder_rec *heaprecs;	/* NULL while inline_recs suffices */
+	uint8_t		*heapdata;		/* NULL while inline_data suffices */
+	struct rrset_builder_rec inline_recs[RRSET_BUILDER_INLINE_RECS];
+	uint8_t		 inline_data[RRSET_BUILDER_INLINE_DATA];
 };
 
 void rrset_builder_init(struct rrset_builder *b, uint16_t type);
