@@ -10,6 +10,7 @@
 #include <libzscanner/scanner.h>
 
 #include "common/event.h"
+#include "common/event_fast.h"
 
 #define TYPE_STRLEN	16		/* "TYPE65535" and every mnemonic fit */
 #define TEXT_INITIAL	4096
@@ -24,6 +25,9 @@ struct event_decoder {
 	size_t		 linecap;
 	char		*text;		/* presentation buffer for RDATA checks */
 	size_t		 textcap;
+	bool		 fast;		/* try common/event_fast.c first (tests turn it off) */
+	uint16_t	 last_type;	/* the last key type checked, and its text */
+	char		 last_type_text[TYPE_STRLEN];
 };
 
 /* What one record contributes, and where its reasons go. */
@@ -100,6 +104,7 @@ event_decoder_new(void)
 
 	if (d == NULL)
 		return NULL;
+	d->fast = true;
 	d->zs = malloc(sizeof(*d->zs));
 	if (d->zs == NULL || scanner_init(d) != 0) {
 		free(d->zs);
@@ -107,6 +112,12 @@ event_decoder_new(void)
 		return NULL;
 	}
 	return d;
+}
+
+void
+event_decoder_set_fast(struct event_decoder *d, bool on)
+{
+	d->fast = on;
 }
 
 void
@@ -203,11 +214,31 @@ rdata_wire_valid(uint16_t type, const uint8_t *rdata, uint16_t len)
 
 /* ---- key ---- */
 
+/* Lower-case letters, digits, '-', '_', '*' in non-empty labels, absolute: canonical as is. */
+static bool
+plainly_canonical(const char *text)
+{
+	const char *p = text;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (p == text || p[-1] == '.')
+				return false;
+		} else if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		    *p == '_' || *p == '*')) {
+			return false;
+		}
+	}
+	return p > text && p[-1] == '.';
+}
+
 static enum event_error
 key_owner(const char *text, struct event *ev, char *err, size_t errlen)
 {
 	char canon[DNAME_STRLEN];
 
+	if (plainly_canonical(text) && dname_from_str(text, NULL, ev->owner) > 0)
+		return EVENT_OK;
 	if (dname_from_str(text, NULL, ev->owner) < 0)
 		return fail(err, errlen, EVENT_ERR_KEY, "key: owner is not a domain name");
 	dname_lower(ev->owner);
@@ -226,11 +257,16 @@ type_is_meta(uint16_t type)
 }
 
 static enum event_error
-key_type(const char *text, struct event *ev, char *err, size_t errlen)
+key_type(struct event_decoder *d, const char *text, struct event *ev, char *err,
+    size_t errlen)
 {
 	char canon[TYPE_STRLEN], shown[SHOW_MAX];
 	uint16_t type;
 
+	if (strcmp(text, d->last_type_text) == 0) {
+		ev->type = d->last_type;	/* checked already: a replay repeats a few types */
+		return EVENT_OK;
+	}
 	if (knot_rrtype_from_string(text, &type) != 0)
 		return fail(err, errlen, EVENT_ERR_KEY, "key: unknown type \"%s\"",
 		    show(text, strlen(text), shown, sizeof(shown)));
@@ -242,16 +278,17 @@ key_type(const char *text, struct event *ev, char *err, size_t errlen)
 		return fail(err, errlen, EVENT_ERR_KEY, "key: type is not canonical: "
 		    "expected \"%s\"", canon);
 	ev->type = type;
+	d->last_type = type;
+	memcpy(d->last_type_text, canon, sizeof(canon));
 	return EVENT_OK;
 }
 
-/* Splits "<owner>|<TYPE>" into owner_text (DNAME_STRLEN) and checks both halves. */
+/* Splits "<owner>|<TYPE>" into owner_text (DNAME_STRLEN), type_text and checks both. */
 static enum event_error
-key_parse(const char *key, size_t keylen, struct event *ev, char *owner_text,
-    char *err, size_t errlen)
+key_parse(struct event_decoder *d, const char *key, size_t keylen, struct event *ev,
+    char *owner_text, char *type_text, char *err, size_t errlen)
 {
 	const char *bar;
-	char type_text[TYPE_STRLEN];
 	size_t olen, tlen;
 	enum event_error e;
 
@@ -275,7 +312,7 @@ key_parse(const char *key, size_t keylen, struct event *ev, char *owner_text,
 	memcpy(type_text, bar + 1, tlen);
 	type_text[tlen] = '\0';
 	e = key_owner(owner_text, ev, err, errlen);
-	return e != EVENT_OK ? e : key_type(type_text, ev, err, errlen);
+	return e != EVENT_OK ? e : key_type(d, type_text, ev, err, errlen);
 }
 
 /* ---- record members ---- */
@@ -656,18 +693,23 @@ enum event_error
 event_decode(struct event_decoder *d, const char *key, size_t keylen, const char *value,
     size_t valuelen, struct event *ev, char *err, size_t errlen)
 {
-	char owner_text[DNAME_STRLEN];
+	char owner_text[DNAME_STRLEN], type_text[TYPE_STRLEN];
 	struct rec_ctx c = { d, owner_text, ev, 0, err, errlen };
 	json_t *root;
 	enum event_error e;
+	int r;
 
 	ev->rrset = NULL;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if ((e = key_parse(key, keylen, ev, owner_text, err, errlen)) != EVENT_OK)
+	if ((e = key_parse(d, key, keylen, ev, owner_text, type_text, err, errlen)) != EVENT_OK)
 		return e;
 	if (value == NULL)
 		return EVENT_OK;
+	r = d->fast ? event_fast_value(value, valuelen, owner_text, type_text, ev->type,
+	    &ev->rrset) : 0;
+	if (r != 0)
+		return r > 0 ? EVENT_OK : fail(err, errlen, EVENT_ERR_RRSET, "out of memory");
 	if ((e = value_load(value, valuelen, &root, err, errlen)) != EVENT_OK || root == NULL)
 		return e;
 	e = records_decode(&c, root);

@@ -2,6 +2,7 @@
 #ifndef STREAMDNS_EVENT_H
 #define STREAMDNS_EVENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,11 @@ struct event_decoder;
 
 struct event_decoder *event_decoder_new(void);
 void event_decoder_free(struct event_decoder *d);
+/*
+ * On by default: plain events are read by common/event_fast.c, the rest by jansson and
+ * libzscanner. Tests turn it off to compare both on the same input.
+ */
+void event_decoder_set_fast(struct event_decoder *d, bool on);
 
 /*
  * Decodes one event. value == NULL is a tombstone. On success returns EVENT_OK and fills

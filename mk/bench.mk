@@ -21,3 +21,8 @@ bench-forward: all
 
 bench-propagation: all
 	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/propagation.py
+
+# The consumer's per-event work (decode + apply) without Kafka: what bounds a replay.
+$(BUILD)/bench/apply: bench/apply.c $(BUILD)/libauthd.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

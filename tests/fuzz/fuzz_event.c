@@ -1,11 +1,15 @@
-/* fuzz_event.c: libFuzzer target: "key\nvalue" through the event decoder, and round trips. */
+/*
+ * fuzz_event.c: libFuzzer target: "key\nvalue" through the event decoder, with and
+ * without its fast path (both must give the same outcome and RRset), and round trips.
+ */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/event.h"
 
-static struct event_decoder *dec;
+static struct event_decoder *dec, *full;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,18 +36,36 @@ round_trip(const struct event *ev)
 	free(value);
 }
 
+static bool
+same_rrset(const struct rrset *a, const struct rrset *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return a->type == b->type && a->count == b->count && a->ttl == b->ttl &&
+	    a->datalen == b->datalen && memcmp(a->data, b->data, a->datalen) == 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *nl = memchr(data, '\n', size);
-	struct event ev;
+	const char *value = nl ? (const char *)nl + 1 : NULL;
+	struct event ev, slow;
 	char err[512];
-	size_t klen = nl ? (size_t)(nl - data) : size;
+	size_t klen = nl ? (size_t)(nl - data) : size, vlen = nl ? size - klen - 1 : 0;
+	enum event_error e, es;
 
-	if (dec == NULL)
+	if (dec == NULL) {
 		dec = event_decoder_new();
-	if (event_decode(dec, (const char *)data, klen, nl ? (const char *)nl + 1 : NULL,
-	    nl ? size - klen - 1 : 0, &ev, err, sizeof(err)) != EVENT_OK)
+		full = event_decoder_new();
+		event_decoder_set_fast(full, false);
+	}
+	e = event_decode(dec, (const char *)data, klen, value, vlen, &ev, err, sizeof(err));
+	es = event_decode(full, (const char *)data, klen, value, vlen, &slow, err, sizeof(err));
+	if (e != es || (e == EVENT_OK && !same_rrset(ev.rrset, slow.rrset)))
+		abort();	/* the fast path decided differently from the full decoder */
+	free(slow.rrset);
+	if (e != EVENT_OK)
 		return 0;
 	if (ev.rrset != NULL)
 		round_trip(&ev);

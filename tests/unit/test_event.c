@@ -1,5 +1,6 @@
 /* test_event.c: unit tests of the zone event codec: every accepted form, every rejection class. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -11,18 +12,32 @@
 #include <jansson.h>
 
 #include "common/event.h"
+#include "common/event_fast.h"
 
 #define OWNER	"www.example.com."
 #define KEY_A	OWNER "|A"
 
 static struct event_decoder *dec;
+static bool suite_fast;		/* the fast path setting of the running group */
 static char reason[512];
 
 static int
 setup(void **state)
 {
 	dec = event_decoder_new();
+	suite_fast = true;
 	return dec == NULL ? -1 : 0;
+}
+
+/* The whole suite again with the fast path off: the full decoder alone must pass it too. */
+static int
+setup_full(void **state)
+{
+	if (setup(state) != 0)
+		return -1;
+	event_decoder_set_fast(dec, false);
+	suite_fast = false;
+	return 0;
 }
 
 static int
@@ -788,6 +803,126 @@ test_too_large(void **state)
 	expect(OWNER "|TXT", a, EVENT_ERR_RRSET, "65535");
 }
 
+/*
+ * The fast path (common/event_fast.c): which values it takes itself (1) and which it
+ * leaves to the full decoder (0), and for every one of them, the same outcome both ways.
+ */
+static const struct fast_case {
+	const char	*key, *value;
+	int		 fast;
+} fast_cases[] = {
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\"192.0.2.1\",\"ttl\":300}]", 1 },
+	{ KEY_A, " [ { \"ttl\" : 0 , \"content\":\"0.0.0.0\",\"type\":\"A\",\"name\":\"" OWNER "\","
+	    "\"priority\":7,\"metadatas\":{\"createdAt\":1579024540,\"producer\":\"x\",\"n\":-3,"
+	    "\"b\":true,\"z\":null}}\n,{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":"
+	    "\"255.255.255.255\",\"ttl\":2147483647,\"metadatas\":null}]\r\n", 1 },
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\"10.0.0.1\",\"ttl\":60},"
+	    "{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\"10.0.0.1\",\"ttl\":30}]", 1 },
+	{ OWNER "|AAAA", "[{\"name\":\"" OWNER "\",\"type\":\"AAAA\",\"content\":\"2001:DB8::1\",\"ttl\":1}]", 1 },
+	{ OWNER "|AAAA", "[{\"name\":\"" OWNER "\",\"type\":\"AAAA\",\"content\":\"::ffff:192.0.2.1\",\"ttl\":1}]", 1 },
+	{ OWNER "|AAAA", "[{\"name\":\"" OWNER "\",\"type\":\"AAAA\",\"content\":\"::\",\"ttl\":1}]", 1 },
+	{ OWNER "|CNAME", "[{\"name\":\"" OWNER "\",\"type\":\"CNAME\",\"content\":\"Web-1.Example.NET\",\"ttl\":1}]", 1 },
+	{ OWNER "|NS", "[{\"name\":\"" OWNER "\",\"type\":\"NS\",\"content\":\"ns1.example.com.\",\"ttl\":1},"
+	    "{\"name\":\"" OWNER "\",\"type\":\"NS\",\"content\":\"_x.example.com\",\"ttl\":1}]", 1 },
+	{ OWNER "|PTR", "[{\"name\":\"" OWNER "\",\"type\":\"PTR\",\"content\":\"h\",\"ttl\":1}]", 1 },
+	{ OWNER "|DNAME", "[{\"name\":\"" OWNER "\",\"type\":\"DNAME\",\"content\":\"example.net.\",\"ttl\":1}]", 1 },
+	{ OWNER "|MX", "[{\"name\":\"" OWNER "\",\"type\":\"MX\",\"content\":\"10 mail.example.com.\",\"ttl\":1}]", 1 },
+	{ OWNER "|MX", "[{\"name\":\"" OWNER "\",\"type\":\"MX\",\"content\":\"mail.example.com.\",\"ttl\":1,\"priority\":65535}]", 1 },
+	{ OWNER "|MX", "[{\"name\":\"" OWNER "\",\"type\":\"MX\",\"content\":\"5 mail\",\"ttl\":1,\"priority\":9}]", 1 },
+	{ OWNER "|TXT", "[{\"name\":\"" OWNER "\",\"type\":\"TXT\",\"content\":\"\\\"v=spf1 -all\\\" \\\"\\\" \\\"a\\/b;(c)\\\"\",\"ttl\":1}]", 1 },
+	/* Left to the full decoder, which accepts them. */
+	{ KEY_A, "[{\"name\":\"WWW.example.com.\",\"type\":\"A\",\"content\":\"192.0.2.1\",\"ttl\":300}]", 0 },
+	{ KEY_A, "[{\"name\":\"www.example.com\",\"type\":\"A\",\"content\":\"192.0.2.1\",\"ttl\":300}]", 0 },
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"a\",\"content\":\"192.0.2.1\",\"ttl\":300}]", 0 },
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\" 192.0.2.1\",\"ttl\":300}]", 0 },
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\"192.0.2.1\",\"ttl\":300,\"extra\":[1,{}]}]", 0 },
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\"192.0.2.1\",\"ttl\":300,\"metadatas\":{\"a\":{\"b\":1}}}]", 0 },
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\"\\u0031\\u0039\\u0032.0.2.1\",\"ttl\":300}]", 0 },
+	{ OWNER "|MX", "[{\"name\":\"" OWNER "\",\"type\":\"MX\",\"content\":\"010 mail.\",\"ttl\":1}]", 0 },
+	{ OWNER "|TXT", "[{\"name\":\"" OWNER "\",\"type\":\"TXT\",\"content\":\"unquoted\",\"ttl\":1}]", 0 },
+	{ OWNER "|TXT", "[{\"name\":\"" OWNER "\",\"type\":\"TXT\",\"content\":\"\\\"caf\u00e9\\\"\",\"ttl\":1}]", 0 },
+	{ OWNER "|CNAME", "[{\"name\":\"" OWNER "\",\"type\":\"CNAME\",\"content\":\"@\",\"ttl\":1}]", 0 },
+	{ OWNER "|SRV", "[{\"name\":\"" OWNER "\",\"type\":\"SRV\",\"content\":\"0 5 443 a.\",\"ttl\":1}]", 0 },
+	/* Left to the full decoder, which rejects them with a reason. */
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\"192.0.2.256\",\"ttl\":300}]", 0 },
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\"192.0.2.1\",\"ttl\":2147483648}]", 0 },
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\"192.0.2.1\",\"ttl\":300.0}]", 0 },
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\"192.0.2.1\",\"ttl\":0300}]", 0 },
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\"192.0.2.1\",\"ttl\":300,\"ttl\":300}]", 0 },
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\"192.0.2.1\",\"ttl\":300,"
+	    "\"metadatas\":{\"a\":1,\"a\":2}}]", 0 },
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\"192.0.2.1\",\"ttl\":300}] x", 0 },
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\"192.0.2.1\",\"ttl\":300},]", 0 },
+	{ KEY_A, "[{\"name\":\"" OWNER "\",\"type\":\"A\",\"content\":\"192.0.2.1\"}]", 0 },
+	{ KEY_A, "[{\"name\":\"other.example.com.\",\"type\":\"A\",\"content\":\"192.0.2.1\",\"ttl\":1}]", 0 },
+	{ OWNER "|CNAME", "[{\"name\":\"" OWNER "\",\"type\":\"CNAME\",\"content\":\"a.\",\"ttl\":1},"
+	    "{\"name\":\"" OWNER "\",\"type\":\"CNAME\",\"content\":\"b.\",\"ttl\":1}]", 0 },
+	{ OWNER "|MX", "[{\"name\":\"" OWNER "\",\"type\":\"MX\",\"content\":\"mail.example.com.\",\"ttl\":1}]", 0 },
+	{ OWNER "|MX", "[{\"name\":\"" OWNER "\",\"type\":\"MX\",\"content\":\"65536 mail.\",\"ttl\":1}]", 0 },
+	{ OWNER "|NS", "[{\"name\":\"" OWNER "\",\"type\":\"NS\",\"content\":\"a..b\",\"ttl\":1}]", 0 },
+	{ OWNER "|AAAA", "[{\"name\":\"" OWNER "\",\"type\":\"AAAA\",\"content\":\"1:2:3\",\"ttl\":1}]", 0 },
+	{ OWNER "|TXT", "[{\"name\":\"" OWNER "\",\"type\":\"TXT\",\"content\":\"\\\"open\",\"ttl\":1}]", 0 },
+};
+
+/* Decodes the case with the fast path on or off; the RRset is returned (caller frees). */
+static enum event_error
+decode_case(const struct fast_case *fc, bool fast, struct rrset **rs)
+{
+	struct event ev;
+	enum event_error e;
+
+	event_decoder_set_fast(dec, fast);
+	e = run_raw(fc->key, strlen(fc->key), fc->value, strlen(fc->value), &ev);
+	event_decoder_set_fast(dec, suite_fast);
+	*rs = ev.rrset;
+	return e;
+}
+
+static void
+test_fast_path(void **state)
+{
+	for (size_t i = 0; i < sizeof(fast_cases) / sizeof(fast_cases[0]); i++) {
+		const struct fast_case *fc = &fast_cases[i];
+		const char *bar = strchr(fc->key, '|');
+		char owner[256];
+		struct rrset *direct, *a, *b;
+		enum event_error ea, eb;
+		struct event kev;
+		int r;
+
+		/* The key's halves as event_decode hands them over. */
+		memcpy(owner, fc->key, (size_t)(bar - fc->key));
+		owner[bar - fc->key] = '\0';
+		assert_int_equal(run_raw(fc->key, strlen(fc->key), NULL, 0, &kev), EVENT_OK);
+		r = event_fast_value(fc->value, strlen(fc->value), owner, bar + 1, kev.type,
+		    &direct);
+		if (r != fc->fast)
+			print_error("case %zu: fast path gave %d: %s\n", i, r, fc->value);
+		assert_int_equal(r, fc->fast);
+		ea = decode_case(fc, true, &a);
+		eb = decode_case(fc, false, &b);
+		if (ea != eb)
+			print_error("case %zu: %s with, %s without the fast path (%s)\n", i,
+			    event_error_name(ea), event_error_name(eb), reason);
+		assert_int_equal(ea, eb);
+		if (ea == EVENT_OK) {
+			assert_non_null(a);
+			assert_non_null(b);
+			assert_int_equal(a->ttl, b->ttl);
+			assert_int_equal(a->count, b->count);
+			assert_int_equal(a->datalen, b->datalen);
+			assert_memory_equal(a->data, b->data, a->datalen);
+		}
+		if (r == 1) {
+			assert_int_equal(direct->datalen, a->datalen);
+			assert_memory_equal(direct->data, a->data, a->datalen);
+		}
+		free(direct);
+		free(a);
+		free(b);
+	}
+}
+
 static void
 test_error_names(void **state)
 {
@@ -835,7 +970,9 @@ main(void)
 		cmocka_unit_test(test_bad_rrsets),
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_error_names),
+		cmocka_unit_test(test_fast_path),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests_name("fast path on", tests, setup, teardown) |
+	    cmocka_run_group_tests_name("full decoder only", tests, setup_full, teardown);
 }
