@@ -4,9 +4,11 @@ loads authd at about half its maximum (issue 7).
 
 Usage: bench/propagation.py [--samples N] [--qps Q] [--rate R]
 A background producer (librdkafka through confluent_kafka) writes R events/s of churn; the
-main thread takes N samples: produce one event (flush: acknowledged by the broker), then
-query authd in a tight loop over UDP until the new value is in the answer. Latency is from
-just before produce() to the first answer showing it. p50/p90/p99 are printed.
+main thread takes N samples: produce one event, then query authd in a tight loop over UDP
+until the new value is in the answer. Latency is from just before produce() to the first
+answer showing it; the producer's acknowledgement is not waited for (a consumer may see the
+event before the producer hears back), but its time is recorded too (delivery callback,
+served between queries). p50/p90/p99 are printed.
 """
 import argparse
 import json
@@ -84,16 +86,20 @@ def main():
             addr = "10.2.%d.%d" % (i >> 8 & 255, i & 255)
             want = socket.inet_aton(addr)
             q = dns.message.make_query(name, "A").to_wire()
+            ack = []
             t0 = time.perf_counter()
-            sp.produce("streamdns.zones", key="%s|A" % name, value=event(name, addr))
-            sp.flush(5)
-            acked.append((time.perf_counter() - t0) * 1000)
+            sp.produce("streamdns.zones", key="%s|A" % name, value=event(name, addr),
+                       on_delivery=lambda err, msg: ack.append(time.perf_counter()))
+            sp.poll(0)
             while True:
                 sock.sendto(q, ("127.0.0.1", authd.port))
                 resp = sock.recv(4096)
                 if resp.endswith(want) and struct.unpack("!H", resp[6:8])[0] == 1:
                     break
+                sp.poll(0)
             lat.append((time.perf_counter() - t0) * 1000)
+            sp.flush(5)
+            acked.append((ack[0] - t0) * 1000)
             time.sleep(0.002)
         stop.set()
         t.join()
@@ -105,7 +111,8 @@ def main():
               "p50=%.2f p90=%.2f p99=%.2f max=%.2f" % (len(lat), a.rate, a.qps, q(0.5),
                                                       q(0.9), q(0.99), lat[-1]))
         acked.sort()
-        print("  of which produce() to broker acknowledgement: p50=%.2f p99=%.2f"
+        print("  produce() to the producer's acknowledgement (not waited for): "
+              "p50=%.2f p99=%.2f"
               % (acked[len(acked) // 2], acked[min(len(acked) - 1, int(len(acked) * 0.99))]))
         authd.stop()
     finally:
