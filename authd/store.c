@@ -204,11 +204,20 @@ znode_rrsets(const struct znode *n)
 	return rcu_dereference(n->sets);
 }
 
+/* The types of v's sets, stored after them: types[i] is sets[i]->type. */
+static uint16_t *
+vec_types(const struct rrset_vec *v)
+{
+	return (uint16_t *)(void *)&((struct rrset_vec *)v)->sets[v->count];
+}
+
 static const struct rrset *
 vec_find(const struct rrset_vec *v, uint16_t type)
 {
+	const uint16_t *types = vec_types(v);
+
 	for (uint32_t i = 0; i < v->count; i++)
-		if (v->sets[i]->type == type)
+		if (types[i] == type)
 			return v->sets[i];
 	return NULL;
 }
@@ -284,22 +293,32 @@ node_prune(struct store *s, struct znode *n)
 static struct rrset_vec *
 vec_with(const struct rrset_vec *old, uint16_t type, struct rrset *rs, struct rrset **prev)
 {
-	struct rrset_vec *v = xmalloc(sizeof(*v) + (old->count + 1) * sizeof(v->sets[0]));
-	uint32_t j = 0;
+	const uint16_t *otypes = vec_types(old);
+	struct rrset_vec *v;
+	uint16_t *types;
+	uint32_t count = rs != NULL, j = 0;
 
 	*prev = NULL;
 	for (uint32_t i = 0; i < old->count; i++) {
-		if (old->sets[i]->type == type)
+		if (otypes[i] == type)
 			*prev = old->sets[i];
 		else
-			v->sets[j++] = old->sets[i];
+			count++;
 	}
-	if (rs != NULL)
-		v->sets[j++] = rs;
-	v->count = j;
-	if (j == 0) {
-		free(v);
+	if (count == 0)
 		return &empty_vec;
+	v = xmalloc(sizeof(*v) + count * (sizeof(v->sets[0]) + sizeof(uint16_t)));
+	v->count = count;
+	types = vec_types(v);
+	for (uint32_t i = 0; i < old->count; i++) {
+		if (otypes[i] != type) {
+			types[j] = otypes[i];
+			v->sets[j++] = old->sets[i];
+		}
+	}
+	if (rs != NULL) {
+		types[j] = type;
+		v->sets[j] = rs;
 	}
 	return v;
 }

@@ -22,7 +22,11 @@
 
 struct store;
 
-/* A node's RRsets: an immutable vector, replaced whole on every change. */
+/*
+ * A node's RRsets: an immutable vector, replaced whole on every change. The types of the
+ * sets follow sets[] in the same allocation (store.c), so finding one type reads this
+ * vector only, not the header of every RRset before it.
+ */
 struct rrset_vec {
 	uint32_t	 count;
 	struct rrset	*sets[];
