@@ -28,7 +28,7 @@ BINS := $(BUILD)/streamdns-authd $(BUILD)/streamdns-devbroker $(BUILD)/streamdns
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration run stop clean bench-ctl bench-dnsr
+.PHONY: all deps test unit integration run stop clean
 
 all: $(BINS)
 
@@ -69,7 +69,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libauthd.a $(BUILD)/libdnsr.
 unit: $(UNIT_BINS)
 	@rc=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || rc=1; done; exit $$rc
 
-integration: $(BINS)
+integration: $(BINS) $(BUILD)/bench/apply
 	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration
 
 test: deps
@@ -79,10 +79,6 @@ test: deps
 	$(MAKE) fuzz-smoke
 	$(MAKE) check-sanitize
 
-# Imports a generated 1,000,000-RRset zone into a fresh devbroker (64 partitions); not a test.
-bench-ctl: $(BUILD)/streamdns-ctl $(BUILD)/streamdns-devbroker
-	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/ctl_import.py --runs 3
-
 run: deps
 	$(MAKE) all
 	sh scripts/run.sh
@@ -90,10 +86,6 @@ run: deps
 stop:
 	-supervisorctl -c etc/supervisord.conf shutdown
 
-
-# Cache-hit queries/s of dnsr and Unbound in one dnsperf run (docs/PERFORMANCE.md); not a test.
-bench-dnsr: $(BUILD)/streamdns-dnsr
-	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/dnsr_bench.py
 
 clean:
 	rm -rf $(BUILD)

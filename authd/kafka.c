@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -394,6 +395,8 @@ check_ready(struct consumer *c, double *last_progress)
 {
 	struct store_stats ss;
 	double t = now_sec();
+	uint64_t events;
+	char rate[64] = "";
 
 	if (atomic_load(&c->st->ready))
 		return;
@@ -405,14 +408,16 @@ check_ready(struct consumer *c, double *last_progress)
 		atomic_store_explicit(&c->st->ready, true, memory_order_release);
 		/* The replay's fetch buffers are freed: give their pages back to the system. */
 		malloc_trim(0);
+		events = atomic_load(&c->st->events_applied) +
+		    atomic_load(&c->st->events_rejected);
+		if (events > 0 && c->first_batch > 0)
+			snprintf(rate, sizeof(rate), "; %.0f events/s since the first one "
+			    "arrived", (double)events / (t - c->first_batch + 1e-9));
 		log_info("ready: caught up with %s in %.2f s: %llu events applied, %llu "
-		    "rejected, %llu RRsets; %.0f events/s since the first one arrived",
-		    c->conf->topic, t - c->started,
+		    "rejected, %llu RRsets%s", c->conf->topic, t - c->started,
 		    (unsigned long long)atomic_load(&c->st->events_applied),
 		    (unsigned long long)atomic_load(&c->st->events_rejected),
-		    (unsigned long long)ss.rrsets, c->first_batch == 0 ? 0.0 :
-		    (double)(atomic_load(&c->st->events_applied) +
-		    atomic_load(&c->st->events_rejected)) / (t - c->first_batch + 1e-9));
+		    (unsigned long long)ss.rrsets, rate);
 	} else if (t - *last_progress >= 2.0) {
 		*last_progress = t;
 		log_info("catching up with %s: %llu events applied, %llu RRsets",

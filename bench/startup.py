@@ -4,7 +4,9 @@
 Usage: bench/startup.py [--rrsets N] [--partitions P]
 Generates N whole-RRset events (one zone, A records), produces them with kcat through
 streamdns-devbroker, then measures the time from starting streamdns-authd to /ready = 200,
-once by full replay and once from the snapshot that the first run wrote at stop.
+once by full replay and once from the snapshot that the first run wrote at stop. Then
+build/bench/apply runs the consumer's own per-event work (decode + apply, no Kafka) over
+the same events, to show how much of the replay time is authd's and how much the fetch's.
 """
 import argparse
 import os
@@ -83,6 +85,9 @@ def main():
         for line in log.splitlines():
             if "ready:" in line or "snapshot" in line:
                 print("  " + line)
+        apply = os.path.join(os.environ.get("STREAMDNS_BUILD", "build"), "bench", "apply")
+        out = subprocess.run([apply, evpath, "3"], capture_output=True, text=True, check=True)
+        print("consumer work without Kafka (bench/apply.c, best of 3): " + out.stdout.strip())
     finally:
         broker.stop()
 

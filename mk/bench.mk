@@ -1,26 +1,37 @@
 # bench.mk: benchmarks and soaks, run on purpose (never by make test). Included by the Makefile.
+# `make bench` runs every comparison of issue 7 in one invocation; each script prints its
+# medians and ratios. docs/PERFORMANCE.md records the figures with the command and date.
 
-.PHONY: bench bench-qps bench-startup soak
-bench: bench-qps bench-startup
+.PHONY: bench bench-qps bench-startup bench-forward bench-propagation bench-dnsr bench-ctl soak
+bench: bench-qps bench-startup bench-propagation bench-forward bench-dnsr
 
+# authd vs knotd vs nsd, UDP and TCP, 100k and 1M names, interleaved runs.
 bench-qps: all
-	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/qps.py --tcp
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/qps.py --tcp --runs 5
 
-bench-startup: all
+# 1M RRsets: full replay and snapshot to ready, and the consumer's work alone.
+bench-startup: all $(BUILD)/bench/apply
 	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/startup.py
+
+# produce -> visible at 1,000 events/s while dnsperf loads authd.
+bench-propagation: all
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/propagation.py
+
+# authd -> dnsr forwarded vs dnsr direct.
+bench-forward: all
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/forward.py
+
+# Cache-hit queries/s of dnsr and Unbound with the same thread count.
+bench-dnsr: all
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/dnsr_bench.py
+
+# Imports a generated 1,000,000-RRset zone into a fresh devbroker (issue 3).
+bench-ctl: all
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/ctl_import.py --runs 3
 
 soak: all
 	SOAK_SECONDS=60 STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -s \
 	    tests/integration/test_soak.py
-
-.PHONY: bench-forward bench-propagation
-bench: bench-forward bench-propagation
-
-bench-forward: all
-	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/forward.py
-
-bench-propagation: all
-	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/propagation.py
 
 # The consumer's per-event work (decode + apply) without Kafka: what bounds a replay.
 $(BUILD)/bench/apply: bench/apply.c $(BUILD)/libauthd.a $(BUILD)/libcommon.a

@@ -1,0 +1,37 @@
+"""Short smokes of the benchmark tools (the real runs are `make bench`, never make test)."""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+from streamdns import BUILD
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
+import startup  # noqa: E402
+
+APPLY = os.path.join(BUILD, "bench", "apply")
+
+
+def test_apply_decodes_and_applies_every_event():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "events.tsv")
+        startup.events_file(2000, path)
+        p = subprocess.run([APPLY, path, "1"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    m = re.search(r"events=(\d+) decode=(\d+)/s decode\+apply=(\d+)/s", p.stdout)
+    assert m, p.stdout
+    assert int(m.group(1)) == 2000
+    assert int(m.group(2)) > 0 and int(m.group(3)) > 0
+
+
+def test_apply_stops_at_an_invalid_event():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "events.tsv")
+        with open(path, "w") as f:
+            f.write('a.test.|A\t[{"name":"a.test.","type":"A","content":"10.0.0.1","ttl":1}]\n')
+            f.write('b.test.|A\t[{"name":"b.test.","type":"A","content":"10.0.0.300",'
+                    '"ttl":1}]\n')
+        p = subprocess.run([APPLY, path, "1"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    assert "line 2" in p.stderr and "content" in p.stderr
