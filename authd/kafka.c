@@ -405,9 +405,9 @@ check_ready(struct consumer *c, double *last_progress)
 		pthread_mutex_lock(&c->st->status_mtx);
 		c->st->status.ready_at = t - c->started;
 		pthread_mutex_unlock(&c->st->status_mtx);
-		atomic_store_explicit(&c->st->ready, true, memory_order_release);
 		/* The replay's fetch buffers are freed: give their pages back to the system. */
 		malloc_trim(0);
+		atomic_store_explicit(&c->st->ready, true, memory_order_release);
 		events = atomic_load(&c->st->events_applied) +
 		    atomic_load(&c->st->events_rejected);
 		if (events > 0 && c->first_batch > 0)

@@ -4,8 +4,8 @@ same mini internet, same dnsperf run (`make bench-dnsr`; not a test).
 Both resolvers get the same number of threads. The query list (names of the mini internet:
 plain A, MX, TXT, a CNAME chain, wildcard names, NXDOMAIN) is resolved once by each first,
 so what dnsperf measures is answering from the cache. Each resolver is measured in turns
-(dnsr, unbound, dnsr, unbound, ...) and the best turn of each is kept, which evens out noise
-from the rest of the machine. Prints a Markdown table row for docs/PERFORMANCE.md.
+(dnsr, unbound, dnsr, unbound, ...); the ratio is of the medians (issue 7), the best turn of
+each is printed beside it. Prints a Markdown table row for docs/PERFORMANCE.md.
 
     usage: dnsr_bench.py [--seconds N] [--rounds N] [--threads N] [--clients N]
 """
@@ -13,6 +13,7 @@ import argparse
 import datetime
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,7 +53,7 @@ def warm(resolver):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2, help="resolver threads, both")
     ap.add_argument("--clients", type=int, default=20)
     args = ap.parse_args()
@@ -68,24 +69,26 @@ def main():
         fd, datafile = tempfile.mkstemp(suffix=".dnsperf")
         with os.fdopen(fd, "w") as f:
             f.write("".join("%s %s\n" % (n, t) for n, t in NAMES))
-        best = {"dnsr": (0.0, 0), "unbound": (0.0, 0)}
+        runs = {"dnsr": [], "unbound": []}
         for r in range(args.rounds):
             for label, res in (("dnsr", dnsr), ("unbound", unbound)):
                 qps, lost = dnsperf(res.port, datafile, args.seconds, args.clients,
                                     min(args.threads, 2))
                 print("round %d %-8s %10.0f q/s  (lost %d)" % (r + 1, label, qps, lost),
                       flush=True)
-                if qps > best[label][0]:
-                    best[label] = (qps, lost)
+                runs[label].append(qps)
         os.unlink(datafile)
-        ratio = best["dnsr"][0] / best["unbound"][0]
+        med = {k: statistics.median(v) for k, v in runs.items()}
+        best = {k: max(v) for k, v in runs.items()}
+        ratio = med["dnsr"] / med["unbound"]
         cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
                              capture_output=True, text=True).stdout.strip()
-        print("\n| date | threads | dnsr q/s | Unbound q/s | ratio | machine |")
+        print("\n| date | threads | dnsr q/s (median; best) | Unbound q/s (median; best) "
+              "| ratio of medians | machine |")
         print("|---|---|---|---|---|---|")
-        print("| %s | %d | %.0f | %.0f | %.2fx | %s, %d CPUs |"
-              % (datetime.date.today().isoformat(), args.threads, best["dnsr"][0],
-                 best["unbound"][0], ratio, cpu, os.cpu_count()))
+        print("| %s | %d | %.0f; %.0f | %.0f; %.0f | %.2fx | %s, %d CPUs |"
+              % (datetime.date.today().isoformat(), args.threads, med["dnsr"], best["dnsr"],
+                 med["unbound"], best["unbound"], ratio, cpu, os.cpu_count()))
     finally:
         for r in (unbound, dnsr):
             if r is not None:
