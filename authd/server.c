@@ -29,17 +29,10 @@
 #include "common/log.h"
 #include "common/wire.h"
 
-#define LISTEN_MAX	64
 #define UDP_BATCH	32
 #define UDP_BUFSIZE	4096	/* queries larger than this are not queries we answer */
 
 struct worker;
-
-struct udp_sock {
-	struct worker	*wk;
-	int		 fd;
-	struct event	*ev;
-};
 
 /*
  * A TCP connection. Forwarded queries hold a reference: when the client goes away first,
@@ -56,9 +49,7 @@ struct worker {
 	struct server		*srv;
 	pthread_t		 thread;
 	struct event_base	*base;
-	struct udp_sock		 udp[LISTEN_MAX];
-	struct evconnlistener	*tcp[LISTEN_MAX];
-	size_t			 nsock;
+	struct net_listeners	 listen;
 	int			 tcp_clients;
 	uint64_t		 nqueries;	/* for query-log sampling */
 	struct worker_stats	 stats;
@@ -195,9 +186,8 @@ rate_limit(struct server *srv, const struct sockaddr *client, uint32_t now, uint
 
 /* Reads up to UDP_BATCH datagrams, answers them, sends the answers in one call. */
 static int
-udp_batch(int fd, struct udp_sock *us)
+udp_batch(int fd, struct worker *wk)
 {
-	struct worker *wk = us->wk;
 	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
 	struct iovec iin[UDP_BATCH], iout[UDP_BATCH];
 	struct sockaddr_storage from[UDP_BATCH];
@@ -393,8 +383,6 @@ tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, in
 {
 	struct worker *wk = arg;
 	struct tcp_conn *c;
-	struct timeval tv;
-	int ms = wk->srv->conf->tcp_idle_timeout;
 
 	if (wk->tcp_clients >= wk->srv->conf->tcp_max_clients) {
 		close(fd);
@@ -404,43 +392,13 @@ tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, in
 	c->wk = wk;
 	if (salen > 0 && (size_t)salen <= sizeof(c->peer))
 		memcpy(&c->peer, sa, (size_t)salen);
-	c->bev = bufferevent_socket_new(wk->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = net_tcp_client(wk->base, fd, wk->srv->conf->tcp_idle_timeout, tcp_read,
+	    tcp_event, c);
 	if (c->bev == NULL) {
-		close(fd);
 		free(c);
 		return;
 	}
 	wk->tcp_clients++;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
-	bufferevent_setcb(c->bev, tcp_read, NULL, tcp_event, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-}
-
-static int
-worker_listen(struct worker *wk, const struct sockaddr_storage *ss, size_t sslen,
-    const char *addr)
-{
-	struct udp_sock *us = &wk->udp[wk->nsock];
-	int tfd;
-
-	us->wk = wk;
-	if ((us->fd = net_listen(ss, sslen, SOCK_DGRAM)) < 0) {
-		log_warn("listen udp %s", addr);
-		return -1;
-	}
-	us->ev = event_new(wk->base, us->fd, EV_READ | EV_PERSIST, udp_read, us);
-	event_add(us->ev, NULL);
-	if ((tfd = net_listen(ss, sslen, SOCK_STREAM)) < 0) {
-		log_warn("listen tcp %s", addr);
-		wk->nsock++;
-		return -1;
-	}
-	wk->tcp[wk->nsock] = evconnlistener_new(wk->base, tcp_accept, wk,
-	    LEV_OPT_CLOSE_ON_FREE, -1, tfd);
-	wk->nsock++;
-	return 0;
 }
 
 static void *
@@ -458,14 +416,7 @@ static void
 worker_free(struct worker *wk)
 {
 	forwarder_free(wk->fwd);
-	for (size_t i = 0; i < wk->nsock; i++) {
-		if (wk->udp[i].ev != NULL)
-			event_free(wk->udp[i].ev);
-		if (wk->udp[i].fd >= 0)
-			close(wk->udp[i].fd);
-		if (wk->tcp[i] != NULL)
-			evconnlistener_free(wk->tcp[i]);
-	}
+	net_listeners_close(&wk->listen);
 	if (wk->base != NULL)
 		event_base_free(wk->base);
 	free(wk);
@@ -476,25 +427,15 @@ static struct worker *
 worker_new(struct server *srv)
 {
 	struct worker *wk = xcalloc(1, sizeof(*wk));
-	char *copy = xstrdup(srv->conf->listen), *items[LISTEN_MAX];
-	size_t n = conf_split_list(copy, items, LISTEN_MAX);
-	char err[256];
 
 	wk->srv = srv;
 	if ((wk->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	for (size_t i = 0; i < n && i < LISTEN_MAX; i++) {
-		struct sockaddr_storage ss;
-		size_t sslen;
-
-		if (conf_parse_sockaddr(items[i], 53, &ss, &sslen, err, sizeof(err)) != 0 ||
-		    worker_listen(wk, &ss, sslen, items[i]) != 0) {
-			free(copy);
-			worker_free(wk);
-			return NULL;
-		}
+	if (net_listeners_open(&wk->listen, wk->base, srv->conf->listen, udp_read, tcp_accept,
+	    wk) != 0) {
+		worker_free(wk);
+		return NULL;
 	}
-	free(copy);
 	if (srv->conf->resolver_socket != NULL) {
 		struct fwd_callbacks cb = { fwd_deliver, fwd_release, wk };
 

@@ -3,9 +3,14 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
+#include "common/conf.h"
+#include "common/log.h"
 #include "common/net.h"
 
 /*
@@ -101,4 +106,86 @@ net_addr_len(const struct sockaddr *sa)
 	if (sa->sa_family == AF_INET6)
 		return sizeof(struct sockaddr_in6);
 	return 0;
+}
+
+struct bufferevent *
+net_tcp_client(struct event_base *base, int fd, int idle_ms, bufferevent_data_cb readcb,
+    bufferevent_event_cb eventcb, void *arg)
+{
+	struct bufferevent *bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	struct timeval tv = { idle_ms / 1000, (idle_ms % 1000) * 1000 };
+
+	if (bev == NULL) {
+		close(fd);
+		return NULL;
+	}
+	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_setcb(bev, readcb, NULL, eventcb, arg);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	return bev;
+}
+
+/* Opens the UDP and TCP socket of one address into slot l->n. */
+static int
+listen_one(struct net_listeners *l, struct event_base *base, const char *addr,
+    event_callback_fn on_udp, evconnlistener_cb on_accept, void *arg)
+{
+	struct sockaddr_storage ss;
+	size_t sslen, i = l->n;
+	char err[256];
+	int tfd;
+
+	if (conf_parse_sockaddr(addr, 53, &ss, &sslen, err, sizeof(err)) != 0) {
+		log_warnx("listen %s: %s", addr, err);
+		return -1;
+	}
+	if ((l->udp_fd[i] = net_listen(&ss, sslen, SOCK_DGRAM)) < 0) {
+		log_warn("listen udp %s", addr);
+		return -1;
+	}
+	l->n++;
+	l->udp_ev[i] = event_new(base, l->udp_fd[i], EV_READ | EV_PERSIST, on_udp, arg);
+	if (l->udp_ev[i] == NULL || event_add(l->udp_ev[i], NULL) != 0)
+		fatalx("event_new");
+	if ((tfd = net_listen(&ss, sslen, SOCK_STREAM)) < 0) {
+		log_warn("listen tcp %s", addr);
+		return -1;
+	}
+	l->tcp[i] = evconnlistener_new(base, on_accept, arg, LEV_OPT_CLOSE_ON_FREE, -1, tfd);
+	if (l->tcp[i] == NULL) {
+		close(tfd);
+		log_warnx("listen tcp %s: evconnlistener_new failed", addr);
+		return -1;
+	}
+	return 0;
+}
+
+int
+net_listeners_open(struct net_listeners *l, struct event_base *base, const char *list,
+    event_callback_fn on_udp, evconnlistener_cb on_accept, void *arg)
+{
+	char *copy = xstrdup(list), *items[NET_LISTEN_MAX];
+	size_t n = conf_split_list(copy, items, NET_LISTEN_MAX);
+	int rc = 0;
+
+	memset(l, 0, sizeof(*l));
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = listen_one(l, base, items[i], on_udp, on_accept, arg);
+	free(copy);
+	if (rc != 0)
+		net_listeners_close(l);
+	return rc;
+}
+
+void
+net_listeners_close(struct net_listeners *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->udp_ev[i] != NULL)
+			event_free(l->udp_ev[i]);
+		close(l->udp_fd[i]);
+		if (l->tcp[i] != NULL)
+			evconnlistener_free(l->tcp[i]);
+	}
+	l->n = 0;
 }

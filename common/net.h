@@ -6,8 +6,13 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
 #define NET_ADDRSTRLEN	64	/* "[v6 address]:port" with room to spare */
 #define NET_UDP_BUFFER	(8 << 20)	/* octets of UDP socket buffer, each way */
+#define NET_LISTEN_MAX	64		/* addresses in one listen list */
 
 /*
  * Opens a non-blocking, close-on-exec socket of type (SOCK_DGRAM or SOCK_STREAM) bound to
@@ -22,6 +27,32 @@ char *net_addr_str(const struct sockaddr *sa, char *buf, size_t buflen);
 
 /* True when a and b are the same address and port (IPv4 or IPv6). */
 bool net_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
+
+/* One worker's own sockets: a UDP and a TCP socket for every address it listens on. */
+struct net_listeners {
+	size_t			 n;
+	int			 udp_fd[NET_LISTEN_MAX];
+	struct event		*udp_ev[NET_LISTEN_MAX];
+	struct evconnlistener	*tcp[NET_LISTEN_MAX];
+};
+
+/*
+ * Opens l on base for every address of list ("addr[:port], ...", port 53 by default):
+ * on_udp(fd, EV_READ, arg) when a UDP socket is readable, on_accept(..., arg) for every
+ * TCP connection. The sockets use SO_REUSEPORT, so each worker opens its own. Returns 0,
+ * or -1 with the reason logged and nothing left open.
+ */
+int net_listeners_open(struct net_listeners *l, struct event_base *base, const char *list,
+    event_callback_fn on_udp, evconnlistener_cb on_accept, void *arg);
+void net_listeners_close(struct net_listeners *l);
+
+/*
+ * A DNS server's TCP client, as both daemons take one: a bufferevent on fd (closed when it
+ * is freed), reading and writing, with an idle timeout of idle_ms each way and the given
+ * callbacks. Returns NULL, with fd closed, when libevent cannot make one.
+ */
+struct bufferevent *net_tcp_client(struct event_base *base, int fd, int idle_ms,
+    bufferevent_data_cb readcb, bufferevent_event_cb eventcb, void *arg);
 
 /* Length of a sockaddr of family AF_INET or AF_INET6 (0 for any other). */
 size_t net_addr_len(const struct sockaddr *sa);

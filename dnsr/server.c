@@ -30,7 +30,6 @@
 #include "common/wire.h"
 #include "proto/proto.h"
 
-#define LISTEN_MAX	64
 #define WORKERS_MAX	64
 #define UDP_BATCH	32
 #define UDP_BUFSIZE	4096		/* queries larger than this are not queries we answer */
@@ -43,12 +42,6 @@
 
 struct worker;
 struct conn;
-
-struct udp_sock {
-	struct worker	*wk;
-	int		 fd;
-	struct event	*ev;
-};
 
 enum client_kind { CLIENT_UDP, CLIENT_TCP, CLIENT_SOCK };
 
@@ -125,12 +118,10 @@ struct worker {
 	bool			 running;
 	struct event_base	*base;
 	struct iter_env		 env;
-	struct udp_sock		 udp[LISTEN_MAX];
-	struct evconnlistener	*tcp[LISTEN_MAX];
+	struct net_listeners	 listen;
 	struct event		*unix_ev;	/* authd's socket, watched by every worker */
 	atomic_int		 sock_clients;	/* authd connections served here */
 	struct log_rl		 accept_rl;
-	size_t			 nsock;
 	int			 tcp_clients;
 	struct conn		*conns;
 	size_t			 npending;
@@ -433,8 +424,7 @@ handle_query(struct worker *wk, const uint8_t *msg, size_t len, const struct cli
 static void
 udp_read(evutil_socket_t fd, short what, void *arg)
 {
-	struct udp_sock *us = arg;
-	struct worker *wk = us->wk;
+	struct worker *wk = arg;
 	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
 	struct iovec iin[UDP_BATCH], iout[UDP_BATCH];
 	struct client cl[UDP_BATCH];
@@ -572,8 +562,6 @@ tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, in
 {
 	struct worker *wk = arg;
 	struct conn *c;
-	struct timeval tv;
-	int ms = wk->srv->conf->tcp_idle_timeout;
 
 	if (wk->tcp_clients >= wk->srv->conf->tcp_max_clients) {
 		close(fd);
@@ -583,18 +571,14 @@ tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, in
 	c->wk = wk;
 	memcpy(&c->from, sa, (size_t)salen < sizeof(c->from) ? (size_t)salen : sizeof(c->from));
 	c->fromlen = (socklen_t)salen;
-	if ((c->bev = bufferevent_socket_new(wk->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		close(fd);
+	c->bev = net_tcp_client(wk->base, fd, wk->srv->conf->tcp_idle_timeout, tcp_read,
+	    tcp_event, c);
+	if (c->bev == NULL) {
 		free(c);
 		return;
 	}
 	wk->tcp_clients++;
 	conn_link(wk, c);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
-	bufferevent_setcb(c->bev, tcp_read, NULL, tcp_event, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
 /* ---- authd's Unix socket (proto/PROTOCOL.md) ---- */
@@ -1044,31 +1028,6 @@ sock_remove(struct dnsr_server *srv)
 
 /* ---- workers ---- */
 
-static int
-worker_listen(struct worker *wk, const struct sockaddr_storage *ss, size_t sslen,
-    const char *addr)
-{
-	struct udp_sock *us = &wk->udp[wk->nsock];
-	int tfd;
-
-	us->wk = wk;
-	us->fd = -1;
-	if ((us->fd = net_listen(ss, sslen, SOCK_DGRAM)) < 0) {
-		log_warn("listen udp %s", addr);
-		return -1;
-	}
-	wk->nsock++;
-	us->ev = event_new(wk->base, us->fd, EV_READ | EV_PERSIST, udp_read, us);
-	event_add(us->ev, NULL);
-	if ((tfd = net_listen(ss, sslen, SOCK_STREAM)) < 0) {
-		log_warn("listen tcp %s", addr);
-		return -1;
-	}
-	wk->tcp[wk->nsock - 1] = evconnlistener_new(wk->base, tcp_accept, wk,
-	    LEV_OPT_CLOSE_ON_FREE, -1, tfd);
-	return 0;
-}
-
 static void
 pending_free_all(struct worker *wk)
 {
@@ -1095,14 +1054,7 @@ worker_free(struct worker *wk)
 	while (wk->conns != NULL)
 		conn_close(wk->conns);	/* first: it unlinks the waiters freed next */
 	pending_free_all(wk);
-	for (size_t i = 0; i < wk->nsock; i++) {
-		if (wk->udp[i].ev != NULL)
-			event_free(wk->udp[i].ev);
-		if (wk->udp[i].fd >= 0)
-			close(wk->udp[i].fd);
-		if (wk->tcp[i] != NULL)
-			evconnlistener_free(wk->tcp[i]);
-	}
+	net_listeners_close(&wk->listen);
 	if (wk->unix_ev != NULL)
 		event_free(wk->unix_ev);
 	upstream_free(wk->env.up);
@@ -1116,9 +1068,6 @@ static struct worker *
 worker_new(struct dnsr_server *srv)
 {
 	struct worker *wk = xcalloc(1, sizeof(*wk));
-	char *copy = xstrdup(srv->conf->listen), *items[LISTEN_MAX];
-	size_t n = conf_split_list(copy, items, LISTEN_MAX);
-	char err[256];
 
 	wk->srv = srv;
 	if ((wk->base = event_base_new()) == NULL)
@@ -1131,18 +1080,11 @@ worker_new(struct dnsr_server *srv)
 	wk->env.up = upstream_new(wk->base, srv->conf->query_timeout,
 	    (size_t)srv->conf->max_resolutions + 64, srv->infra);
 	iter_env_init(&wk->env);
-	for (size_t i = 0; i < n && i < LISTEN_MAX; i++) {
-		struct sockaddr_storage ss;
-		size_t sslen;
-
-		if (conf_parse_sockaddr(items[i], 53, &ss, &sslen, err, sizeof(err)) != 0 ||
-		    worker_listen(wk, &ss, sslen, items[i]) != 0) {
-			free(copy);
-			worker_free(wk);
-			return NULL;
-		}
+	if (net_listeners_open(&wk->listen, wk->base, srv->conf->listen, udp_read, tcp_accept,
+	    wk) != 0) {
+		worker_free(wk);
+		return NULL;
 	}
-	free(copy);
 	if (srv->unix_fd >= 0) {
 		wk->unix_ev = event_new(wk->base, srv->unix_fd, EV_READ | EV_PERSIST, sock_accept,
 		    wk);
