@@ -127,5 +127,8 @@ main(int argc, char **argv)
 	    n, n / best_dec, n / best_app, best_dec * 1e6 / n, best_app * 1e6 / n);
 	event_decoder_free(d);
 	rcu_unregister_thread();
+	for (size_t i = 0; i < n; i++)
+		free((void *)v[i].key);		/* the line's copy: value points into it */
+	free(v);
 	return 0;
 }
