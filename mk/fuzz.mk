@@ -21,7 +21,10 @@ FUZZ_OBJ     := $(FUZZ_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
 
 $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(subst fuzzer$(comma),fuzzer-no-link$(comma),$(FUZZ_FLAGS)) -c -o $@ $<
+	$(FUZZ_CC) $(subst fuzzer$(comma),fuzzer-no-link$(comma),$(FUZZ_FLAGS)) -MMD -MP -c -o $@ $<
+
+# Header dependencies: a changed struct must rebuild every object that lays it out.
+-include $(shell find $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
 
 $(BUILD)/fuzz/libfuzzed.a: $(FUZZ_OBJ)
 	$(AR) rcs $@ $^
