@@ -470,12 +470,17 @@ content_copy(char *dst, const char *src, size_t len)
 	return o;
 }
 
-/* Builds "<owner> <ttl> IN <TYPE> [<priority> ]<content>\n" in d->line. Returns its length. */
+/*
+ * Builds "@ <ttl> IN <TYPE> [<priority> ]<content>\n" in d->line; returns its length. Only
+ * the RDATA is taken from the scanner, so the owner is "@" (the root, the origin): the key's
+ * owner, checked already, may hold octets such as ',' that the scanner's name syntax wants
+ * escaped, and must not get the event rejected as content.
+ */
 static int
 line_build(const struct rec_ctx *c, uint32_t ttl, int prio, const char *content, size_t len)
 {
 	struct event_decoder *d = c->d;
-	char type[TYPE_STRLEN], head[DNAME_STRLEN + 64];
+	char type[TYPE_STRLEN], head[64];
 	size_t need = priority_fields(c->ev->type), o;
 	int n;
 
@@ -485,10 +490,9 @@ line_build(const struct rec_ctx *c, uint32_t ttl, int prio, const char *content,
 	else
 		knot_rrtype_to_string(c->ev->type, type, sizeof(type));
 	if (prio >= 0 && need > 0 && content_fields(content, len) == need - 1)
-		n = snprintf(head, sizeof(head), "%s %u IN %s %d ", c->owner_text, ttl, type,
-		    prio);
+		n = snprintf(head, sizeof(head), "@ %u IN %s %d ", ttl, type, prio);
 	else
-		n = snprintf(head, sizeof(head), "%s %u IN %s ", c->owner_text, ttl, type);
+		n = snprintf(head, sizeof(head), "@ %u IN %s ", ttl, type);
 	if (n < 0 || (size_t)n >= sizeof(head) || len > INT32_MAX / 8 ||
 	    buf_reserve(&d->line, &d->linecap, (size_t)n + 4 * len + 2) != 0)
 		return -1;
