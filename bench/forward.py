@@ -32,7 +32,7 @@ def dnsperf(port, qfile, seconds):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=8)
     a = ap.parse_args()
     mini = MiniInternet()
