@@ -300,30 +300,23 @@ host_char(char ch)
 	    ch == '-' || ch == '_';
 }
 
-/* Labels of letters, digits, '-' and '_'; relative names are relative to the root. */
+/*
+ * Letters, digits, '-', '_' and dots only (no escapes, no '@'), then the one name codec:
+ * relative names are relative to the root, as the full decoder's origin is.
+ */
 static int
 rdata_name(const char *s, size_t len, uint8_t *out)
 {
-	size_t i = 0, o = 0;
+	char text[DNAME_STRLEN];
 
-	if (len == 0)
+	if (len == 0 || len >= sizeof(text))
 		return -1;
-	while (i < len) {
-		size_t b = i, l;
-
-		while (i < len && host_char(s[i]))
-			i++;
-		l = i - b;
-		if (l == 0 || l > 63 || o + 1 + l + 1 > DNAME_MAXLEN)
+	for (size_t i = 0; i < len; i++)
+		if (!host_char(s[i]) && s[i] != '.')
 			return -1;
-		out[o] = (uint8_t)l;
-		memcpy(out + o + 1, s + b, l);
-		o += 1 + l;
-		if (i < len && s[i++] != '.')
-			return -1;
-	}
-	out[o++] = 0;
-	return (int)o;
+	memcpy(text, s, len);
+	text[len] = '\0';
+	return dname_from_str(text, NULL, out);
 }
 
 /* "PREF NAME", or "NAME" with the preference in priority (as the original wrote MX). */
