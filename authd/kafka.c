@@ -125,8 +125,8 @@ consumer_handle(const struct authd_conf *conf, struct consumer *c)
 	/*
 	 * All partitions feed one queue, and librdkafka stops fetching while that queue holds
 	 * queued.min.messages (default 100,000), then waits out a back-off: a replay that
-	 * applies faster than one fetch round trip stalls on it (1M events: 5.1-5.6 s with
-	 * the default, 1.9-2.9 s with this). What is queued stays bounded by
+	 * applies faster than one fetch round trip stalls on it (1M events: 5.1-6.6 s with
+	 * the default, 1.9-3.2 s with this). What is queued stays bounded by
 	 * queued.max.messages.kbytes (64 MB by default); [kafka] may set either.
 	 */
 	if (rd_kafka_conf_set(kc, "queued.min.messages", "1000000", err, sizeof(err)))
