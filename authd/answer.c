@@ -4,14 +4,13 @@
 #include <urcu.h>
 
 #include "authd/answer.h"
-#include "common/cookie.h"
+#include "authd/chaos.h"
+#include "common/envelope.h"
+#include "common/gate.h"
 #include "common/dname.h"
 #include "common/wire.h"
 
 #define CHAIN_MAX	12	/* CNAME/DNAME links followed in one answer */
-#define NSID_MAX	64
-#define OPT_OPTIONS_MAX	(4 + 24 + 6 + 4 + NSID_MAX)	/* COOKIE, EDE, NSID */
-#define OPT_RESERVE	(11 + OPT_OPTIONS_MAX)	/* room kept for our OPT RR */
 
 struct ans {
 	bool			 recursion;	/* the client may recurse through dnsr */
@@ -414,219 +413,70 @@ resolve(struct ans *a, const uint8_t *name)
 	negative(a, apex, DNS_RCODE_NXDOMAIN);
 }
 
-static uint16_t
-response_flags(const struct dns_query *q, uint8_t rcode)
+/* What every envelope of ours carries: our payload size, NSID when configured. */
+static struct env_opts
+envelope_opts(const struct answer_opts *o)
 {
-	return (uint16_t)(DNS_FLAG_QR | (q->flags & (0x7800 | DNS_FLAG_RD | DNS_FLAG_CD)) |
-	    (rcode & 0x0f));
+	struct env_opts eo = { o->udp_payload, NULL };
+
+	if (o->nsid)
+		eo.nsid = o->identity;
+	return eo;
 }
 
-/* The options of our OPT: a fresh server cookie for a client that sent one, EDE. */
-static uint16_t
-build_options(const struct dns_query *q, const struct answer_opts *o, int ede,
-    uint8_t *opts)
-{
-	uint16_t n = 0;
-
-	if (q->cookie_len >= COOKIE_CLIENT_LEN && o->cookies != NULL && o->client != NULL) {
-		wire_write16(opts, EDNS_OPT_COOKIE);
-		wire_write16(opts + 2, COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN);
-		memcpy(opts + 4, q->cookie, COOKIE_CLIENT_LEN);
-		cookie_make(o->cookies, q->cookie, o->client, o->now,
-		    opts + 4 + COOKIE_CLIENT_LEN);
-		n += 4 + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
-	}
-	if (q->edns_nsid && o->nsid && o->identity != NULL) {
-		size_t l = strlen(o->identity) < NSID_MAX ? strlen(o->identity) : NSID_MAX;
-
-		wire_write16(opts + n, EDNS_OPT_NSID);
-		wire_write16(opts + n + 2, (uint16_t)l);
-		memcpy(opts + n + 4, o->identity, l);
-		n += (uint16_t)(4 + l);
-	}
-	if (ede >= 0) {
-		wire_write16(opts + n, EDNS_OPT_EDE);
-		wire_write16(opts + n + 2, 2);
-		wire_write16(opts + n + 4, (uint16_t)ede);
-		n += 6;
-	}
-	return n;
-}
-
-/* Header, question and (when the query had one) our OPT with its options. */
-static size_t
-finish(struct wire_writer *w, const struct dns_query *q, const struct answer_opts *o,
-    uint8_t rcode, uint16_t flags, int ede)
-{
-	uint8_t opts[OPT_OPTIONS_MAX];
-	uint16_t optlen;
-
-	wire_set_flags(w, (uint16_t)((flags & ~0x000f) | (rcode & 0x0f)));
-	if (q->edns) {
-		w->cap = w->cap + OPT_RESERVE > DNS_MAX_MSG ? DNS_MAX_MSG : w->cap + OPT_RESERVE;
-		optlen = build_options(q, o, ede, opts);
-		wire_opt(w, o->udp_payload, (uint8_t)(rcode >> 4), 0,
-		    q->edns_flags & EDNS_FLAG_DO, opts, optlen);
-	}
-	return wire_finish(w);
-}
-
-/* A response with only the header and question (errors, truncation). */
-static size_t
-error_response(struct wire_writer *w, const struct dns_query *q,
-    const struct answer_opts *o, uint8_t rcode, int ede)
-{
-	wire_header(w, q->id, 0);
-	if (q->has_question)
-		wire_question(w, q->qname, q->qtype, q->qclass);
-	return finish(w, q, o, rcode, response_flags(q, 0), ede);
-}
-
-/* The largest response this query may get (RFC 6891 6.2.5, RFC 1035 4.2.1). */
-static size_t
-response_limit(const struct dns_query *q, const struct answer_opts *o, bool tcp,
-    size_t outcap)
-{
-	size_t lim = DNS_MIN_UDP;
-
-	if (tcp)
-		lim = DNS_MAX_MSG;
-	else if (q->edns)
-		lim = q->edns_udp < o->udp_payload ? q->edns_udp : o->udp_payload;
-	if (lim < DNS_MIN_UDP)
-		lim = DNS_MIN_UDP;
-	return lim < outcap ? lim : outcap;
-}
-
-/* What the query's cookie tells of the client (RFC 7873 5.2). */
-static enum answer_cookie
-cookie_state(const struct dns_query *q, const struct answer_opts *o)
-{
-	if (q->cookie_len == 0 || o->cookies == NULL || o->client == NULL)
-		return COOKIE_NONE;
-	if (q->cookie_len == COOKIE_CLIENT_LEN)
-		return COOKIE_CLIENT_ONLY;
-	return cookie_valid(o->cookies, q->cookie, q->cookie + COOKIE_CLIENT_LEN,
-	    q->cookie_len - COOKIE_CLIENT_LEN, o->client, o->now) ? COOKIE_VALID : COOKIE_INVALID;
-}
-
-/* The query is well formed: decide what kind of answer it gets. */
-static uint8_t
-precheck(const struct dns_query *q, const struct answer_opts *o, int *ede)
-{
-	if (q->edns && q->edns_version > 0)
-		return DNS_RCODE_BADVERS;
-	if (q->opcode != DNS_OPCODE_QUERY)
-		return DNS_RCODE_NOTIMP;
-	switch (q->qtype) {
-	case DNS_TYPE_OPT: case DNS_TYPE_TSIG: case DNS_TYPE_TKEY:
-		return DNS_RCODE_FORMERR;
-	case DNS_TYPE_AXFR: case DNS_TYPE_IXFR:
-		return DNS_RCODE_REFUSED;	/* zones travel by Kafka, not by transfer */
-	case DNS_TYPE_MAILA: case DNS_TYPE_MAILB:
-		return DNS_RCODE_NOTIMP;
-	}
-	if (q->qclass != DNS_CLASS_IN)
-		return DNS_RCODE_REFUSED;
-	if (!o->ready) {
-		*ede = EDE_NOT_READY;
-		return DNS_RCODE_SERVFAIL;
-	}
-	return DNS_RCODE_NOERROR;
-}
-
-/*
- * CH TXT id.server. and hostname.bind. (the identity, RFC 4892) and version.bind. and
- * version.server. (only when a version is configured). Returns 0 for any other CH query.
- */
 size_t
 answer_servfail(const struct answer_opts *o, const uint8_t *msg, size_t len, uint16_t ede,
     uint8_t *out, size_t outcap)
 {
+	struct env_opts eo = envelope_opts(o);
 	struct dns_query q;
-	struct wire_writer w;
 
 	if (wire_parse_query(msg, len, &q) != WIRE_OK)
 		return 0;
-	wire_init(&w, out, response_limit(&q, o, true, outcap));
-	wire_header(&w, q.id, 0);
-	wire_question(&w, q.qname, q.qtype, q.qclass);
-	return finish(&w, &q, o, DNS_RCODE_SERVFAIL, response_flags(&q, 0) | DNS_FLAG_RA,
-	    ede);
-}
-
-static size_t
-chaos_answer(struct wire_writer *w, const struct dns_query *q, const struct answer_opts *o)
-{
-	static const char *const idnames[] = { "id.server.", "hostname.bind." };
-	static const char *const vernames[] = { "version.bind.", "version.server." };
-	uint8_t name[DNAME_MAXLEN], txt[256];
-	const char *text = NULL;
-	size_t l;
-
-	if (q->qtype != 16 /* TXT */ && q->qtype != DNS_TYPE_ANY)
-		return 0;
-	for (int i = 0; i < 2; i++) {
-		if (o->identity_queries && o->identity != NULL &&
-		    dname_from_str(idnames[i], NULL, name) > 0 && dname_equal(name, q->qname))
-			text = o->identity;
-		if (o->version != NULL && dname_from_str(vernames[i], NULL, name) > 0 &&
-		    dname_equal(name, q->qname))
-			text = o->version;
-	}
-	if (text == NULL)
-		return 0;
-	l = strlen(text) < 255 ? strlen(text) : 255;
-	txt[0] = (uint8_t)l;
-	memcpy(txt + 1, text, l);
-	wire_header(w, q->id, 0);
-	wire_question(w, q->qname, q->qtype, q->qclass);
-	if (q->edns)
-		w->cap -= OPT_RESERVE;
-	wire_rr(w, WIRE_AN, q->qname, 16, DNS_CLASS_CH, 0, txt, (uint16_t)(l + 1));
-	return finish(w, q, o, DNS_RCODE_NOERROR, response_flags(q, 0) | DNS_FLAG_AA, -1);
+	q.cookie_len = 0;	/* no cookie of ours: the gate's went with the query */
+	return env_error(out, env_limit(&q, true, o->udp_payload, outcap), &q, &eo,
+	    DNS_RCODE_SERVFAIL, DNS_FLAG_RA, ede, NULL);
 }
 
 size_t
 answer_message(const struct store *s, const struct answer_opts *o, const uint8_t *msg,
     size_t len, bool tcp, uint8_t *out, size_t outcap, struct answer_info *info)
 {
+	const struct gate_policy gp = {
+		.chaos = true, .xfr_rcode = DNS_RCODE_REFUSED, .cookies = o->cookies,
+	};
+	struct env_opts eo = envelope_opts(o);
+	struct gate_result g;
 	struct dns_query q;
 	struct wire_writer w;
 	struct ans a;
-	enum wire_parse_result pr = wire_parse_query(msg, len, &q);
 	size_t lim, n;
-	int ede = -1;
-	uint8_t rc;
 
 	memset(info, 0, sizeof(*info));
+	gate_check(&gp, msg, len, o->client, o->now, &q, &g);
 	info->qtype = q.qtype;
-	if (pr == WIRE_DROP) {
+	info->cookie = g.cookie;
+	if (g.verdict == GATE_DROP) {
 		info->dropped = true;
 		return 0;
 	}
-	info->cookie = cookie_state(&q, o);
-	lim = response_limit(&q, o, tcp, outcap);
+	lim = env_limit(&q, tcp, o->udp_payload, outcap);
 	info->limit = (uint16_t)(lim < DNS_MAX_MSG ? lim : DNS_MAX_MSG);
-	wire_init(&w, out, lim);
-	if (pr == WIRE_FORMERR) {
-		q.edns = false;		/* the OPT may be what was wrong */
-		info->rcode = DNS_RCODE_FORMERR;
-		return error_response(&w, &q, o, DNS_RCODE_FORMERR, -1);
+	if (g.verdict == GATE_REPLY) {
+		info->rcode = (uint8_t)g.rcode;
+		return env_error(out, lim, &q, &eo, g.rcode, 0, g.ede, NULL);
 	}
-	if (q.qclass == DNS_CLASS_CH && q.opcode == DNS_OPCODE_QUERY &&
-	    !(q.edns && q.edns_version > 0) && (n = chaos_answer(&w, &q, o)) > 0) {
-		info->rcode = DNS_RCODE_NOERROR;
-		return n;
+	if (q.qclass == DNS_CLASS_CH) {
+		if ((n = chaos_answer(out, lim, &q, o, &eo)) > 0)
+			return n;
+		info->rcode = DNS_RCODE_REFUSED;	/* a CH name we do not answer */
+		return env_error(out, lim, &q, &eo, DNS_RCODE_REFUSED, 0, -1, NULL);
 	}
-	if ((rc = precheck(&q, o, &ede)) != DNS_RCODE_NOERROR) {
-		info->rcode = rc;
-		return error_response(&w, &q, o, rc, ede);
+	if (!o->ready) {
+		info->rcode = DNS_RCODE_SERVFAIL;
+		return env_error(out, lim, &q, &eo, DNS_RCODE_SERVFAIL, 0, EDE_NOT_READY, NULL);
 	}
-	if (q.edns)
-		w.cap = lim - OPT_RESERVE;
-	wire_header(&w, q.id, 0);
-	wire_question(&w, q.qname, q.qtype, q.qclass);
+	env_begin(&w, out, lim, &q);
 	memset(&a, 0, sizeof(a));
 	a.s = s;
 	a.w = &w;
@@ -648,11 +498,9 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 	}
 	if (a.truncated) {
 		info->truncated = true;
-		wire_header(&w, q.id, 0);
-		wire_question(&w, q.qname, q.qtype, q.qclass);
-		return finish(&w, &q, o, a.rcode,
-		    response_flags(&q, 0) | DNS_FLAG_TC | (a.aa ? DNS_FLAG_AA : 0), -1);
+		env_restart(&w, &q);
+		return env_finish(&w, &q, &eo, a.rcode,
+		    DNS_FLAG_TC | (a.aa ? DNS_FLAG_AA : 0), -1, NULL);
 	}
-	return finish(&w, &q, o, a.rcode, response_flags(&q, 0) | (a.aa ? DNS_FLAG_AA : 0),
-	    -1);
+	return env_finish(&w, &q, &eo, a.rcode, a.aa ? DNS_FLAG_AA : 0, -1, NULL);
 }

@@ -8,6 +8,7 @@
 
 #include "authd/store.h"
 #include "common/dname.h"
+#include "common/gate.h"
 
 struct cookie_ctx;
 struct sockaddr;
@@ -33,15 +34,13 @@ struct answer_opts {
 	bool			 recursion;	/* this client may recurse through dnsr */
 };
 
-enum answer_cookie { COOKIE_NONE, COOKIE_CLIENT_ONLY, COOKIE_VALID, COOKIE_INVALID };
-
 /* What an answer was, for metrics and the query log. */
 struct answer_info {
 	uint16_t	qtype;
 	uint8_t		rcode;		/* full rcode incl. extended bits (BADVERS = 16) */
 	bool		truncated;
 	bool		dropped;
-	enum answer_cookie cookie;	/* what the query's COOKIE option was */
+	enum gate_cookie cookie;	/* what the query's COOKIE option was */
 	uint16_t	limit;		/* the largest response this client takes */
 	/*
 	 * forward: the name is outside every zone, RD=1 and recursion allowed: the query goes

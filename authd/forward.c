@@ -95,7 +95,7 @@ pending_free(struct pending *p)
 static void
 finish(struct forwarder *f, struct pending *p, uint8_t *resp, size_t len)
 {
-	if (!p->to.tcp && len > p->to.limit)
+	if (!p->to.peer.tcp && len > p->to.limit)
 		len = wire_truncate(resp, len);
 	f->cb.deliver(f->cb.ctx, &p->to, resp, len);
 	f->cb.release(f->cb.ctx, &p->to);
@@ -439,8 +439,8 @@ forwarder_query(struct forwarder *f, const uint8_t *query, size_t qlen,
 		slen = target_query(query, qlen, target, tq, sizeof(tq));
 		send = tq;
 	}
-	n = slen > 0 ? proto_encode_query(f->frame, sizeof(f->frame), p->id, to->tcp ?
-	    PROTO_TCP : PROTO_UDP, (const struct sockaddr *)&to->addr, to->tcp ? 65535 :
+	n = slen > 0 ? proto_encode_query(f->frame, sizeof(f->frame), p->id, to->peer.tcp ?
+	    PROTO_TCP : PROTO_UDP, (const struct sockaddr *)&to->peer.addr, to->peer.tcp ? 65535 :
 	    to->limit, send, slen) : -1;
 	if (n < 0 || f->state == FWD_DOWN ||
 	    (f->bev != NULL && evbuffer_get_length(bufferevent_get_output(f->bev)) > OUTBUF_MAX)) {

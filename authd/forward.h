@@ -10,15 +10,12 @@
 #include <event2/event.h>
 
 #include "authd/answer.h"
+#include "common/frontend.h"
 #include "common/metrics.h"
 
 /* Where an answer goes: the server's delivery callback gets this back. */
 struct fwd_client {
-	bool			 tcp;
-	int			 udp_fd;
-	struct sockaddr_storage	 addr;
-	socklen_t		 addrlen;
-	void			*tcp_conn;	/* held by the server until released */
+	struct fe_peer		 peer;		/* held by the server until released */
 	uint16_t		 limit;		/* the largest UDP answer the client takes */
 };
 

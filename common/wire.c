@@ -89,10 +89,9 @@ parse_sections(const uint8_t *msg, size_t len, size_t pos, struct dns_query *q)
 }
 
 enum wire_parse_result
-wire_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
+wire_read_message(const uint8_t *msg, size_t len, struct dns_query *q)
 {
 	size_t pos = DNS_HEADER_LEN;
-	int n;
 
 	memset(q, 0, sizeof(*q));
 	if (len < DNS_HEADER_LEN)
@@ -101,20 +100,39 @@ wire_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
 	q->flags = wire_read16(msg + 2);
 	if (q->flags & DNS_FLAG_QR)
 		return WIRE_DROP;	/* never answer a response: no reflection loops */
-	q->opcode = (uint8_t)((q->flags >> 11) & 0x0f);
-	if (wire_read16(msg + 4) != 1)
+	q->opcode = (uint8_t)((q->flags & DNS_OPCODE_MASK) >> DNS_OPCODE_SHIFT);
+	q->qdcount = wire_read16(msg + 4);
+	for (unsigned i = 0; i < q->qdcount; i++) {
+		uint8_t name[DNAME_MAXLEN];
+		int n = dname_unpack(msg, len, &pos, name);
+
+		if (n < 0 || pos + 4 > len)
+			return WIRE_FORMERR;
+		if (q->qdcount == 1) {
+			memcpy(q->qname, name, (size_t)n);
+			q->qname_len = (size_t)n;
+			q->qtype = wire_read16(msg + pos);
+			q->qclass = wire_read16(msg + pos + 2);
+			q->has_question = true;
+		}
+		pos += 4;
+	}
+	if (parse_sections(msg, len, pos, q) != 0) {
+		q->edns = false;	/* the OPT may be what was wrong */
+		q->cookie_len = 0;
 		return WIRE_FORMERR;
-	n = dname_unpack(msg, len, &pos, q->qname);
-	if (n < 0 || pos + 4 > len)
-		return WIRE_FORMERR;
-	q->qname_len = (size_t)n;
-	q->qtype = wire_read16(msg + pos);
-	q->qclass = wire_read16(msg + pos + 2);
-	q->has_question = true;
-	pos += 4;
-	if (parse_sections(msg, len, pos, q) != 0)
-		return WIRE_FORMERR;
+	}
 	return WIRE_OK;
+}
+
+enum wire_parse_result
+wire_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
+{
+	enum wire_parse_result pr = wire_read_message(msg, len, q);
+
+	if (pr == WIRE_OK && q->qdcount != 1)
+		return WIRE_FORMERR;
+	return pr;
 }
 
 size_t

@@ -21,7 +21,14 @@
 #define DNS_FLAG_AD	0x0020
 #define DNS_FLAG_CD	0x0010
 
-#define DNS_OPCODE_QUERY 0
+#define DNS_OPCODE_MASK	0x7800	/* the opcode's bits in the flags word */
+#define DNS_OPCODE_SHIFT	11
+#define DNS_RCODE_MASK	0x000f	/* the RCODE's low bits in the flags word */
+
+enum dns_opcode {
+	DNS_OPCODE_QUERY = 0, DNS_OPCODE_IQUERY = 1, DNS_OPCODE_STATUS = 2,
+	DNS_OPCODE_NOTIFY = 4, DNS_OPCODE_UPDATE = 5, DNS_OPCODE_DSO = 6,
+};
 
 enum dns_rcode {
 	DNS_RCODE_NOERROR = 0, DNS_RCODE_FORMERR = 1, DNS_RCODE_SERVFAIL = 2,
@@ -53,6 +60,7 @@ struct dns_query {
 	uint16_t	id;
 	uint16_t	flags;		/* second header word as received */
 	uint8_t		opcode;
+	uint16_t	qdcount;	/* questions in the message (only one is read) */
 	uint8_t		qname[DNAME_MAXLEN];
 	size_t		qname_len;
 	uint16_t	qtype;
@@ -79,7 +87,14 @@ enum wire_parse_result {
  */
 size_t wire_truncate(uint8_t *resp, size_t len);
 
-/* Parses a query message. Never reads beyond len. */
+/*
+ * Reads a request: header, every question (q keeps the question when there is exactly
+ * one), and the other sections with the OPT. WIRE_OK means well formed, whatever QDCOUNT;
+ * on WIRE_FORMERR, q->edns is false (the OPT may be what was wrong). Never reads beyond len.
+ */
+enum wire_parse_result wire_read_message(const uint8_t *msg, size_t len, struct dns_query *q);
+
+/* Parses a query: wire_read_message(), and exactly one question (else WIRE_FORMERR). */
 enum wire_parse_result wire_parse_query(const uint8_t *msg, size_t len, struct dns_query *q);
 
 #define WIRE_COMPR_MAX	64
@@ -88,6 +103,7 @@ enum wire_parse_result wire_parse_query(const uint8_t *msg, size_t len, struct d
 struct wire_writer {
 	uint8_t		*buf;
 	size_t		 cap;		/* the most this message may grow to */
+	size_t		 reserve;	/* held back from cap for the OPT (envelope.c) */
 	size_t		 len;
 	uint16_t	 counts[4];	/* QD, AN, NS, AR, kept in host order until finish */
 	size_t		 ncompr;

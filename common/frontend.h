@@ -1,0 +1,88 @@
+/*
+ * frontend.h: the DNS front end both daemons answer from. A worker is one thread with
+ * one event base and its own sockets: UDP read and answered in batches (recvmmsg and
+ * sendmmsg), TCP with pipelining, an idle timeout and a client limit. Every query goes to
+ * the daemon's query function; a query it cannot answer at once keeps its client as a
+ * peer and is answered later through it.
+ */
+#ifndef STREAMDNS_FRONTEND_H
+#define STREAMDNS_FRONTEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+
+struct cookie_ctx;
+struct fe_conn;
+struct fe_worker;
+
+/* A query as it arrived. */
+struct fe_request {
+	const uint8_t		*msg;
+	size_t			 len;
+	bool			 tcp;
+	const struct sockaddr	*client;
+	socklen_t		 clientlen;
+	int			 udp_fd;	/* UDP: the socket it came in on */
+	struct fe_conn		*conn;		/* TCP: its connection */
+};
+
+/* A client kept for a later answer: fe_peer_hold(), fe_peer_send(), fe_peer_release(). */
+struct fe_peer {
+	bool			 tcp;
+	int			 udp_fd;
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+	struct fe_conn		*conn;		/* TCP: a reference on it */
+};
+
+/*
+ * The daemon's answer to req, written into out (cap octets, 65535 at least): returns its
+ * length, or 0 for no response now (dropped, or held for later with fe_peer_hold()).
+ * Called on the worker's thread. A message that is not a query (shorter than a header,
+ * QR=1) never reaches it over TCP: the front end closes that connection.
+ */
+typedef size_t fe_query_fn(void *arg, const struct fe_request *req, uint8_t *out,
+    size_t cap);
+
+struct fe_conf {
+	const char	*listen;		/* "addr[:port], ..." (port 53 by default) */
+	int		 tcp_max_clients;	/* per worker; more are closed at accept */
+	int		 tcp_idle_ms;		/* each way */
+};
+
+/*
+ * A worker: its event base and sockets on every address of conf->listen (SO_REUSEPORT:
+ * every worker opens its own). query(arg, ...) answers. Returns NULL, with the reason
+ * logged and nothing left open, when it cannot listen.
+ */
+struct fe_worker *fe_worker_new(const struct fe_conf *conf, fe_query_fn *query, void *arg);
+/* The worker's event base, for the daemon's own events (timers, upstream sockets). */
+struct event_base *fe_worker_base(const struct fe_worker *fw);
+/* Starts the thread: enter() (may be NULL) first, the event loop, leave() at its end. */
+void fe_worker_start(struct fe_worker *fw, void (*enter)(void), void (*leave)(void));
+/* Ends the event loop and joins the thread (nothing when never started). */
+void fe_worker_stop(struct fe_worker *fw);
+/* Closes every socket and connection, then frees fw (held peers stay valid). NULL is fine. */
+void fe_worker_free(struct fe_worker *fw);
+
+/* Keeps req's client in p for a later answer (a TCP connection is referenced). */
+void fe_peer_hold(struct fe_peer *p, const struct fe_request *req);
+/*
+ * Sends msg to p's client: a datagram (a full socket buffer drops it, as UDP may), or a
+ * length-prefixed message on its TCP connection unless the client has gone.
+ */
+void fe_peer_send(const struct fe_peer *p, const uint8_t *msg, size_t len);
+/* The answer is sent or given up: drops the reference fe_peer_hold() took. */
+void fe_peer_release(struct fe_peer *p);
+
+/*
+ * Replaces the cookie secret of c daily on base (cookies made with the old one still
+ * validate for a day, cookie.h). Returns the event, for event_free() before the base's.
+ */
+struct event *fe_cookie_rotation(struct event_base *base, struct cookie_ctx *c);
+
+#endif

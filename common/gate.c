@@ -1,0 +1,174 @@
+/*
+ * gate.c: the request gate. Every message is read once (wire_read_message), then the
+ * steps of one table decide, in a fixed order, whether and how it is answered: the first
+ * step whose test fails gives the response. The order is the protocol's: the opcode is
+ * judged before the question (an unknown opcode is "not implemented", whatever the rest
+ * says, RFC 1035 4.1.1), the question before EDNS, the client's cookie and address last.
+ */
+#include <assert.h>
+#include <string.h>
+
+#include "common/gate.h"
+
+#define EDE_PROHIBITED	18	/* RFC 8914 4.19 */
+#define RCODE_POLICY_XFR 0xffff	/* the row answers with the policy's xfr_rcode */
+
+struct gate_in {
+	const struct gate_policy	*p;
+	enum wire_parse_result		 pr;
+	const struct dns_query		*q;
+	const struct sockaddr		*client;
+};
+
+/* Each test returns true when the message passes the step. */
+typedef bool gate_test_fn(const struct gate_in *in);
+
+static bool
+header_ok(const struct gate_in *in)
+{
+	return in->pr != WIRE_DROP;
+}
+
+static bool
+opcode_ok(const struct gate_in *in)
+{
+	return in->q->opcode == DNS_OPCODE_QUERY;
+}
+
+static bool
+question_ok(const struct gate_in *in)
+{
+	return in->pr == WIRE_OK && in->q->qdcount == 1;
+}
+
+static bool
+edns_ok(const struct gate_in *in)
+{
+	return !in->q->edns || in->q->edns_version == 0;
+}
+
+static bool
+not_meta(const struct gate_in *in)
+{
+	uint16_t t = in->q->qtype;
+
+	return t != DNS_TYPE_OPT && t != DNS_TYPE_TSIG && t != DNS_TYPE_TKEY;
+}
+
+static bool
+not_transfer(const struct gate_in *in)
+{
+	return in->q->qtype != DNS_TYPE_AXFR && in->q->qtype != DNS_TYPE_IXFR;
+}
+
+static bool
+not_mailx(const struct gate_in *in)
+{
+	return in->q->qtype != DNS_TYPE_MAILA && in->q->qtype != DNS_TYPE_MAILB;
+}
+
+static bool
+class_ok(const struct gate_in *in)
+{
+	return in->q->qclass == DNS_CLASS_IN ||
+	    (in->q->qclass == DNS_CLASS_CH && in->p->chaos);
+}
+
+static bool
+acl_ok(const struct gate_in *in)
+{
+	return in->p->acl == NULL ||
+	    (in->client != NULL && acl_match(in->p->acl, in->client));
+}
+
+/*
+ * The gate: the first row whose test fails decides. A row either drops or gives its RCODE
+ * (the transfer row the policy's). The cookie step is not a row: it never stops a query.
+ */
+static const struct gate_row {
+	enum gate_step		 step;
+	gate_test_fn		*passes;
+	enum gate_verdict	 verdict;
+	uint16_t		 rcode;
+	int			 ede;
+} gate_table[] = {
+	{ GATE_HEADER,		header_ok,	GATE_DROP,	0,			-1 },
+	{ GATE_OPCODE,		opcode_ok,	GATE_REPLY,	DNS_RCODE_NOTIMP,	-1 },
+	{ GATE_QUESTION,	question_ok,	GATE_REPLY,	DNS_RCODE_FORMERR,	-1 },
+	{ GATE_EDNS,		edns_ok,	GATE_REPLY,	DNS_RCODE_BADVERS,	-1 },
+	{ GATE_QTYPE,		not_meta,	GATE_REPLY,	DNS_RCODE_FORMERR,	-1 },
+	{ GATE_QTYPE,		not_transfer,	GATE_REPLY,	RCODE_POLICY_XFR,	-1 },
+	{ GATE_QTYPE,		not_mailx,	GATE_REPLY,	DNS_RCODE_NOTIMP,	-1 },
+	{ GATE_CLASS,		class_ok,	GATE_REPLY,	DNS_RCODE_REFUSED,	-1 },
+	{ GATE_ACL,		acl_ok,		GATE_REPLY,	DNS_RCODE_REFUSED,	EDE_PROHIBITED },
+};
+
+/*
+ * RFC 7873 5.2: what the client's cookie says; then a fresh server cookie for it in q,
+ * whatever it sent as one (an invalid or stale one is answered like a client cookie only).
+ */
+static enum gate_cookie
+cookie_step(const struct gate_policy *p, const struct sockaddr *client, uint32_t now,
+    struct dns_query *q)
+{
+	enum gate_cookie c;
+
+	if (q->cookie_len < COOKIE_CLIENT_LEN || p->cookies == NULL || client == NULL) {
+		q->cookie_len = 0;
+		return COOKIE_NONE;
+	}
+	if (q->cookie_len == COOKIE_CLIENT_LEN)
+		c = COOKIE_CLIENT_ONLY;
+	else
+		c = cookie_valid(p->cookies, q->cookie, q->cookie + COOKIE_CLIENT_LEN,
+		    q->cookie_len - COOKIE_CLIENT_LEN, client, now) ? COOKIE_VALID :
+		    COOKIE_INVALID;
+	cookie_make(p->cookies, q->cookie, client, now, q->cookie + COOKIE_CLIENT_LEN);
+	q->cookie_len = COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
+	return c;
+}
+
+enum gate_verdict
+gate_check(const struct gate_policy *p, const uint8_t *msg, size_t len,
+    const struct sockaddr *client, uint32_t now, struct dns_query *q, struct gate_result *r)
+{
+	struct gate_in in = { p, wire_read_message(msg, len, q), q, client };
+
+	r->cookie = COOKIE_NONE;
+	r->ede = -1;
+	r->rcode = DNS_RCODE_NOERROR;
+	if (in.pr == WIRE_OK)
+		r->cookie = cookie_step(p, client, now, q);
+	else
+		q->cookie_len = 0;
+	for (size_t i = 0; i < sizeof(gate_table) / sizeof(gate_table[0]); i++) {
+		const struct gate_row *row = &gate_table[i];
+
+		if (row->passes(&in))
+			continue;
+		r->step = row->step;
+		r->verdict = row->verdict;
+		r->rcode = row->rcode == RCODE_POLICY_XFR ? p->xfr_rcode : row->rcode;
+		r->ede = row->ede;
+		if (r->verdict == GATE_DROP && p->never_drop) {
+			r->verdict = GATE_REPLY;
+			r->rcode = DNS_RCODE_FORMERR;
+		}
+		assert(r->verdict == GATE_DROP || r->rcode != DNS_RCODE_NOERROR);
+		return r->verdict;
+	}
+	r->step = GATE_PASSED;
+	r->verdict = GATE_ANSWER;
+	return GATE_ANSWER;
+}
+
+const char *
+gate_step_name(enum gate_step step)
+{
+	static const char *const names[] = {
+		"header", "opcode", "question", "edns", "qtype", "class", "cookie", "acl",
+		"passed",
+	};
+
+	return step <= GATE_PASSED ? names[step] : "?";
+}
