@@ -10,7 +10,7 @@
 /* A client waiting for a resolution. */
 struct waiter {
 	struct waiter		*next;		/* in the pending resolution */
-	struct waiter		*cprev, *cnext;	/* in the connection (TCP, socket) */
+	struct waiter		*cprev, *cnext;	/* in authd's socket connection */
 	struct client		 cl;
 	struct dns_query	 q;
 };
@@ -43,6 +43,15 @@ waiter_unlink_conn(struct waiter *w)
 		w->cnext->cprev = w->cprev;
 	w->cprev = w->cnext = NULL;
 	w->cl.conn = NULL;
+}
+
+/* Forgets a waiter: out of its connection's list, its client released. */
+static void
+waiter_free(struct waiter *w)
+{
+	waiter_unlink_conn(w);
+	fe_peer_release(&w->cl.peer);
+	free(w);
 }
 
 static uint64_t
@@ -80,8 +89,7 @@ on_resolved(void *arg, const struct result *res)
 
 		p->waiters = w->next;
 		server_answer_late(wk, &w->cl, &w->q, res);
-		waiter_unlink_conn(w);
-		free(w);
+		waiter_free(w);
 	}
 	free(p);
 }
@@ -113,6 +121,9 @@ pending_wait(struct worker *wk, const uint8_t *name, const struct dns_query *q,
 	}
 	w = xcalloc(1, sizeof(*w));
 	w->cl = *cl;
+	if (cl->req != NULL)
+		fe_peer_hold(&w->cl.peer, cl->req);	/* UDP, TCP: answered later */
+	w->cl.req = NULL;
 	w->q = *q;
 	w->next = p->waiters;
 	p->waiters = w;
@@ -159,7 +170,7 @@ pending_free_all(struct worker *wk)
 				struct waiter *w = p->waiters;
 
 				p->waiters = w->next;
-				free(w);
+				waiter_free(w);
 			}
 			free(p);
 		}

@@ -1,11 +1,9 @@
 /* reply.c: answers for clients: the cache followed through CNAMEs, and the response on the wire. */
 #include <string.h>
 
+#include "common/envelope.h"
 #include "dnsr/reply.h"
 
-#define EDE_TEXT_MAX	64
-#define COOKIE_OPT_LEN	(4 + 8 + 16)	/* client cookie and an RFC 9018 server cookie */
-#define OPT_RESERVE	(11 + COOKIE_OPT_LEN + 4 + 2 + EDE_TEXT_MAX)	/* OPT: COOKIE, EDE */
 
 void
 result_init(struct result *r)
@@ -128,62 +126,6 @@ reply_lookup(struct cache *c, const uint8_t *name, uint16_t qtype, uint32_t now,
 
 /* ---- the wire ---- */
 
-static size_t
-response_limit(const struct dns_query *q, bool tcp, uint16_t udp_payload, size_t outcap)
-{
-	size_t lim = DNS_MIN_UDP;
-
-	if (tcp)
-		lim = DNS_MAX_MSG;
-	else if (q->edns)
-		lim = q->edns_udp < udp_payload ? q->edns_udp : udp_payload;
-	if (lim < DNS_MIN_UDP)
-		lim = DNS_MIN_UDP;
-	return lim < outcap ? lim : outcap;
-}
-
-static uint16_t
-response_flags(const struct dns_query *q)
-{
-	return (uint16_t)(DNS_FLAG_QR | DNS_FLAG_RA |
-	    (q->flags & (0x7800 | DNS_FLAG_RD | DNS_FLAG_CD)));
-}
-
-/*
- * Sets the RCODE and flags, and appends our OPT when the query had one: the COOKIE the
- * server left in q (client and server cookie, 24 octets), and the EDE.
- */
-static size_t
-finish(struct wire_writer *w, const struct dns_query *q, size_t lim, uint16_t udp_payload,
-    uint16_t rcode, uint16_t flags, int ede, const char *text)
-{
-	uint8_t opts[COOKIE_OPT_LEN + 6 + EDE_TEXT_MAX];
-	uint16_t optlen = 0;
-
-	wire_set_flags(w, (uint16_t)((flags & ~0x000f) | (rcode & 0x0f)));
-	if (q->edns) {
-		w->cap = lim;
-		if (q->cookie_len == COOKIE_OPT_LEN - 4) {
-			wire_write16(opts, EDNS_OPT_COOKIE);
-			wire_write16(opts + 2, q->cookie_len);
-			memcpy(opts + 4, q->cookie, q->cookie_len);
-			optlen = COOKIE_OPT_LEN;
-		}
-		if (ede >= 0) {
-			size_t tl = text != NULL ? strnlen(text, EDE_TEXT_MAX) : 0;
-
-			wire_write16(opts + optlen, EDNS_OPT_EDE);
-			wire_write16(opts + optlen + 2, (uint16_t)(2 + tl));
-			wire_write16(opts + optlen + 4, (uint16_t)ede);
-			memcpy(opts + optlen + 6, text != NULL ? text : "", tl);
-			optlen = (uint16_t)(optlen + 6 + tl);
-		}
-		wire_opt(w, udp_payload, (uint8_t)(rcode >> 4), 0,
-		    q->edns_flags & EDNS_FLAG_DO, opts, optlen);
-	}
-	return wire_finish(w);
-}
-
 static int
 write_rrset(struct wire_writer *w, int sec, const uint8_t *owner, const struct rrset *rs,
     uint32_t ttl)
@@ -213,33 +155,24 @@ size_t
 reply_write(uint8_t *out, size_t outcap, const struct dns_query *q, const struct result *r,
     bool tcp, uint16_t udp_payload, uint32_t now)
 {
-	size_t lim = response_limit(q, tcp, udp_payload, outcap);
+	const struct env_opts eo = { udp_payload, NULL };	/* no NSID */
 	struct wire_writer w;
 
-	wire_init(&w, out, q->edns ? lim - OPT_RESERVE : lim);
-	wire_header(&w, q->id, 0);
-	wire_question(&w, q->qname, q->qtype, q->qclass);
+	env_begin(&w, out, env_limit(q, tcp, udp_payload, outcap), q);
 	if (write_sections(&w, r, now) != 0) {
 		/* RFC 2181 9: rather no data than part of an RRset; TC=1 sends it to TCP. */
-		wire_header(&w, q->id, 0);
-		wire_question(&w, q->qname, q->qtype, q->qclass);
-		return finish(&w, q, lim, udp_payload, r->rcode, response_flags(q) | DNS_FLAG_TC,
-		    -1, NULL);
+		env_restart(&w, q);
+		return env_finish(&w, q, &eo, r->rcode, DNS_FLAG_RA | DNS_FLAG_TC, -1, NULL);
 	}
-	return finish(&w, q, lim, udp_payload, r->rcode, response_flags(q), r->ede,
-	    r->ede_text);
+	return env_finish(&w, q, &eo, r->rcode, DNS_FLAG_RA, r->ede, r->ede_text);
 }
 
 size_t
 reply_error(uint8_t *out, size_t outcap, const struct dns_query *q, uint16_t rcode,
     int ede, const char *ede_text, bool tcp, uint16_t udp_payload)
 {
-	size_t lim = response_limit(q, tcp, udp_payload, outcap);
-	struct wire_writer w;
+	const struct env_opts eo = { udp_payload, NULL };	/* no NSID */
 
-	wire_init(&w, out, lim);
-	wire_header(&w, q->id, 0);
-	if (q->has_question)
-		wire_question(&w, q->qname, q->qtype, q->qclass);
-	return finish(&w, q, lim, udp_payload, rcode, response_flags(q), ede, ede_text);
+	return env_error(out, env_limit(q, tcp, udp_payload, outcap), q, &eo, rcode,
+	    DNS_FLAG_RA, ede, ede_text);
 }

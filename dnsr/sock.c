@@ -270,7 +270,6 @@ sock_serve(struct worker *wk, int fd)
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	c->wk = wk;
-	c->sock = true;
 	sock_peer(fd, c->peer, sizeof(c->peer));
 	if ((c->bev = bufferevent_socket_new(wk->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		log_warnx("socket %s: cannot set up the connection", c->peer);

@@ -14,14 +14,13 @@
 #include "dnsr/reply.h"
 #include "dnsr/server.h"
 #include "common/cookie.h"
+#include "common/frontend.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "common/wire.h"
 #include "proto/proto.h"
 
 #define WORKERS_MAX	64
-#define UDP_BATCH	32
-#define UDP_BUFSIZE	4096		/* queries larger than this are not queries we answer */
 #define PENDING_BUCKETS	4096		/* a power of two */
 
 struct conn;
@@ -34,23 +33,21 @@ enum client_kind { CLIENT_UDP, CLIENT_TCP, CLIENT_SOCK };
 struct client {
 	enum client_kind	 kind;
 	bool			 tcp;		/* answered as over TCP (no UDP size limit) */
-	int			 fd;		/* UDP socket */
-	struct sockaddr_storage	 from;		/* socket: the client authd names */
+	struct sockaddr_storage	 from;		/* the client (socket: as authd names it) */
 	socklen_t		 fromlen;
-	struct conn		*conn;		/* TCP, socket; NULL once the connection is gone */
+	const struct fe_request	*req;		/* UDP, TCP: while the query is handled */
+	struct fe_peer		 peer;		/* UDP, TCP: held while it waits */
+	struct conn		*conn;		/* socket; NULL once the connection is gone */
 	uint32_t		 id;		/* socket: the QUERY's id */
 	uint16_t		 limit;		/* socket: the largest answer (512 at least) */
 };
 
-/* A TCP client's connection, or authd's over the Unix socket (sock). */
+/* authd's connection over the Unix socket. */
 struct conn {
 	struct worker		*wk;
 	struct conn		*prev, *next;	/* the worker's connections */
 	struct bufferevent	*bev;
-	struct sockaddr_storage	 from;		/* TCP */
-	socklen_t		 fromlen;
 	struct waiter		*waiters;
-	bool			 sock;
 	/* The socket's protocol state (proto/PROTOCOL.md). */
 	bool			 hello;		/* HELLO received */
 	bool			 closing;	/* ERROR sent: close once it is out */
@@ -75,22 +72,17 @@ struct worker_stats {
 
 struct worker {
 	struct dnsr_server	*srv;
-	pthread_t		 thread;
-	bool			 running;
-	struct event_base	*base;
+	struct fe_worker	*fe;		/* its thread, UDP and TCP (common/frontend.c) */
+	struct event_base	*base;		/* the front end's */
 	struct iter_env		 env;
-	struct net_listeners	 listen;
 	struct event		*unix_ev;	/* authd's socket, watched by every worker */
 	atomic_int		 sock_clients;	/* authd connections served here */
 	struct log_rl		 accept_rl;
-	int			 tcp_clients;
 	struct conn		*conns;
 	size_t			 npending;
 	struct pending		*pending[PENDING_BUCKETS];
 	struct worker_stats	 stats;
-	uint8_t			 in[UDP_BATCH][UDP_BUFSIZE];
-	uint8_t			 out[UDP_BATCH][DNS_MAX_MSG];
-	uint8_t			 one[DNS_MAX_MSG + 2];	/* TCP answers, late UDP answers */
+	uint8_t			 one[DNS_MAX_MSG];	/* late answers */
 	uint8_t			 frame[PROTO_HDR + 4 + DNS_MAX_MSG];	/* socket answers */
 };
 
@@ -127,8 +119,8 @@ void server_answer_late(struct worker *wk, const struct client *cl, const struct
 /* Called by sock.c on accept: adds c to wk's connections (server_conn_close() unlinks it). */
 void server_conn_link(struct worker *wk, struct conn *c);
 /*
- * Called by sock.c (and the TCP code) to close a TCP or socket connection now: its waiters
- * are dropped (their resolutions go on), its bufferevent and c are freed.
+ * Called by sock.c to close authd's connection now: its waiters are dropped (their
+ * resolutions go on), its bufferevent and c are freed.
  */
 void server_conn_close(struct conn *c);
 
