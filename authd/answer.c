@@ -308,7 +308,7 @@ follow_dname(struct ans *a, const uint8_t *qname, const struct suffixes *sx, int
 	const struct rrset *dname = znode_find(dn, DNS_TYPE_DNAME);
 	struct rdata_ref rd;
 	uint8_t target[DNAME_MAXLEN];
-	size_t prefix = (size_t)(sx->sfx[at] - sx->sfx[0]), tlen;
+	int tlen;
 	union {
 		struct rrset	rs;
 		uint8_t		raw[sizeof(struct rrset) + 2 + DNAME_MAXLEN];
@@ -319,20 +319,19 @@ follow_dname(struct ans *a, const uint8_t *qname, const struct suffixes *sx, int
 	    add_rrset(a, WIRE_AN, znode_name(dn), dname, dname->ttl) != 0)
 		return;
 	rrset_first(dname, &rd);
-	tlen = dname_len(rd.data);
-	if (prefix + tlen > DNAME_MAXLEN) {
+	/* The suffix of qname at the DNAME's owner, as the client wrote it. */
+	if ((tlen = dname_substitute(qname, qname + (sx->sfx[at] - sx->sfx[0]), rd.data,
+	    target)) < 0) {
 		a->rcode = DNS_RCODE_YXDOMAIN;	/* RFC 6672 2.2: the result is too long */
 		return;
 	}
-	memcpy(target, qname, prefix);
-	memcpy(target + prefix, rd.data, tlen);
 	/* The synthesized CNAME, as a one-record rrset with TTL of the DNAME. */
 	syn->type = DNS_TYPE_CNAME;
 	syn->count = 1;
 	syn->ttl = dname->ttl;
-	syn->datalen = (uint32_t)(2 + prefix + tlen);
-	memcpy(syn->data, &(uint16_t){ (uint16_t)(prefix + tlen) }, 2);
-	memcpy(syn->data + 2, target, prefix + tlen);
+	syn->datalen = (uint32_t)(2 + tlen);
+	memcpy(syn->data, &(uint16_t){ (uint16_t)tlen }, 2);
+	memcpy(syn->data + 2, target, (size_t)tlen);
 	if (add_rrset(a, WIRE_AN, qname, syn, syn->ttl) != 0 || !chain_step(a, target))
 		return;
 	resolve(a, target);

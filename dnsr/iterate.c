@@ -683,25 +683,22 @@ follow_dname(struct iter *it, struct msg_set *d)
 {
 	struct cache_entry *dn = set_entry(it, d, CACHE_RANK_ANSWER), *cn;
 	const uint8_t *target = dn != NULL ? target_of(dn) : NULL;
-	size_t prefix = dname_len(it->cur) - dname_len(d->owner), tlen;
 	uint8_t name[DNAME_MAXLEN];
 	struct rrset_builder b;
 	struct rrset *rs;
+	int len;
 
 	if (target == NULL)
 		return CHAIN_BAD;
-	tlen = dname_len(target);
-	if (prefix + tlen > DNAME_MAXLEN) {
+	if ((len = dname_substitute(it->cur, d->owner, target, name)) < 0) {
 		result_add(&it->res, dn);	/* RFC 6672 2.2: the result would be too long */
 		it->res.rcode = DNS_RCODE_YXDOMAIN;
 		return CHAIN_DONE;
 	}
 	if (!take_link(it))
 		return CHAIN_FAIL;
-	memcpy(name, it->cur, prefix);
-	memcpy(name + prefix, target, tlen);
 	rrset_builder_init(&b, DNS_TYPE_CNAME);
-	if (rrset_builder_add(&b, dn->rrset->ttl, name, (uint16_t)(prefix + tlen)) != 0 ||
+	if (rrset_builder_add(&b, dn->rrset->ttl, name, (uint16_t)len) != 0 ||
 	    (rs = rrset_builder_finish(&b)) == NULL) {
 		rrset_builder_clear(&b);
 		return CHAIN_BAD;
@@ -713,7 +710,7 @@ follow_dname(struct iter *it, struct msg_set *d)
 	result_add(&it->res, dn);
 	result_add(&it->res, cn);
 	cache_entry_unref(cn);
-	move_to(it, name, prefix + tlen);
+	move_to(it, name, (size_t)len);
 	return CHAIN_MOVED;
 }
 
