@@ -165,20 +165,6 @@ add_additional(struct ans *a, const struct rrset *rs, const uint8_t *apex)
 	}
 }
 
-static uint32_t
-soa_negative_ttl(const struct rrset *soa)
-{
-	struct rdata_ref rd;
-	uint32_t minimum;
-
-	rrset_first(soa, &rd);
-	if (rd.len < 20)
-		return 0;
-	minimum = ((uint32_t)wire_read16(rd.data + rd.len - 4) << 16) |
-	    wire_read16(rd.data + rd.len - 2);
-	return soa->ttl < minimum ? soa->ttl : minimum;	/* RFC 2308 3 */
-}
-
 /* NXDOMAIN or NODATA: the zone's SOA in authority. */
 static void
 negative(struct ans *a, const struct znode *apex, uint8_t rcode)
@@ -187,7 +173,7 @@ negative(struct ans *a, const struct znode *apex, uint8_t rcode)
 
 	a->rcode = rcode;
 	if (soa != NULL)
-		add_rrset(a, WIRE_NS, znode_name(apex), soa, soa_negative_ttl(soa));
+		add_rrset(a, WIRE_NS, znode_name(apex), soa, rrset_soa_negative_ttl(soa));
 }
 
 /* A referral to the zone cut at node cut (AA=0, NS in authority, glue). */

@@ -766,29 +766,6 @@ follow_chain(struct iter *it, struct iter_scratch *sc)
 	}
 }
 
-/* RFC 2308 5: the negative TTL is the smaller of the SOA's TTL and its MINIMUM. */
-static uint32_t
-negative_ttl(const struct rrset *soa)
-{
-	struct rdata_ref rd;
-	size_t p;
-
-	if (rrset_first(soa, &rd) == NULL || rd.len < 22)
-		return 0;
-	p = dname_len(rd.data);
-	if (p >= rd.len)
-		return 0;
-	p += dname_len(rd.data + p);
-	if (p + 20 != rd.len)
-		return 0;
-	{
-		uint32_t min = ((uint32_t)wire_read16(rd.data + p + 16) << 16) |
-		    wire_read16(rd.data + p + 18);
-
-		return min < soa->ttl ? min : soa->ttl;
-	}
-}
-
 /* The SOA in the authority section for the zone of it->cur, within bailiwick. */
 static struct msg_set *
 find_soa(struct iter *it, struct iter_scratch *sc)
@@ -829,7 +806,7 @@ negative(struct iter *it, struct iter_scratch *sc, uint16_t rcode, bool moved)
 		return true;
 	}
 	e = cache_entry_negative(it->cur, key, soa->owner, rs,
-	    cache_expiry(it->env->cache, negative_ttl(rs), true, now));
+	    cache_expiry(it->env->cache, rrset_soa_negative_ttl(rs), true, now));
 	if (e != NULL && it->qtype != DNS_TYPE_ANY)
 		cache_insert(it->env->cache, e, now);
 	result_set_neg(&it->res, e, rcode);
