@@ -1,4 +1,5 @@
 /* answer.c: authoritative answers: zones, delegations, CNAME/DNAME, wildcards, negatives. */
+#include <assert.h>
 #include <string.h>
 
 #include <urcu.h>
@@ -11,6 +12,31 @@
 #include "common/wire.h"
 
 #define CHAIN_MAX	12	/* CNAME/DNAME links followed in one answer */
+
+/*
+ * One step of an answer: one name resolved to an outcome, with what a later stage must
+ * prove about it (online DNSSEC signing: the RRSIGs of the RRsets used and the NSEC or
+ * compact-denial records of what does not exist). Node and RRset pointers are valid under
+ * the RCU read lock the answer is built in; unused fields are NULL.
+ */
+struct answer_step {
+	enum answer_outcome	 outcome;
+	bool			 cut_ds;	/* REFERRAL: the cut has a DS RRset to send */
+	const uint8_t		*name;		/* as written: the owner of the step's answer */
+	const struct znode	*apex;		/* the zone's apex (SOA, DNSKEY); NULL outside */
+	/*
+	 * The closest encloser: the deepest node that exists on the way from the apex down
+	 * to name, which is name's own node when it exists (the DNAME's or the cut's node
+	 * when one of those stopped the walk).
+	 */
+	const struct znode	*encloser;
+	const uint8_t		*next_closer;	/* name does not exist: its suffix one label
+						   below the encloser (points into name) */
+	const struct znode	*wildcard;	/* the source of synthesis, when one was used */
+	const struct znode	*cut;		/* REFERRAL: the delegation's node */
+	const struct rrset	*rrset;		/* the RRset answered: the data, CNAME, DNAME or
+						   the cut's NS; NULL for ANY and negatives */
+};
 
 struct ans {
 	bool			 recursion;	/* the client may recurse through dnsr */
@@ -25,18 +51,22 @@ struct ans {
 	bool			 complete;
 	uint8_t			 target[DNAME_MAXLEN];
 	uint8_t			 rcode;
-	int			 chain;		/* names in seen[] */
-	uint8_t			 seen[CHAIN_MAX + 1][DNAME_MAXLEN];	/* names of the chain */
+	int			 nsteps;
+	struct answer_step	 step[CHAIN_MAX + 1];	/* the query name, then one per link */
+	int			 nsynth;
+	uint8_t			 synth[CHAIN_MAX][DNAME_MAXLEN];	/* names made by DNAMEs */
 	int			 ndnames;
 	const struct rrset	*dnames[CHAIN_MAX];	/* DNAMEs already in the answer */
 };
 
 /*
- * A name split into its suffixes: sfx[0] is the name, sfx[n] the root. node[i] caches the
- * lookup of sfx[i] made while finding the zone, so the walk down does not repeat it.
+ * A name split into its suffixes: sfx[0] is the name (len octets), sfx[n] the root.
+ * node[i] caches the lookup of sfx[i] made while finding the zone, so the walk down does
+ * not repeat it.
  */
 struct suffixes {
 	int			 n;
+	size_t			 len;
 	const uint8_t		*sfx[DNAME_MAXLABELS + 1];
 	const struct znode	*node[DNAME_MAXLABELS + 1];
 };
@@ -44,13 +74,23 @@ struct suffixes {
 static void
 split_suffixes(const uint8_t *name, struct suffixes *sx)
 {
+	const uint8_t *p = name;
+
 	sx->n = 0;
-	for (const uint8_t *p = name; ; p += 1 + *p) {
+	for (;; p += 1 + *p) {
 		sx->sfx[sx->n] = p;
 		if (*p == 0)
 			break;
 		sx->n++;
 	}
+	sx->len = (size_t)(p - name) + 1;
+}
+
+/* Where suffix i starts in the name: the same offset in its other-case copies. */
+static size_t
+suffix_offset(const struct suffixes *sx, int i)
+{
+	return (size_t)(sx->sfx[i] - sx->sfx[0]);
 }
 
 static const struct znode *
@@ -75,7 +115,8 @@ static int
 find_zone(const struct ans *a, struct suffixes *sx, const struct znode **apex)
 {
 	for (int i = 0; i <= sx->n; i++) {
-		const struct znode *n = sx->node[i] = lookup(a, sx->sfx[i]);
+		const struct znode *n = sx->node[i] =
+		    store_lookup(a->s, sx->sfx[i], sx->len - suffix_offset(sx, i));
 
 		if (n != NULL && znode_find(n, DNS_TYPE_SOA) != NULL) {
 			/* A zone this instance does not serve: as if no zone held the name. */
@@ -164,21 +205,114 @@ add_additional(struct ans *a, const struct rrset *rs, const uint8_t *apex)
 	}
 }
 
-static uint32_t
-soa_negative_ttl(const struct rrset *soa)
-{
-	struct rdata_ref rd;
-	uint32_t minimum;
+/* ---- what a name comes to: the outcome of a step, and what proves it ---- */
 
-	rrset_first(soa, &rd);
-	if (rd.len < 20)
-		return 0;
-	minimum = ((uint32_t)wire_read16(rd.data + rd.len - 4) << 16) |
-	    wire_read16(rd.data + rd.len - 2);
-	return soa->ttl < minimum ? soa->ttl : minimum;	/* RFC 2308 3 */
+/* The name is in no zone of ours: the first one refused or forwarded, a chain left. */
+static enum answer_outcome
+outside_outcome(const struct ans *a)
+{
+	bool recurse = (a->q->flags & DNS_FLAG_RD) && a->recursion;
+
+	if (a->nsteps == 1)
+		return recurse ? ANSWER_FORWARD : ANSWER_REFUSED;
+	return recurse ? ANSWER_COMPLETE : ANSWER_OUTSIDE;
 }
 
-/* NXDOMAIN or NODATA: the zone's SOA in authority. */
+/* Node n holds the data of the step's name (its own node, or st->wildcard for it). */
+static enum answer_outcome
+node_outcome(const struct ans *a, struct answer_step *st, const struct znode *n)
+{
+	uint16_t qtype = a->q->qtype;
+	enum answer_outcome hit = st->wildcard != NULL ? ANSWER_WILDCARD : ANSWER_HIT;
+
+	/* ANY matches the CNAME itself, so it is not restarted (RFC 1034 3.6.2). */
+	if (qtype != DNS_TYPE_CNAME && qtype != DNS_TYPE_ANY &&
+	    (st->rrset = znode_find(n, DNS_TYPE_CNAME)) != NULL)
+		return ANSWER_CNAME;
+	if (qtype == DNS_TYPE_ANY && !znode_empty(n)) {
+		st->rrset = NULL;	/* every RRset of n */
+		return hit;
+	}
+	if ((st->rrset = znode_find(n, qtype)) == NULL)
+		return ANSWER_NODATA;
+	return hit;
+}
+
+/* No node for the name: the wildcard at the closest encloser (RFC 4592 3.3.1)? */
+static enum answer_outcome
+wildcard_outcome(const struct ans *a, struct answer_step *st)
+{
+	const uint8_t *cename = znode_name(st->encloser);
+	size_t celen = dname_len(cename);
+	uint8_t wild[DNAME_MAXLEN];
+
+	if (celen + 2 > DNAME_MAXLEN)
+		return ANSWER_NXDOMAIN;
+	wild[0] = 1;
+	wild[1] = '*';
+	memcpy(wild + 2, cename, celen);
+	if ((st->wildcard = store_lookup(a->s, wild, celen + 2)) == NULL)
+		return ANSWER_NXDOMAIN;
+	return node_outcome(a, st, st->wildcard);
+}
+
+/*
+ * A DNAME at the strict ancestor sfx[at] of the name (RFC 6672 2.2): next receives the
+ * name with that suffix, as the client wrote it, replaced by the DNAME's target.
+ */
+static enum answer_outcome
+dname_outcome(struct answer_step *st, const struct suffixes *sx, int at, uint8_t *next)
+{
+	struct rdata_ref rd;
+
+	rrset_first(st->rrset, &rd);
+	if (dname_substitute(st->name, st->name + suffix_offset(sx, at), rd.data, next) < 0)
+		return ANSWER_YXDOMAIN;
+	return ANSWER_DNAME;
+}
+
+/*
+ * The outcome of st->name: its zone (the deepest suffix owning an SOA, so a child zone
+ * served by the same instance wins over the parent's delegation to it), then the walk
+ * down from the apex, where a cut or a DNAME stops it, then the name's node, its
+ * wildcard, or nothing. A DNAME's substituted name goes to next.
+ */
+static enum answer_outcome
+step_outcome(const struct ans *a, struct answer_step *st, uint8_t *next)
+{
+	uint8_t lname[DNAME_MAXLEN];
+	struct suffixes sx;
+	const struct znode *n = NULL;
+	int z, i;
+
+	memcpy(lname, st->name, dname_len(st->name));
+	dname_lower(lname);
+	split_suffixes(lname, &sx);
+	if ((z = find_zone(a, &sx, &st->apex)) < 0)
+		return outside_outcome(a);
+	st->encloser = st->apex;
+	for (i = z; i >= 0; i--) {
+		if ((n = sx.node[i]) == NULL)
+			break;
+		st->encloser = n;
+		if (i < z && (st->rrset = znode_find(n, DNS_TYPE_NS)) != NULL) {
+			if (i == 0 && a->q->qtype == DNS_TYPE_DS)
+				break;	/* DS is the parent side's data: answer it here */
+			st->cut = n;
+			st->cut_ds = znode_find(n, DNS_TYPE_DS) != NULL;
+			return ANSWER_REFERRAL;
+		}
+		if (i > 0 && (st->rrset = znode_find(n, DNS_TYPE_DNAME)) != NULL)
+			return dname_outcome(st, &sx, i, next);
+	}
+	if (n != NULL)
+		return node_outcome(a, st, n);
+	st->next_closer = st->name + suffix_offset(&sx, i);
+	return wildcard_outcome(a, st);
+}
+
+/* ---- what each outcome writes ---- */
+
 static void
 negative(struct ans *a, const struct znode *apex, uint8_t rcode)
 {
@@ -186,50 +320,15 @@ negative(struct ans *a, const struct znode *apex, uint8_t rcode)
 
 	a->rcode = rcode;
 	if (soa != NULL)
-		add_rrset(a, WIRE_NS, znode_name(apex), soa, soa_negative_ttl(soa));
+		add_rrset(a, WIRE_NS, znode_name(apex), soa, rrset_soa_negative_ttl(soa));
 }
 
-/* A referral to the zone cut at node cut (AA=0, NS in authority, glue). */
+/* REFERRAL: the cut's NS in authority, with glue. */
 static void
-referral(struct ans *a, const struct znode *cut, const struct znode *apex)
+referral(struct ans *a, const struct answer_step *st)
 {
-	const struct rrset *ns = znode_find(cut, DNS_TYPE_NS);
-
-	if (a->chain <= 1)
-		a->aa = false;	/* AA speaks of the query name: a CNAME before it keeps it */
-	if (add_rrset(a, WIRE_NS, znode_name(cut), ns, ns->ttl) == 0)
-		add_additional(a, ns, znode_name(apex));
-}
-
-static void resolve(struct ans *a, const uint8_t *qname);
-
-/* Remembers a name of the chain; false when it was seen already (a loop). */
-static bool
-chain_step(struct ans *a, const uint8_t *name)
-{
-	for (int i = 0; i < a->chain; i++)
-		if (dname_equal(a->seen[i], name))
-			return false;
-	if (a->chain == CHAIN_MAX + 1)
-		return false;
-	memcpy(a->seen[a->chain++], name, dname_len(name));
-	return true;
-}
-
-/* Follows a CNAME (RFC 1034 4.3.2 step 3a) to its target inside our zones. */
-static void
-follow_cname(struct ans *a, const uint8_t *owner, const struct rrset *cname)
-{
-	struct rdata_ref rd;
-	uint8_t target[DNAME_MAXLEN];
-
-	if (add_rrset(a, WIRE_AN, owner, cname, cname->ttl) != 0)
-		return;
-	rrset_first(cname, &rd);
-	memcpy(target, rd.data, dname_len(rd.data));
-	if (!chain_step(a, target))
-		return;
-	resolve(a, target);
+	if (add_rrset(a, WIRE_NS, znode_name(st->cut), st->rrset, st->rrset->ttl) == 0)
+		add_additional(a, st->rrset, znode_name(st->apex));
 }
 
 /*
@@ -258,159 +357,148 @@ answer_any(struct ans *a, const uint8_t *owner, const struct znode *n)
 		add_rrset(a, WIRE_AN, owner, pick, pick->ttl);
 }
 
-/* Answers from node n, which holds the data of owner (itself, or a wildcard for it). */
+/* HIT, WILDCARD: the data at the name (the wildcard's, with the name as owner). */
 static void
-answer_node(struct ans *a, const uint8_t *owner, const struct znode *n,
-    const struct znode *apex)
+answer_node(struct ans *a, const struct answer_step *st)
 {
-	const struct rrset *rs;
-	uint16_t qtype = a->q->qtype;
-
-	/* ANY matches the CNAME itself, so it is not restarted (RFC 1034 3.6.2). */
-	if (qtype != DNS_TYPE_CNAME && qtype != DNS_TYPE_ANY &&
-	    (rs = znode_find(n, DNS_TYPE_CNAME)) != NULL) {
-		follow_cname(a, owner, rs);
+	if (a->q->qtype == DNS_TYPE_ANY) {
+		answer_any(a, st->name, st->wildcard != NULL ? st->wildcard : st->encloser);
 		return;
 	}
-	if (qtype == DNS_TYPE_ANY && !znode_empty(n)) {
-		answer_any(a, owner, n);
-		return;
-	}
-	if ((rs = znode_find(n, qtype)) == NULL) {
-		negative(a, apex, DNS_RCODE_NOERROR);
-		return;
-	}
-	if (add_rrset(a, WIRE_AN, owner, rs, rs->ttl) == 0)
-		add_additional(a, rs, znode_name(apex));
-}
-
-/* A chain may pass below one DNAME twice: the DNAME RR goes into the answer once. */
-static bool
-dname_written(struct ans *a, const struct rrset *dname)
-{
-	for (int i = 0; i < a->ndnames; i++)
-		if (a->dnames[i] == dname)
-			return true;
-	if (a->ndnames < CHAIN_MAX)
-		a->dnames[a->ndnames++] = dname;
-	return false;
+	if (add_rrset(a, WIRE_AN, st->name, st->rrset, st->rrset->ttl) == 0)
+		add_additional(a, st->rrset, znode_name(st->apex));
 }
 
 /*
- * DNAME substitution (RFC 6672 2.2): the DNAME, a synthesized CNAME from qname to
- * qname with the owner's suffix replaced by the target, and the target resolved.
+ * Whether the chain may go on to name: not when the name was reached already (a loop)
+ * or the chain has CHAIN_MAX links.
  */
-static void
-follow_dname(struct ans *a, const uint8_t *qname, const struct suffixes *sx, int at,
-    const struct znode *dn)
+static bool
+chain_next(const struct ans *a, const uint8_t *name)
 {
-	const struct rrset *dname = znode_find(dn, DNS_TYPE_DNAME);
+	for (int i = 0; i < a->nsteps; i++)
+		if (dname_equal(a->step[i].name, name))
+			return false;
+	return a->nsteps < CHAIN_MAX + 1;
+}
+
+/* CNAME (RFC 1034 4.3.2 step 3a): the CNAME in the answer; returns its target, or NULL. */
+static const uint8_t *
+follow_cname(struct ans *a, const struct answer_step *st)
+{
 	struct rdata_ref rd;
-	uint8_t target[DNAME_MAXLEN];
-	size_t prefix = (size_t)(sx->sfx[at] - sx->sfx[0]), tlen;
+
+	if (add_rrset(a, WIRE_AN, st->name, st->rrset, st->rrset->ttl) != 0)
+		return NULL;
+	rrset_first(st->rrset, &rd);
+	return chain_next(a, rd.data) ? rd.data : NULL;
+}
+
+/* A chain may pass below one DNAME twice: the DNAME RR goes into the answer once. */
+static int
+add_dname(struct ans *a, const struct answer_step *st)
+{
+	for (int i = 0; i < a->ndnames; i++)
+		if (a->dnames[i] == st->rrset)
+			return 0;
+	if (a->ndnames < CHAIN_MAX)
+		a->dnames[a->ndnames++] = st->rrset;
+	return add_rrset(a, WIRE_AN, znode_name(st->encloser), st->rrset, st->rrset->ttl);
+}
+
+/*
+ * DNAME (RFC 6672 2.2): the DNAME and a CNAME synthesized from the name to next (TTL of
+ * the DNAME). Returns the name to resolve next, kept in a->synth, or NULL.
+ */
+static const uint8_t *
+follow_dname(struct ans *a, const struct answer_step *st, const uint8_t *next)
+{
+	size_t len = dname_len(next);
 	union {
 		struct rrset	rs;
 		uint8_t		raw[sizeof(struct rrset) + 2 + DNAME_MAXLEN];
 	} u;
 	struct rrset *syn = &u.rs;
 
-	if (!dname_written(a, dname) &&
-	    add_rrset(a, WIRE_AN, znode_name(dn), dname, dname->ttl) != 0)
-		return;
-	rrset_first(dname, &rd);
-	tlen = dname_len(rd.data);
-	if (prefix + tlen > DNAME_MAXLEN) {
-		a->rcode = DNS_RCODE_YXDOMAIN;	/* RFC 6672 2.2: the result is too long */
-		return;
-	}
-	memcpy(target, qname, prefix);
-	memcpy(target + prefix, rd.data, tlen);
-	/* The synthesized CNAME, as a one-record rrset with TTL of the DNAME. */
+	if (add_dname(a, st) != 0)
+		return NULL;
 	syn->type = DNS_TYPE_CNAME;
 	syn->count = 1;
-	syn->ttl = dname->ttl;
-	syn->datalen = (uint32_t)(2 + prefix + tlen);
-	memcpy(syn->data, &(uint16_t){ (uint16_t)(prefix + tlen) }, 2);
-	memcpy(syn->data + 2, target, prefix + tlen);
-	if (add_rrset(a, WIRE_AN, qname, syn, syn->ttl) != 0 || !chain_step(a, target))
-		return;
-	resolve(a, target);
+	syn->ttl = st->rrset->ttl;
+	syn->datalen = (uint32_t)(2 + len);
+	memcpy(syn->data, &(uint16_t){ (uint16_t)len }, 2);
+	memcpy(syn->data + 2, next, len);
+	if (add_rrset(a, WIRE_AN, st->name, syn, syn->ttl) != 0 || !chain_next(a, next))
+		return NULL;
+	/* Step 0 is the query name, never synthesized: a free slot is left. */
+	assert(a->nsynth < CHAIN_MAX);
+	memcpy(a->synth[a->nsynth], next, len);
+	return a->synth[a->nsynth++];
 }
 
 /*
- * Resolves qname inside our zones, appending to the response. For the first name the
- * caller set REFUSED when no zone holds it; along a chain, a name outside our zones
- * simply ends the chain.
+ * The answer as a state machine (as Knot's BEGIN, HIT, MISS, NODATA, DELEG, FOLLOW):
+ * each pass takes one name of the chain (the query name, then each target) to an outcome
+ * and writes what that outcome answers, in one place per outcome. CNAME and DNAME give
+ * the next name; every other outcome, a loop or CHAIN_MAX links end the answer. The
+ * steps stay in a->step[] for what must prove them.
  */
 static void
-resolve(struct ans *a, const uint8_t *name)
+resolve(struct ans *a)
 {
-	uint8_t lname[DNAME_MAXLEN];
-	struct suffixes sx;
-	const struct znode *apex, *n = NULL, *ce;
-	int z, i;
+	const uint8_t *name = a->q->qname;
+	uint8_t next[DNAME_MAXLEN];
 
-	memcpy(lname, name, dname_len(name));
-	dname_lower(lname);
-	split_suffixes(lname, &sx);
-	if ((z = find_zone(a, &sx, &apex)) < 0) {
-		bool rd = a->q->flags & DNS_FLAG_RD;
+	while (name != NULL) {
+		struct answer_step *st;
 
-		if (a->chain == 0 && rd && a->recursion)
-			a->forward = true;
-		else if (a->chain == 0)
-			a->rcode = DNS_RCODE_REFUSED;
-		else if (rd && a->recursion) {
-			/* A chain that leaves our zones is completed through dnsr. */
-			a->complete = true;
-			memcpy(a->target, name, dname_len(name));
-		}
-		return;
-	}
-
-	if (a->chain == 0) {
-		a->aa = true;
-		chain_step(a, lname);	/* the query name: a chain back to it is a loop */
-	}
-	ce = apex;
-	for (i = z; i >= 0; i--) {
-		n = sx.node[i];
-		if (n == NULL)
+		assert(a->nsteps < CHAIN_MAX + 1);	/* chain_next() bounds the chain */
+		st = &a->step[a->nsteps++];
+		st->name = name;
+		name = NULL;
+		switch (st->outcome = step_outcome(a, st, next)) {
+		case ANSWER_HIT:
+		case ANSWER_WILDCARD:
+			answer_node(a, st);
 			break;
-		ce = n;
-		if (i < z && znode_find(n, DNS_TYPE_NS) != NULL) {
-			if (i == 0 && a->q->qtype == DNS_TYPE_DS)
-				break;	/* DS is the parent side's data: answer it here */
-			referral(a, n, apex);
-			return;
-		}
-		if (i > 0 && znode_find(n, DNS_TYPE_DNAME) != NULL) {
-			follow_dname(a, name, &sx, i, n);
-			return;
+		case ANSWER_CNAME:
+			name = follow_cname(a, st);
+			break;
+		case ANSWER_DNAME:
+			name = follow_dname(a, st, next);
+			break;
+		case ANSWER_YXDOMAIN:
+			if (add_dname(a, st) == 0)
+				a->rcode = DNS_RCODE_YXDOMAIN;
+			break;
+		case ANSWER_NODATA:
+			negative(a, st->apex, DNS_RCODE_NOERROR);
+			break;
+		case ANSWER_NXDOMAIN:
+			negative(a, st->apex, DNS_RCODE_NXDOMAIN);
+			break;
+		case ANSWER_REFERRAL:
+			referral(a, st);
+			break;
+		case ANSWER_REFUSED:
+			a->rcode = DNS_RCODE_REFUSED;
+			break;
+		case ANSWER_FORWARD:
+			a->forward = true;	/* the query goes to dnsr as it is */
+			break;
+		case ANSWER_COMPLETE:
+			a->complete = true;	/* dnsr resolves the target, we merge */
+			memcpy(a->target, st->name, dname_len(st->name));
+			break;
+		case ANSWER_OUTSIDE:
+			break;		/* the chain so far is the answer */
+		case ANSWER_NONE:
+			assert(!"step_outcome() decides every step");
+			break;
 		}
 	}
-	if (i < 0 || n != NULL) {
-		answer_node(a, name, ce, apex);
-		return;
-	}
-	/* No such name: a wildcard at the closest encloser (RFC 4592 3.3.1)? */
-	{
-		uint8_t wild[DNAME_MAXLEN];
-		const uint8_t *cename = znode_name(ce);
-		size_t celen = dname_len(cename);
-		const struct znode *w;
-
-		if (celen + 2 <= DNAME_MAXLEN) {
-			wild[0] = 1;
-			wild[1] = '*';
-			memcpy(wild + 2, cename, celen);
-			if ((w = lookup(a, wild)) != NULL) {
-				answer_node(a, name, w, apex);
-				return;
-			}
-		}
-	}
-	negative(a, apex, DNS_RCODE_NXDOMAIN);
+	/* AA speaks of the query name: our data, not a referral (a CNAME before one keeps it). */
+	a->aa = a->step[0].apex != NULL && a->step[0].outcome != ANSWER_REFERRAL;
 }
 
 /* What every envelope of ours carries: our payload size, NSID when configured. */
@@ -485,8 +573,9 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 	a.recursion = o->recursion;
 	rcu_read_lock();
 	a.serve = o->serve != NULL ? rcu_dereference(*(struct zone_filter **)o->serve) : NULL;
-	resolve(&a, q.qname);
+	resolve(&a);
 	rcu_read_unlock();
+	info->outcome = a.step[0].outcome;
 	info->rcode = a.rcode;
 	if (a.forward) {
 		info->forward = true;

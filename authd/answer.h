@@ -34,6 +34,27 @@ struct answer_opts {
 	bool			 recursion;	/* this client may recurse through dnsr */
 };
 
+/*
+ * The outcome of resolving one name of an answer: the query name, then each CNAME or DNAME
+ * target after it. These are the states of the answer path (answer.c, resolve()): CNAME
+ * and DNAME lead to the next name, every other outcome ends the answer.
+ */
+enum answer_outcome {
+	ANSWER_NONE,		/* not resolved: an error, CHAOS or a dropped query */
+	ANSWER_HIT,		/* the name has the type (ANY: some type) */
+	ANSWER_WILDCARD,	/* the same, synthesized from a wildcard (RFC 4592) */
+	ANSWER_CNAME,		/* the name or its wildcard is a CNAME: its target is next */
+	ANSWER_DNAME,		/* a DNAME above the name: a synthesized CNAME, then its target */
+	ANSWER_YXDOMAIN,	/* that DNAME substitution would exceed 255 octets */
+	ANSWER_NODATA,		/* the name or its wildcard exists, without the type */
+	ANSWER_NXDOMAIN,	/* neither the name nor a wildcard for it exists */
+	ANSWER_REFERRAL,	/* the name is at or below a zone cut: its NS, AA=0 */
+	ANSWER_REFUSED,		/* the query name is in no zone served here */
+	ANSWER_FORWARD,		/* the same with RD=1 and recursion allowed: dnsr answers */
+	ANSWER_COMPLETE,	/* a chain left our zones with recursion: dnsr completes it */
+	ANSWER_OUTSIDE,		/* a chain left our zones without recursion: it ends there */
+};
+
 /* What an answer was, for metrics and the query log. */
 struct answer_info {
 	uint16_t	qtype;
@@ -50,6 +71,7 @@ struct answer_info {
 	bool		forward;
 	bool		complete;
 	uint8_t		target[DNAME_MAXLEN];
+	enum answer_outcome outcome;	/* what the query name came to (a chain: its first link) */
 };
 
 /* EDE info-codes authd sends when recursion fails (RFC 8914). */

@@ -1,4 +1,5 @@
 /* dname.c: wire-format domain names: unpacking with compression, comparison, text form. */
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -120,6 +121,22 @@ const uint8_t *
 dname_parent(const uint8_t *name)
 {
 	return *name == 0 ? NULL : name + 1 + *name;
+}
+
+int
+dname_substitute(const uint8_t *name, const uint8_t *owner, const uint8_t *target,
+    uint8_t *out)
+{
+	size_t nlen = dname_len(name), olen = dname_len(owner), tlen = dname_len(target);
+	size_t prefix;
+
+	assert(nlen >= olen);	/* name is owner or below it */
+	prefix = nlen - olen;
+	if (prefix + tlen > DNAME_MAXLEN)
+		return -1;
+	memcpy(out, name, prefix);
+	memcpy(out + prefix, target, tlen);
+	return (int)(prefix + tlen);
 }
 
 int

@@ -37,6 +37,16 @@ bool dname_is_below(const uint8_t *name, const uint8_t *ancestor);
 const uint8_t *dname_parent(const uint8_t *name);
 
 /*
+ * DNAME substitution (RFC 6672 2.2), for authd's answers and dnsr's iteration alike: name,
+ * which must be owner or below it, with its suffix owner replaced by target, into out
+ * (DNAME_MAXLEN octets, not overlapping the inputs). The labels kept from name and those
+ * of target keep their case. Returns the result's wire length, or -1 when it would exceed
+ * DNAME_MAXLEN (the answer is then YXDOMAIN) and out is unchanged.
+ */
+int dname_substitute(const uint8_t *name, const uint8_t *owner, const uint8_t *target,
+    uint8_t *out);
+
+/*
  * Parses presentation format (absolute or relative to origin, which may be NULL for the
  * root; \DDD and \X escapes). Returns the wire length or -1.
  */

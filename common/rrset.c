@@ -41,6 +41,38 @@ rrset_next(const struct rrset *rs, const uint8_t *it, struct rdata_ref *rd)
 	return rrset_read(it, rd);
 }
 
+/* Octets of the uncompressed name at p, which must end within len octets; 0 if it does not. */
+static size_t
+name_span(const uint8_t *p, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && i < 255) {
+		if (p[i] == 0)
+			return i + 1;
+		if (p[i] > 63)
+			return 0;	/* a compression pointer or an unknown label type */
+		i += 1 + (size_t)p[i];
+	}
+	return 0;
+}
+
+uint32_t
+rrset_soa_negative_ttl(const struct rrset *soa)
+{
+	struct rdata_ref rd;
+	size_t p, n;
+	uint32_t minimum;
+
+	if (rrset_first(soa, &rd) == NULL || (p = name_span(rd.data, rd.len)) == 0 ||
+	    (n = name_span(rd.data + p, rd.len - p)) == 0 || p + n + 20 != rd.len)
+		return 0;
+	/* SERIAL REFRESH RETRY EXPIRE MINIMUM: MINIMUM is the last of the five. */
+	minimum = (uint32_t)rd.data[rd.len - 4] << 24 | (uint32_t)rd.data[rd.len - 3] << 16 |
+	    (uint32_t)rd.data[rd.len - 2] << 8 | rd.data[rd.len - 1];
+	return soa->ttl < minimum ? soa->ttl : minimum;
+}
+
 /* Canonical RDATA order (RFC 4034 6.3): octet strings, a shorter prefix sorts first. */
 static int
 rdata_cmp(const struct rdata_ref *a, const struct rdata_ref *b)

@@ -29,6 +29,15 @@ const uint8_t *rrset_first(const struct rrset *rs, struct rdata_ref *rd);
 const uint8_t *rrset_next(const struct rrset *rs, const uint8_t *it, struct rdata_ref *rd);
 
 /*
+ * RFC 2308 3 and 5: the TTL of a negative answer backed by the SOA RRset soa, the smaller
+ * of the SOA's own TTL and its MINIMUM field; authd puts it on the SOA it sends, dnsr
+ * caches a negative answer that long. Reads the first record; returns 0 when soa is NULL or
+ * empty or that record is not a well-formed SOA RDATA (two uncompressed names, then the
+ * five 32-bit fields), so that a bad SOA never makes a negative answer live longer.
+ */
+uint32_t rrset_soa_negative_ttl(const struct rrset *soa);
+
+/*
  * Builder: collects records, then rrset_builder_finish() sorts, removes duplicates and
  * returns a new rrset (caller owns; free with free()). TTL is the minimum of the records'
  * TTLs (RFC 2181 5.2 wants them equal; the minimum is the safe reading).

@@ -683,25 +683,22 @@ follow_dname(struct iter *it, struct msg_set *d)
 {
 	struct cache_entry *dn = set_entry(it, d, CACHE_RANK_ANSWER), *cn;
 	const uint8_t *target = dn != NULL ? target_of(dn) : NULL;
-	size_t prefix = dname_len(it->cur) - dname_len(d->owner), tlen;
 	uint8_t name[DNAME_MAXLEN];
 	struct rrset_builder b;
 	struct rrset *rs;
+	int len;
 
 	if (target == NULL)
 		return CHAIN_BAD;
-	tlen = dname_len(target);
-	if (prefix + tlen > DNAME_MAXLEN) {
+	if ((len = dname_substitute(it->cur, d->owner, target, name)) < 0) {
 		result_add(&it->res, dn);	/* RFC 6672 2.2: the result would be too long */
 		it->res.rcode = DNS_RCODE_YXDOMAIN;
 		return CHAIN_DONE;
 	}
 	if (!take_link(it))
 		return CHAIN_FAIL;
-	memcpy(name, it->cur, prefix);
-	memcpy(name + prefix, target, tlen);
 	rrset_builder_init(&b, DNS_TYPE_CNAME);
-	if (rrset_builder_add(&b, dn->rrset->ttl, name, (uint16_t)(prefix + tlen)) != 0 ||
+	if (rrset_builder_add(&b, dn->rrset->ttl, name, (uint16_t)len) != 0 ||
 	    (rs = rrset_builder_finish(&b)) == NULL) {
 		rrset_builder_clear(&b);
 		return CHAIN_BAD;
@@ -713,7 +710,7 @@ follow_dname(struct iter *it, struct msg_set *d)
 	result_add(&it->res, dn);
 	result_add(&it->res, cn);
 	cache_entry_unref(cn);
-	move_to(it, name, prefix + tlen);
+	move_to(it, name, (size_t)len);
 	return CHAIN_MOVED;
 }
 
@@ -769,29 +766,6 @@ follow_chain(struct iter *it, struct iter_scratch *sc)
 	}
 }
 
-/* RFC 2308 5: the negative TTL is the smaller of the SOA's TTL and its MINIMUM. */
-static uint32_t
-negative_ttl(const struct rrset *soa)
-{
-	struct rdata_ref rd;
-	size_t p;
-
-	if (rrset_first(soa, &rd) == NULL || rd.len < 22)
-		return 0;
-	p = dname_len(rd.data);
-	if (p >= rd.len)
-		return 0;
-	p += dname_len(rd.data + p);
-	if (p + 20 != rd.len)
-		return 0;
-	{
-		uint32_t min = ((uint32_t)wire_read16(rd.data + p + 16) << 16) |
-		    wire_read16(rd.data + p + 18);
-
-		return min < soa->ttl ? min : soa->ttl;
-	}
-}
-
 /* The SOA in the authority section for the zone of it->cur, within bailiwick. */
 static struct msg_set *
 find_soa(struct iter *it, struct iter_scratch *sc)
@@ -832,7 +806,7 @@ negative(struct iter *it, struct iter_scratch *sc, uint16_t rcode, bool moved)
 		return true;
 	}
 	e = cache_entry_negative(it->cur, key, soa->owner, rs,
-	    cache_expiry(it->env->cache, negative_ttl(rs), true, now));
+	    cache_expiry(it->env->cache, rrset_soa_negative_ttl(rs), true, now));
 	if (e != NULL && it->qtype != DNS_TYPE_ANY)
 		cache_insert(it->env->cache, e, now);
 	result_set_neg(&it->res, e, rcode);

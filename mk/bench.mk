@@ -37,3 +37,9 @@ soak: all
 $(BUILD)/bench/apply: bench/apply.c $(BUILD)/libauthd.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# answer_message() over a fixed set of queries: the answer path's cost, counted by callgrind
+# (`valgrind --tool=callgrind --toggle-collect=answer_message build/bench/answer`).
+$(BUILD)/bench/answer: bench/answer.c $(BUILD)/libauthd.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -1045,6 +1045,78 @@ test_size_limit_our_payload(void **state)
 	assert_int_equal(R.opt_udp, 600);
 }
 
+/* ---- outcomes (answer_info.outcome: what the query name came to) ---- */
+
+/* The outcome of asking name/type over UDP without EDNS, recursion as given. */
+static enum answer_outcome
+outcome(const char *name, uint16_t type, bool recursion)
+{
+	opts.recursion = recursion;
+	ASK(.name = name, .type = type);
+	opts.recursion = false;
+	return R.info.outcome;
+}
+
+static void
+test_outcomes(void **state)
+{
+	assert_int_equal(outcome("www.example.com.", DNS_TYPE_A, false), ANSWER_HIT);
+	assert_int_equal(outcome("example.com.", DNS_TYPE_ANY, false), ANSWER_HIT);
+	assert_int_equal(outcome("sub.example.com.", DNS_TYPE_DS, false), ANSWER_HIT);
+	assert_int_equal(outcome("a.wild.example.com.", DNS_TYPE_A, false), ANSWER_WILDCARD);
+	assert_int_equal(outcome("alias.example.com.", DNS_TYPE_A, false), ANSWER_CNAME);
+	assert_int_equal(outcome("loop1.example.com.", DNS_TYPE_A, false), ANSWER_CNAME);
+	assert_int_equal(outcome("x.dn.example.com.", DNS_TYPE_A, false), ANSWER_DNAME);
+	assert_int_equal(outcome("www.example.com.", DNS_TYPE_TXT, false), ANSWER_NODATA);
+	assert_int_equal(outcome("ent.example.com.", DNS_TYPE_A, false), ANSWER_NODATA);
+	assert_int_equal(outcome("nods.example.com.", DNS_TYPE_DS, false), ANSWER_NODATA);
+	assert_int_equal(outcome("b.wild.example.com.", DNS_TYPE_TXT, false), ANSWER_NODATA);
+	assert_int_equal(outcome("nothere.example.com.", DNS_TYPE_A, false), ANSWER_NXDOMAIN);
+	assert_int_equal(outcome("www.sub.example.com.", DNS_TYPE_A, false), ANSWER_REFERRAL);
+	assert_int_equal(outcome("sub.example.com.", DNS_TYPE_NS, false), ANSWER_REFERRAL);
+	assert_int_equal(outcome("www.example.org.", DNS_TYPE_A, false), ANSWER_REFUSED);
+	assert_int_equal(outcome("www.example.org.", DNS_TYPE_A, true), ANSWER_FORWARD);
+	assert_true(R.info.forward);
+	/* A chain's later outcomes show in what it did: ended outside, or left to dnsr. */
+	assert_int_equal(outcome("ext.example.com.", DNS_TYPE_A, false), ANSWER_CNAME);
+	assert_false(R.info.complete);
+	assert_int_equal(outcome("ext.example.com.", DNS_TYPE_A, true), ANSWER_CNAME);
+	assert_true(R.info.complete);
+	/* No resolution at all: an error answered before it, or CHAOS. */
+	assert_int_equal(outcome("www.example.com.", DNS_TYPE_AXFR, false), ANSWER_NONE);
+	ASK(.name = "id.server.", .type = DNS_TYPE_TXT, .qclass = DNS_CLASS_CH);
+	assert_int_equal(R.info.outcome, ANSWER_NONE);
+}
+
+/* A DNAME whose substitution is longer than a name may be (RFC 6672 2.2). */
+static void
+test_outcome_yxdomain(void **state)
+{
+	struct event_decoder *d = event_decoder_new();
+	char name[300], target[300];
+	size_t n = 0;
+
+	/* target: 3 labels of 60 octets under yx.test. (about 190 octets) */
+	for (int i = 0; i < 3; i++)
+		n += (size_t)snprintf(target + n, sizeof(target) - n, "%060d.", i);
+	snprintf(target + n, sizeof(target) - n, "yx.test.");
+	assert_non_null(d);
+	LOAD(d, "yx.test.", "SOA", 300, "ns.yx.test. h.yx.test. 1 7200 3600 1209600 300");
+	LOAD(d, "yx.test.", "NS", 300, "ns.yx.test.");
+	load(d, "d.yx.test.", "DNAME", 300, (const char *const[]){ target }, 1);
+	store_commit(st);
+	event_decoder_free(d);
+	/* 2 labels of 40 octets (82 octets) below d.yx.test.: 82 + ~192 > 255. */
+	snprintf(name, sizeof(name), "%040d.%040d.d.yx.test.", 1, 2);
+	assert_int_equal(outcome(name, DNS_TYPE_A, false), ANSWER_YXDOMAIN);
+	assert_int_equal(rcode(), DNS_RCODE_YXDOMAIN);
+	assert_non_null(find(SEC_AN, "d.yx.test.", DNS_TYPE_DNAME, 0));
+	assert_int_equal(R.count[SEC_AN], 1);
+	/* One short label fits: the DNAME step, then the target (NXDOMAIN). */
+	assert_int_equal(outcome("x.d.yx.test.", DNS_TYPE_A, false), ANSWER_DNAME);
+	assert_int_equal(rcode(), DNS_RCODE_NXDOMAIN);
+}
+
 #define T(f)	cmocka_unit_test_setup(f, reset_opts)
 
 int
@@ -1094,6 +1166,8 @@ main(void)
 		T(test_tc_with_edns),
 		T(test_size_limits),
 		T(test_size_limit_our_payload),
+		T(test_outcomes),
+		T(test_outcome_yxdomain),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

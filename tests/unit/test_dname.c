@@ -338,6 +338,54 @@ test_lower_and_hash(void **state)
 	assert_int_not_equal(dname_hash(W("\x01" "a"), 3), dname_hash(W("\x01" "b"), 3));
 }
 
+/* ---- dname_substitute (RFC 6672 2.2) ---- */
+
+static void
+test_substitute(void **state)
+{
+	uint8_t out[DNAME_MAXLEN];
+	const uint8_t *name = W("\x03" "WWW\x02" "dn\x07" "example\x03" "com");
+	const uint8_t *want = W("\x03" "WWW\x07" "Example\x03" "net");
+
+	/* The owner may be given in another case, or as the suffix of name itself. */
+	assert_int_equal(dname_substitute(name, W("\x02" "DN\x07" "example\x03" "com"),
+	    W("\x07" "Example\x03" "net"), out), 17);
+	assert_memory_equal(out, want, 17);
+	assert_int_equal(dname_substitute(name, name + 4, W("\x07" "Example\x03" "net"), out),
+	    17);
+	assert_memory_equal(out, want, 17);
+	/* Two labels kept, to the root; and the owner itself becomes the target. */
+	assert_int_equal(dname_substitute(W("\x01" "a\x01" "b\x02" "dn\x00"), W("\x02" "dn"),
+	    W(""), out), 5);
+	assert_memory_equal(out, W("\x01" "a\x01" "b"), 5);
+	assert_int_equal(dname_substitute(name, name, W("\x01" "x"), out), 3);
+	assert_memory_equal(out, W("\x01" "x"), 3);
+}
+
+static void
+test_substitute_too_long(void **state)
+{
+	uint8_t name[DNAME_MAXLEN], target[DNAME_MAXLEN], out[DNAME_MAXLEN];
+	size_t n = 0;
+
+	/* name: 29 labels "a" (58 octets) then dn.; target: 201 octets; 58 + 201 > 255. */
+	for (int i = 0; i < 29; i++, n += 2)
+		memcpy(name + n, "\x01" "a", 2);
+	memcpy(name + n, "\x02" "dn", 4);	/* with the root */
+	n = 0;
+	for (int i = 0; i < 4; i++, n += 50) {
+		target[n] = 49;
+		memset(target + n + 1, 't', 49);
+	}
+	target[n] = 0;
+	memset(out, 0xee, sizeof(out));
+	assert_int_equal(dname_substitute(name, name + 58, target, out), -1);
+	assert_int_equal(out[0], 0xee);		/* untouched */
+	/* Two labels fewer fit exactly: 54 + 201 = 255. */
+	assert_int_equal(dname_substitute(name + 4, name + 58, target, out), 255);
+	assert_int_equal(dname_len(out), 255);
+}
+
 int
 main(void)
 {
@@ -361,6 +409,8 @@ main(void)
 		cmocka_unit_test(test_is_below),
 		cmocka_unit_test(test_labels_parent_len),
 		cmocka_unit_test(test_lower_and_hash),
+		cmocka_unit_test(test_substitute),
+		cmocka_unit_test(test_substitute_too_long),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -194,6 +194,78 @@ test_many(void **state)
 	free(rs);
 }
 
+/* ---- rrset_soa_negative_ttl (RFC 2308) ---- */
+
+/* An SOA RRset of TTL ttl: ns. host. 1 7200 3600 1209600 minimum, plus extra octets. */
+static struct rrset *
+soa(uint32_t ttl, uint32_t minimum, size_t cut, const char *extra)
+{
+	uint8_t rd[64];
+	size_t n = 0;
+	struct rrset_builder b;
+	struct rrset *rs;
+	const uint32_t fields[5] = { 1, 7200, 3600, 1209600, minimum };
+
+	memcpy(rd, "\x02ns\x00\x04host\x00", 10);
+	n = 10;
+	for (int i = 0; i < 5; i++, n += 4) {
+		rd[n] = (uint8_t)(fields[i] >> 24);
+		rd[n + 1] = (uint8_t)(fields[i] >> 16);
+		rd[n + 2] = (uint8_t)(fields[i] >> 8);
+		rd[n + 3] = (uint8_t)fields[i];
+	}
+	memcpy(rd + n, extra, strlen(extra));
+	n += strlen(extra) - cut;
+	rrset_builder_init(&b, 6 /* SOA */);
+	assert_int_equal(rrset_builder_add(&b, ttl, rd, (uint16_t)n), 0);
+	assert_non_null(rs = rrset_builder_finish(&b));
+	return rs;
+}
+
+static void
+test_soa_negative_ttl(void **state)
+{
+	struct rrset *rs;
+
+	rs = soa(3600, 300, 0, "");		/* MINIMUM is the smaller */
+	assert_int_equal(rrset_soa_negative_ttl(rs), 300);
+	free(rs);
+	rs = soa(60, 900, 0, "");		/* the SOA's TTL is */
+	assert_int_equal(rrset_soa_negative_ttl(rs), 60);
+	free(rs);
+	rs = soa(300, 0x80000001u, 0, "");	/* MINIMUM read as unsigned */
+	assert_int_equal(rrset_soa_negative_ttl(rs), 300);
+	free(rs);
+	assert_int_equal(rrset_soa_negative_ttl(NULL), 0);
+}
+
+static void
+test_soa_negative_ttl_malformed(void **state)
+{
+	struct rrset *rs;
+	struct rrset_builder b;
+
+	rs = soa(3600, 300, 1, "");		/* MINIMUM cut short */
+	assert_int_equal(rrset_soa_negative_ttl(rs), 0);
+	free(rs);
+	rs = soa(3600, 300, 0, "x");		/* an octet too many */
+	assert_int_equal(rrset_soa_negative_ttl(rs), 0);
+	free(rs);
+	/* A compression pointer where MNAME should be, and a name running off the end. */
+	rrset_builder_init(&b, 6);
+	assert_int_equal(rrset_builder_add(&b, 3600, (const uint8_t *)
+	    "\xc0\x0c\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+	    "\x00\x00", 22), 0);
+	assert_non_null(rs = rrset_builder_finish(&b));
+	assert_int_equal(rrset_soa_negative_ttl(rs), 0);
+	free(rs);
+	rrset_builder_init(&b, 6);
+	assert_int_equal(rrset_builder_add(&b, 3600, (const uint8_t *)"\x3f" "abc", 4), 0);
+	assert_non_null(rs = rrset_builder_finish(&b));
+	assert_int_equal(rrset_soa_negative_ttl(rs), 0);
+	free(rs);
+}
+
 int
 main(void)
 {
@@ -206,6 +278,8 @@ main(void)
 		cmocka_unit_test(test_size_limit_single),
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_soa_negative_ttl),
+		cmocka_unit_test(test_soa_negative_ttl_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
