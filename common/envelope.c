@@ -21,10 +21,10 @@ env_limit(const struct dns_query *q, bool tcp, uint16_t udp_payload, size_t outc
 uint16_t
 env_flags(const struct dns_query *q)
 {
-	uint16_t f = (uint16_t)(DNS_FLAG_QR | (q->flags & DNS_OPCODE_MASK));
+	uint16_t f = (uint16_t)(DNS_FLAG_QR | (q->flags & (DNS_OPCODE_MASK | DNS_FLAG_RD)));
 
 	if (q->opcode == DNS_OPCODE_QUERY)
-		f |= q->flags & (DNS_FLAG_RD | DNS_FLAG_CD);
+		f |= q->flags & DNS_FLAG_CD;
 	return f;
 }
 

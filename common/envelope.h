@@ -29,8 +29,9 @@ struct env_opts {
 size_t env_limit(const struct dns_query *q, bool tcp, uint16_t udp_payload, size_t outcap);
 
 /*
- * The flags every response to q starts with: QR and the opcode; for QUERY only, RD and CD
- * as received (RFC 1035 4.1.1, RFC 4035 3.1.6). A reply to another opcode echoes neither.
+ * The flags every response to q starts with: QR, the opcode and RD as received (RFC 1035
+ * 4.1.1), and for QUERY only, CD (RFC 4035 3.1.6: a DNSSEC query bit). A reply to another
+ * opcode does not echo CD: it answered no query. (Knot DNS does the same.)
  */
 uint16_t env_flags(const struct dns_query *q);
 
