@@ -1,5 +1,6 @@
 /* answer.c: authoritative answers: zones, delegations, CNAME/DNAME, wildcards, negatives. */
 #include <assert.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <urcu.h>
@@ -49,13 +50,14 @@ struct ans {
 	bool			 aa;
 	bool			 forward;	/* see answer_info */
 	bool			 complete;
-	uint8_t			 target[DNAME_MAXLEN];
 	uint8_t			 rcode;
 	int			 nsteps;
-	struct answer_step	 step[CHAIN_MAX + 1];	/* the query name, then one per link */
 	int			 nsynth;
-	uint8_t			 synth[CHAIN_MAX][DNAME_MAXLEN];	/* names made by DNAMEs */
 	int			 ndnames;
+	/* Above: zeroed for every answer. Below: written before it is read (4 KB). */
+	uint8_t			 target[DNAME_MAXLEN];
+	struct answer_step	 step[CHAIN_MAX + 1];	/* the query name, then one per link */
+	uint8_t			 synth[CHAIN_MAX][DNAME_MAXLEN];	/* names made by DNAMEs */
 	const struct rrset	*dnames[CHAIN_MAX];	/* DNAMEs already in the answer */
 };
 
@@ -454,7 +456,7 @@ resolve(struct ans *a)
 
 		assert(a->nsteps < CHAIN_MAX + 1);	/* chain_next() bounds the chain */
 		st = &a->step[a->nsteps++];
-		st->name = name;
+		*st = (struct answer_step){ .name = name };
 		name = NULL;
 		switch (st->outcome = step_outcome(a, st, next)) {
 		case ANSWER_HIT:
@@ -565,7 +567,7 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 		return env_error(out, lim, &q, &eo, DNS_RCODE_SERVFAIL, 0, EDE_NOT_READY, NULL);
 	}
 	env_begin(&w, out, lim, &q);
-	memset(&a, 0, sizeof(a));
+	memset(&a, 0, offsetof(struct ans, target));
 	a.s = s;
 	a.w = &w;
 	a.q = &q;
@@ -575,7 +577,7 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 	a.serve = o->serve != NULL ? rcu_dereference(*(struct zone_filter **)o->serve) : NULL;
 	resolve(&a);
 	rcu_read_unlock();
-	info->outcome = a.step[0].outcome;
+	info->outcome = a.nsteps > 0 ? a.step[0].outcome : ANSWER_NONE;
 	info->rcode = a.rcode;
 	if (a.forward) {
 		info->forward = true;
