@@ -433,7 +433,7 @@ test_canonical_order(void **state)
 	for (size_t i = 0; i + 1 < m; i++)
 		if (dname_canon_cmp(w[i], w[i + 1]) >= 0)
 			fail_msg("%s should sort before %s", tail[i], tail[i + 1]);
-	/* Octet values, not characters: \200 (128) sorts after 'z' (122). */
+	/* Octet values: \200 (decimal: octet 200) sorts after 'z' (122). */
 	assert_true(dname_from_str("\\200.", NULL, w[0]) > 0);
 	assert_true(dname_from_str("z.", NULL, w[1]) > 0);
 	assert_true(dname_canon_cmp(w[1], w[0]) < 0);
