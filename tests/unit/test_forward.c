@@ -1,4 +1,4 @@
-/* test_forward.c: unit tests of a worker's connection to dnsr, against a fake dnsr on a Unix socket (authd/forward.c). */
+/* test_forward.c: unit tests of a worker's link to dnsr, against a fake dnsr (authd/forward.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

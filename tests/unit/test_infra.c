@@ -1,4 +1,4 @@
-/* test_infra.c: unit tests of dnsr's upstream server table: RTT, back-off, cookies (dnsr/infra.c). */
+/* test_infra.c: unit tests of dnsr's upstream table: RTT, back-off, cookies (dnsr/infra.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

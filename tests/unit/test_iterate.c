@@ -1,4 +1,4 @@
-/* test_iterate.c: unit tests of how dnsr judges an upstream answer: answer, referral, negative, lame (dnsr/iterate.c). */
+/* test_iterate.c: unit tests of how dnsr classifies an upstream answer (dnsr/iterate.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* test_metrics.c: unit tests of counters, histograms and their Prometheus and statsd text (common/metrics.c). */
+/* test_metrics.c: unit tests of counters, histograms, Prometheus and statsd (common/metrics.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* test_snapshot.c: unit tests of store snapshots: round trip, refusal of bad files, atomic replace (authd/snapshot.c). */
+/* test_snapshot.c: unit tests of snapshots: round trip, bad files refused (authd/snapshot.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* test_zonemd.c: unit tests of zone summaries, RFC 8976 ZONEMD digests and canonical order (authd/zonemd.c). */
+/* test_zonemd.c: unit tests of RFC 8976 ZONEMD digests and canonical order (authd/zonemd.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
