@@ -170,6 +170,7 @@ summary_of(const char *apex)
 	struct zone_summary *zs, out;
 	size_t n;
 
+	memset(&out, 0, sizeof(out));
 	assert_true(dname_from_str(apex, NULL, w) > 0);
 	zs = summaries(&n);
 	for (size_t i = 0; i < n; i++) {
