@@ -64,8 +64,8 @@ static const char rfc8976_a3_sha512[] =
     "4e114d884e66f176eab121cb02db7d652e0cc4827e7a3204f166b47e5613fd27";
 
 /*
- * RFC 8976 Appendix A.2, "The Complex EXAMPLE Zone" (the RFC publishes only its SHA-384
- * digest, so the tests below use it for properties the digest must have).
+ * RFC 8976 Appendix A.2, "The Complex EXAMPLE Zone": its SHA-512 digest from another
+ * implementation (below), and the properties a digest must have.
  */
 static const char rfc8976_a2[] =
     "example.      86400  IN  SOA     ns1 admin 2018031900 (\n"
@@ -102,6 +102,35 @@ static const char rfc8976_a2[] =
     "                                 6f77656420627574\n"
     "                                 2069676e6f726564\n"
     "                                 2e20616c6c6f7765 )\n";
+
+/* RFC 8976 Appendix A.1, "Simple EXAMPLE Zone". */
+static const char rfc8976_a1[] =
+    "example.      86400  IN  SOA     ns1 admin 2018031900 (\n"
+    "                                 1800 900 604800 86400 )\n"
+    "              86400  IN  NS      ns1\n"
+    "              86400  IN  NS      ns2\n"
+    "              86400  IN  ZONEMD  2018031900 1 1 (\n"
+    "                                 c68090d90a7aed71\n"
+    "                                 6bc459f9340e3d7c\n"
+    "                                 1370d4d24b7e2fc3\n"
+    "                                 a1ddc0b9a87153b9\n"
+    "                                 a9713b3c9ae5cc27\n"
+    "                                 777f98b8e730044c )\n"
+    "ns1           3600   IN  A       203.0.113.63\n"
+    "ns2           3600   IN  AAAA    2001:db8::63\n";
+
+/*
+ * The RFC publishes only SHA-384 digests of A.1 and A.2. Their SHA-512 digests here were
+ * computed with another implementation, dnspython 2.3.0 (Debian's python3-dnspython,
+ * Zone._compute_digest), after checking that it reproduces every digest the RFC
+ * publishes: SHA-384 of A.1, A.2 and A.3, and SHA-512 of A.3.
+ */
+static const char rfc8976_a1_sha512[] =
+    "500d47a50c572d7f9501a01a5fa1fc2b64b1e9a58198784a6d9b0ab95fbba8a1"
+    "dc9c7836c9ac4960a5625a7a67e3abe963a4d870cb97e3e67fb0a130463b33f1";
+static const char rfc8976_a2_sha512[] =
+    "07d9401066e89c2bd53420116888f25a0b397d281950fd13930f7dd64a3bf749"
+    "510d004dbe97c6a59f1ca0d9bf0104b8ed5c714802d9adf8bee5b2bda9c16a30";
 
 static void
 report(void *arg, const char *file, uint64_t line, const char *reason)
@@ -239,6 +268,29 @@ test_rfc8976_a3_vector(void **state)
 	/* SOA, NS, ZONEMD at the apex; A; TXT and AAAA: the ZONEMD RRset is counted. */
 	assert_int_equal(z.rrsets, 6);
 	assert_int_equal(z.records, 1 + 2 + 4 + 1 + 1 + 1);
+}
+
+/*
+ * A.1 and A.2 against the SHA-512 digests of another implementation. A.2 has what a
+ * digest must get right: glue and occluded data below a delegation, a duplicate, upper
+ * case owners and RDATA names, a wildcard, a non-apex ZONEMD, out-of-zone data.
+ */
+static void
+test_rfc8976_a1_a2_vectors(void **state)
+{
+	struct zone_summary z;
+	char got[2 * ZONEMD_DIGEST_LEN + 1];
+
+	load(rfc8976_a1);
+	z = summary_of("example.");
+	hex(z.digest, got);
+	assert_string_equal(got, rfc8976_a1_sha512);
+	teardown(state);
+	setup(state);
+	load(rfc8976_a2);
+	z = summary_of("example.");
+	hex(z.digest, got);
+	assert_string_equal(got, rfc8976_a2_sha512);
 }
 
 /* The apex ZONEMD RRset is left out: changing or removing it keeps the digest. */
@@ -448,6 +500,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rfc8976_a3_vector, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rfc8976_a1_a2_vectors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apex_zonemd_excluded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zones_apart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_canonical_form, setup, teardown),
