@@ -295,11 +295,13 @@ zonemd_summaries(const struct store *s, struct zone_summary **out, size_t *nout)
 	store_walk(s, collect_apex, &c);
 	if (c.oom)
 		goto out;
-	qsort(c.apexes, c.napex, sizeof(*c.apexes), cmp_apex);
+	if (c.napex > 0)	/* qsort(NULL, 0, ...) is undefined: a store without zones */
+		qsort(c.apexes, c.napex, sizeof(*c.apexes), cmp_apex);
 	store_walk(s, collect_item, &c);
 	if (c.oom || (zs = calloc(c.napex ? c.napex : 1, sizeof(*zs))) == NULL)
 		goto out;
-	qsort(c.items, c.nitems, sizeof(*c.items), cmp_item);
+	if (c.nitems > 0)
+		qsort(c.items, c.nitems, sizeof(*c.items), cmp_item);
 	for (size_t z = 0; z < c.napex; z++) {
 		memcpy(zs[z].apex, znode_name(c.apexes[z]), dname_len(znode_name(c.apexes[z])));
 		zs[z].serial = soa_serial(c.apexes[z]);

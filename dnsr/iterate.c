@@ -82,14 +82,6 @@ struct iter_scratch {
 	uint8_t			rdata[DNS_MAX_MSG];
 };
 
-enum verdict {
-	V_DONE,		/* it->res is the answer */
-	V_RESTART,	/* a CNAME/DNAME led elsewhere: resolve it->cur from the start */
-	V_REFERRAL,	/* it->cut is a zone closer to the name */
-	V_BAD,		/* lame, refused, broken: try another server */
-	V_FAIL,		/* a limit was hit; it->res says so */
-};
-
 enum chain { CHAIN_NONE, CHAIN_MOVED, CHAIN_DONE, CHAIN_FAIL, CHAIN_BAD };
 
 static void step_begin(struct iter *it);
@@ -920,6 +912,34 @@ judge(struct iter *it, const uint8_t *msg, size_t len)
 	    gather(sc) == 0)
 		v = classify(it, sc);
 	scratch_clear(sc);
+	return v;
+}
+
+/* Exported for tests: judge() on an iter that is set up for it alone. */
+enum verdict
+iter_judge(struct iter_env *env, const uint8_t *zone, const uint8_t *qname, uint16_t qtype,
+    const uint8_t *msg, size_t len, struct iter_judgement *j)
+{
+	struct iter *it = xcalloc(1, sizeof(*it));
+	enum verdict v;
+
+	it->env = env;
+	it->budget = &it->queries_left;
+	move_to(it, qname, dname_len(qname));
+	it->qtype = qtype;
+	cut_reset(&it->cut, zone);
+	result_init(&it->res);
+	it->finished = true;	/* there is no event: fail() must not schedule a delivery */
+	v = judge(it, msg, len);
+	j->rcode = it->res.rcode;
+	j->nan = it->res.nan;
+	j->neg = it->res.neg != NULL;
+	memcpy(j->cur, it->cur, dname_len(it->cur));
+	memcpy(j->zone, it->cut.zone, dname_len(it->cut.zone));
+	j->nnames = it->cut.nnames;
+	j->naddrs = it->cut.naddrs;
+	result_clear(&it->res);
+	free(it);
 	return v;
 }
 

@@ -3,6 +3,8 @@
 #define STREAMDNS_ITERATE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <event2/event.h>
@@ -58,5 +60,34 @@ struct iter *iter_start(struct iter_env *env, const uint8_t *qname, uint16_t qty
 
 /* Stops a resolution that has not called back yet; cb will not be called. */
 void iter_cancel(struct iter *it);
+
+/* ---- exported for tests (tests/unit/test_iterate.c) ---- */
+
+/* What an upstream answer means for the resolution. */
+enum verdict {
+	V_DONE,		/* it->res is the answer */
+	V_RESTART,	/* a CNAME/DNAME led elsewhere: resolve it->cur from the start */
+	V_REFERRAL,	/* it->cut is a zone closer to the name */
+	V_BAD,		/* lame, refused, broken: try another server */
+	V_FAIL,		/* a limit was hit; it->res says so */
+};
+
+/* What judging one answer left in the resolution. */
+struct iter_judgement {
+	uint16_t	rcode;			/* of the result */
+	size_t		nan;			/* RRsets in the result's answer */
+	bool		neg;			/* a negative cache entry (with the SOA) */
+	uint8_t		cur[DNAME_MAXLEN];	/* the name resolved, moved by CNAME/DNAME */
+	uint8_t		zone[DNAME_MAXLEN];	/* the zone cut, moved by a referral */
+	size_t		nnames, naddrs;		/* the cut's NS names and known addresses */
+};
+
+/*
+ * Exported for tests: judges the answer msg (len octets) to (qname, qtype), received
+ * from a server of zone, as a resolution does (caching in env->cache what it would);
+ * fills j. Needs env->cache, env->conf and env->scratch (iter_env_init), no event base.
+ */
+enum verdict iter_judge(struct iter_env *env, const uint8_t *zone, const uint8_t *qname,
+    uint16_t qtype, const uint8_t *msg, size_t len, struct iter_judgement *j);
 
 #endif
