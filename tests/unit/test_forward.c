@@ -240,15 +240,15 @@ static struct fwd_client
 udp_client(int n, uint16_t port, uint16_t limit)
 {
 	struct fwd_client c;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&c.addr;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&c.peer.addr;
 
 	memset(&c, 0, sizeof(c));
-	c.tcp = false;
-	c.udp_fd = 100 + n;
+	c.peer.tcp = false;
+	c.peer.udp_fd = 100 + n;
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(port);
 	sin->sin_addr.s_addr = htonl(0xc0000200u | (uint32_t)n);
-	c.addrlen = sizeof(*sin);
+	c.peer.addrlen = sizeof(*sin);
 	c.limit = limit;
 	return c;
 }
@@ -411,8 +411,7 @@ test_answers_to_the_right_client(void **state)
 	uint8_t query[3][512], ans[1024];
 	size_t qlen[3];
 
-	c[2].tcp = true;
-	c[2].tcp_conn = &c[2];
+	c[2].peer.tcp = true;
 	/* The first one goes out before the connection is up: it waits for HELLO_OK. */
 	qlen[0] = make_query(query[0], 0xaaa1, "one.example.", DNS_TYPE_A, false);
 	forwarder_query(f, query[0], qlen[0], &c[0], NULL, 0, NULL);
@@ -432,13 +431,13 @@ test_answers_to_the_right_client(void **state)
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(fake.q[i].dnslen, qlen[i]);
 		assert_memory_equal(fake.q[i].dns, query[i], qlen[i]);
-		assert_int_equal(fake.q[i].transport, c[i].tcp ? PROTO_TCP : PROTO_UDP);
-		assert_int_equal(fake.q[i].max_answer, c[i].tcp ? 65535 : c[i].limit);
+		assert_int_equal(fake.q[i].transport, c[i].peer.tcp ? PROTO_TCP : PROTO_UDP);
+		assert_int_equal(fake.q[i].max_answer, c[i].peer.tcp ? 65535 : c[i].limit);
 		assert_int_equal(fake.q[i].client.ss_family, AF_INET);
 		assert_memory_equal(&((struct sockaddr_in *)&fake.q[i].client)->sin_addr,
-		    &((struct sockaddr_in *)&c[i].addr)->sin_addr, 4);
+		    &((struct sockaddr_in *)&c[i].peer.addr)->sin_addr, 4);
 		assert_int_equal(((struct sockaddr_in *)&fake.q[i].client)->sin_port,
-		    ((struct sockaddr_in *)&c[i].addr)->sin_port);
+		    ((struct sockaddr_in *)&c[i].peer.addr)->sin_port);
 	}
 	/* Answered last first. */
 	for (int i = 2; i >= 0; i--) {
@@ -452,8 +451,8 @@ test_answers_to_the_right_client(void **state)
 		int i = 2 - k;		/* in the order of the answers */
 		struct wire_msg m;
 
-		assert_memory_equal(&d->to.addr, &c[i].addr, sizeof(c[i].addr));
-		assert_int_equal(d->to.tcp, c[i].tcp);
+		assert_memory_equal(&d->to.peer.addr, &c[i].peer.addr, sizeof(c[i].peer.addr));
+		assert_int_equal(d->to.peer.tcp, c[i].peer.tcp);
 		assert_int_equal(id_of(d->resp), 0xaaa1 + i);
 		assert_int_equal(wire_msg_parse(d->resp, d->len, &m), 0);
 		assert_int_equal(m.counts[WIRE_AN], 1);
@@ -570,7 +569,7 @@ test_lost_connection(void **state)
 	run_until(&ndeliveries, 2);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(id_of(deliveries[i].resp), 100 + i);
-		assert_memory_equal(&deliveries[i].to.addr, &c[i].addr, sizeof(c[i].addr));
+		assert_memory_equal(&deliveries[i].to.peer.addr, &c[i].peer.addr, sizeof(c[i].peer.addr));
 		assert_int_equal(rcode_of(deliveries[i].resp), DNS_RCODE_SERVFAIL);
 		assert_int_equal(ede_of(deliveries[i].resp, deliveries[i].len),
 		    EDE_NETWORK_ERROR);
@@ -644,7 +643,7 @@ test_udp_limit(void **state)
 	size_t qlen = make_query(query, 9, "big.example.", DNS_TYPE_A, false), n;
 	struct wire_msg m;
 
-	tcp.tcp = true;
+	tcp.peer.tcp = true;
 	forwarder_query(f, query, qlen, &udp, NULL, 0, NULL);
 	forwarder_query(f, query, qlen, &tcp, NULL, 0, NULL);
 	run_until(&fake.nq, 2);
@@ -653,12 +652,12 @@ test_udp_limit(void **state)
 	fake_send_answer(fake.q[0].id, ans, n);
 	fake_send_answer(fake.q[1].id, ans, n);
 	run_until(&ndeliveries, 2);
-	assert_false(deliveries[0].to.tcp);
+	assert_false(deliveries[0].to.peer.tcp);
 	assert_true(deliveries[0].len <= 512);
 	assert_true(wire_read16(deliveries[0].resp + 2) & DNS_FLAG_TC);
 	assert_int_equal(wire_msg_parse(deliveries[0].resp, deliveries[0].len, &m), 0);
 	assert_int_equal(m.counts[WIRE_AN], 0);
-	assert_true(deliveries[1].to.tcp);
+	assert_true(deliveries[1].to.peer.tcp);
 	assert_int_equal(deliveries[1].len, n);
 	assert_memory_equal(deliveries[1].resp, ans, n);
 	forwarder_free(f);
