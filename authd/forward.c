@@ -13,6 +13,7 @@
 #include "authd/forward.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "common/envelope.h"
 #include "proto/proto.h"
 
 #define SLOTS		65536		/* queries in flight per worker, at most */
@@ -152,6 +153,7 @@ disconnect(struct forwarder *f, const char *why)
 static size_t
 merge(struct forwarder *f, const struct pending *p, const uint8_t *ans, size_t alen)
 {
+	const struct env_opts eo = { f->opts->udp_payload, NULL };
 	struct wire_msg ours, theirs;
 	struct wire_writer w;
 	struct wire_iter it;
@@ -163,10 +165,8 @@ merge(struct forwarder *f, const struct pending *p, const uint8_t *ans, size_t a
 	    wire_msg_parse(ans, alen, &theirs) != 0 ||
 	    wire_parse_query(p->query, p->qlen, &q) != WIRE_OK)
 		return 0;
-	wire_init(&w, f->out, sizeof(f->out));
-	wire_header(&w, ours.id, (uint16_t)((ours.flags & ~0x000f) | DNS_FLAG_RA |
-	    (theirs.flags & 0x000f)));
-	wire_question(&w, ours.qname, ours.qtype, ours.qclass);
+	q.cookie_len = 0;	/* the client's cookie went out with our partial answer */
+	env_begin(&w, f->out, sizeof(f->out), &q);
 	for (int k = 0; k < 2; k++) {
 		const struct wire_msg *m = k == 0 ? &ours : &theirs;
 
@@ -179,9 +179,8 @@ merge(struct forwarder *f, const struct pending *p, const uint8_t *ans, size_t a
 			    (uint16_t)n);
 		}
 	}
-	if (q.edns)
-		wire_opt(&w, f->opts->udp_payload, 0, 0, q.edns_flags & EDNS_FLAG_DO, NULL, 0);
-	return wire_finish(&w);
+	return env_finish(&w, &q, &eo, wire_msg_rcode(&theirs),
+	    (ours.flags & DNS_FLAG_AA) | DNS_FLAG_RA, -1, NULL);
 }
 
 static void
