@@ -88,6 +88,8 @@ void authd_conf_free(struct authd_conf *c);
 
 /* Per-worker counters: one writer (the worker), read by the admin thread. */
 #define STATS_RCODES	19	/* 0..15, 16 BADVERS, 17 dropped, 18 forwarded to dnsr */
+#define STATS_RCODE_DROPPED	17
+#define STATS_RCODE_FORWARDED	18
 #define STATS_QTYPES	18
 
 struct worker_stats {

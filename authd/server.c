@@ -117,7 +117,8 @@ account(struct worker *wk, const struct sockaddr_storage *peer, bool tcp,
     const uint8_t *msg, size_t len, const struct answer_info *info, uint64_t t0)
 {
 	uint64_t us = now_us() - t0;
-	int rc = info->forward ? 18 : info->dropped ? 17 : info->rcode < 17 ? info->rcode : 16;
+	int rc = info->forward ? STATS_RCODE_FORWARDED : info->dropped ? STATS_RCODE_DROPPED :
+	    info->rcode <= DNS_RCODE_BADVERS ? info->rcode : DNS_RCODE_BADVERS;
 
 	counter_add(&wk->stats.queries[tcp][rc], 1);
 	counter_add(&wk->stats.qtypes[stats_qtype_slot(info->qtype)], 1);

@@ -38,7 +38,7 @@ udp_payload(const struct worker *wk)
 void
 server_count_answer(struct worker *wk, enum client_kind kind, const uint8_t *msg)
 {
-	counter_add(&wk->stats.answers[kind][msg[3] & 0x0f], 1);
+	counter_add(&wk->stats.answers[kind][wire_read16(msg + 2) & DNS_RCODE_MASK], 1);
 }
 
 /* Sends a late answer (after a resolution) to one client. */
@@ -289,7 +289,7 @@ sum_metrics(struct dnsr_server *srv, struct dnsr_stats *st)
 		struct worker *wk = srv->workers[i];
 
 		for (int t = 0; t < DNSR_TRANSPORTS; t++)
-			for (int r = 0; r < 16; r++)
+			for (int r = 0; r <= DNS_RCODE_MASK; r++)
 				st->answers[t][r] += counter_get(&wk->stats.answers[t][r]);
 		st->upstream_timeouts += counter_get(&wk->env.stats.up_timeouts);
 		st->upstream_errors += counter_get(&wk->env.stats.up_errors);

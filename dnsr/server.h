@@ -7,6 +7,7 @@
 #include "dnsr/hints.h"
 #include "dnsr/infra.h"
 #include "common/metrics.h"
+#include "common/wire.h"
 
 struct dnsr_server;
 
@@ -32,7 +33,7 @@ struct dnsr_stats {
 	unsigned long	drop_cookie;		/* client cookie not ours */
 	unsigned long	drop_case_0x20;		/* case differs: asked again over TCP */
 	/* For /metrics (dnsr/admin.c). */
-	unsigned long	answers[DNSR_TRANSPORTS][16];	/* by transport and header RCODE */
+	unsigned long	answers[DNSR_TRANSPORTS][DNS_RCODE_MASK + 1];	/* by transport and header RCODE */
 	unsigned long	upstream_timeouts;
 	unsigned long	upstream_errors;
 	struct histogram upstream_rtt;		/* answered upstream queries */

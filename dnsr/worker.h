@@ -59,7 +59,7 @@ struct conn {
 };
 
 struct worker_stats {
-	counter_t	answers[DNSR_TRANSPORTS][16];	/* by transport and RCODE */
+	counter_t	answers[DNSR_TRANSPORTS][DNS_RCODE_MASK + 1];	/* by transport and RCODE */
 	struct histogram resolve_latency;
 	atomic_ulong	queries;
 	atomic_ulong	cache_answers;
