@@ -117,5 +117,5 @@ def test_admin_off_and_bad_token_file(net):
         assert r.query("www.alpha.test.").rcode() == dns.rcode.NOERROR
     finally:
         r.stop()
-    with pytest.raises(RuntimeError, match="token-file /nonexistent/token"):
+    with pytest.raises(AssertionError, match="token-file /nonexistent/token"):
         mi.Dnsr(BUILD, net, log="info", admin="token-file = /nonexistent/token\n")
