@@ -237,14 +237,16 @@ def test_badvers(env):
     assert not r.answer
 
 
-def raw_udp(port, data, timeout=1.0):
+def raw_udp(port, data, timeout=5.0):
+    """The reply to a hand-made datagram; no reply fails."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(timeout)
     try:
         s.sendto(data, ("127.0.0.1", port))
         return s.recv(65535)
     except socket.timeout:
-        return None
+        raise AssertionError("authd on port %d did not answer within %.0f s"
+                             % (port, timeout)) from None
     finally:
         s.close()
 
@@ -329,6 +331,7 @@ def test_tcp_pipelining_and_idle_timeout(env):
     got = {}
     for _ in qs:
         r = tcp_recv(s)
+        assert r is not None, "connection closed with %d of 3 answers" % len(got)
         got[r.id] = r
     assert sorted(got) == sorted(q.id for q in qs)
     assert got[qs[2].id].rcode() == dns.rcode.NXDOMAIN
