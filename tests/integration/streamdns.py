@@ -62,8 +62,9 @@ def wait_until(cond, what, timeout=10.0, log=None, proc=None, interval=0.05):
 
 def udp_kernel_drops():
     """The kernel's count of UDP datagrams dropped for want of socket buffer space, in
-    this network namespace (/proc/net/snmp RcvbufErrors + SndbufErrors, UDP and UDP-Lite
-    excluded). Loss the kernel counts here is not the daemon's."""
+    this network namespace (/proc/net/snmp, the Udp: line's RcvbufErrors + SndbufErrors;
+    other processes' drops count too, which only errs towards blaming the kernel). Loss
+    the kernel counts here is not the daemon's."""
     with open("/proc/net/snmp") as f:
         rows = [l.split() for l in f if l.startswith("Udp:")]
     head, vals = rows[0], rows[1]
