@@ -16,14 +16,16 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 
+import dns.exception
 import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
+
+from streamdns import terminate, wait_until
 
 NSD = "/usr/sbin/nsd"
 NSD_CONTROL = "/usr/sbin/nsd-control"
@@ -249,24 +251,22 @@ class Nsd:
         self.zones = zones
         self.port = port
 
-    def wait(self, deadline):
+    def wait(self, timeout):
         pending = set(self.zones)
-        while pending:
-            if self.proc.poll() is not None:
-                raise RuntimeError("nsd on %s exited: %s" % (self.addr, self.read_log()))
-            if time.time() > deadline:
-                raise RuntimeError("nsd on %s does not serve %s: %s"
-                                   % (self.addr, pending, self.read_log()))
+
+        def served():
             for z in sorted(pending):
                 try:
                     r = dns.query.udp(dns.message.make_query(z, "SOA"), self.addr,
                                       port=self.port, timeout=0.2)
                     if r.rcode() == dns.rcode.NOERROR and r.answer:
                         pending.discard(z)
-                except Exception:
+                except (dns.exception.DNSException, OSError):
                     pass
-            if pending:
-                time.sleep(0.05)
+            return not pending
+        wait_until(served, "nsd on %s:%d to serve %s" % (self.addr, self.port,
+                                                         sorted(pending)),
+                   timeout, log=self.read_log, proc=self.proc)
 
     def read_log(self):
         try:
@@ -372,9 +372,9 @@ class MiniInternet:
                 self.nsd[addr] = Nsd(self.dir, addr, self.port, zones)
             self.blackhole = Scripted(DEAD, self.port, lambda q: None)
             self.evil = Scripted(EVIL, self.port, poisoner)
-            deadline = time.time() + 15
+            timeout = 30
             for n in self.nsd.values():
-                n.wait(deadline)
+                n.wait(timeout)
         except BaseException:
             self.stop()
             raise
@@ -435,18 +435,15 @@ class Dnsr:
         self.logf = open(self.logpath, "w")
         self.proc = subprocess.Popen([os.path.join(build, "streamdns-dnsr"), "-c", self.conf],
                                      stderr=self.logf)
-        deadline = time.time() + 10
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError("dnsr exited: %s" % self.read_log())
-            try:
-                # Class CH is refused at once: an answer means the listeners are up.
-                self.query(".", "A", rdclass="CH", timeout=0.1)
-                return
-            except Exception:
-                if time.time() > deadline:
-                    raise RuntimeError("dnsr does not answer: %s" % self.read_log())
-                time.sleep(0.02)
+        try:
+            # Class CH is refused at once: an answer means the listeners are up.
+            wait_until(lambda: self.query(".", "A", rdclass="CH", timeout=0.2),
+                       "dnsr on port %d to answer a query" % self.port, 20,
+                       log=self.read_log, proc=self.proc, interval=0.02)
+        except AssertionError:
+            terminate(self.proc)
+            self.logf.close()
+            raise
 
     def query(self, name, rdtype="A", tcp=False, timeout=5.0, source=None, message=None,
               **kw):
@@ -469,14 +466,12 @@ class Dnsr:
         """The counters dnsr logs on SIGUSR1, as a dict of ints."""
         before = self.read_log().count(" stats: ")
         self.proc.send_signal(signal.SIGUSR1)
-        deadline = time.time() + 5
-        while time.time() < deadline:
-            lines = [l for l in self.read_log().splitlines() if " stats: " in l]
-            if len(lines) > before:
-                return {k: int(v) for k, v in
-                        (kv.split("=") for kv in lines[-1].split(" stats: ")[1].split())}
-            time.sleep(0.02)
-        raise RuntimeError("no stats line: %s" % self.read_log())
+        lines = wait_until(
+            lambda: [l for l in self.read_log().splitlines() if " stats: " in l][before:],
+            "dnsr to log a stats line after SIGUSR1", 15, log=self.read_log,
+            proc=self.proc, interval=0.02)
+        return {k: int(v) for k, v in
+                (kv.split("=") for kv in lines[-1].split(" stats: ")[1].split())}
 
     def stop(self):
         if self.proc is None:
@@ -540,18 +535,10 @@ class Unbound:
                         extra, "".join(stubs)))
         self.proc = subprocess.Popen(["/usr/sbin/unbound", "-d", "-c", self.conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError("unbound exited: %s" % self.read_log())
-            try:
-                # localhost. is one of Unbound's own local zones: no upstream query.
-                self.query("localhost.", "A", timeout=0.1)
-                return
-            except Exception:
-                if time.time() > deadline:
-                    raise RuntimeError("unbound does not answer: %s" % self.read_log())
-                time.sleep(0.02)
+        # localhost. is one of Unbound's own local zones: no upstream query.
+        wait_until(lambda: self.query("localhost.", "A", timeout=0.2),
+                   "unbound on port %d to answer a query" % self.port, 20,
+                   log=self.read_log, proc=self.proc, interval=0.02)
 
     def query(self, name, rdtype="A", tcp=False, timeout=5.0, **kw):
         q = dns.message.make_query(name, rdtype, **kw)

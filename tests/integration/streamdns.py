@@ -21,6 +21,67 @@ BUILD = os.environ.get("STREAMDNS_BUILD",
 _HANDED_OUT = set()
 
 
+def log_tail(text, lines=30):
+    """The last lines of a daemon's log, for a failure message."""
+    tail = text.splitlines()[-lines:]
+    return "\n".join(tail) if tail else "(empty)"
+
+
+def wait_until(cond, what, timeout=10.0, log=None, proc=None, interval=0.05):
+    """Polls cond() until it returns a true value, and returns that value.
+
+    Any machine, however busy, gets there eventually; a fixed sleep only works on an idle
+    one. On timeout, or when proc (a Popen) exits first, raises AssertionError naming what
+    was waited for, for how long, the last value or exception cond() gave, and the tail of
+    log() (a callable returning the daemon's log text). A DNS timeout or a refused
+    connection inside cond() only means "not yet"."""
+    t0 = time.monotonic()
+    last = None
+    while True:
+        try:
+            v = cond()
+            if v:
+                return v
+            last = v
+        except (dns.exception.DNSException, OSError) as e:
+            last = "%s: %s" % (type(e).__name__, e)
+        waited = time.monotonic() - t0
+        exited = proc is not None and proc.poll() is not None
+        if exited or waited >= timeout:
+            why = ("the process exited with %s" % proc.returncode if exited else
+                   "gave up after %.1f s" % waited)
+            msg = "waited for %s: %s; last result: %s" % (what, why, last)
+            if log is not None:
+                try:
+                    msg += "\n--- last lines of the log:\n" + log_tail(log())
+                except OSError as e:
+                    msg += "\n(log unreadable: %s)" % e
+            raise AssertionError(msg)
+        time.sleep(interval)
+
+
+def udp_kernel_drops():
+    """The kernel's count of UDP datagrams dropped for want of socket buffer space, in
+    this network namespace (/proc/net/snmp, the Udp: line's RcvbufErrors + SndbufErrors;
+    other processes' drops count too, which only errs towards blaming the kernel). Loss
+    the kernel counts here is not the daemon's."""
+    with open("/proc/net/snmp") as f:
+        rows = [l.split() for l in f if l.startswith("Udp:")]
+    head, vals = rows[0], rows[1]
+    return sum(int(vals[head.index(k)]) for k in ("RcvbufErrors", "SndbufErrors")
+               if k in head)
+
+
+def metrics(body):
+    """Prometheus text -> {'name{labels}': value}."""
+    out = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            k, _, v = line.rpartition(" ")
+            out[k] = float(v)
+    return out
+
+
 def free_port():
     """A port free for both UDP and TCP on 127.0.0.1, never handed out twice by this
     process (a stopped daemon's port must not go to another one before it restarts)."""
@@ -56,9 +117,24 @@ class Broker:
             [os.path.join(BUILD, "streamdns-devbroker"), "--listen", self.address,
              "--topic", topic, "--partitions", str(partitions)],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
-        line = self.proc.stdout.readline()
+        line = self._readline(15)
         if not line.startswith("ready "):
-            raise RuntimeError("devbroker did not start: %r" % line)
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("waited for devbroker on %s to print 'ready': got %r "
+                                 "(exit status %s)\n--- last lines of the log:\n%s"
+                                 % (self.address, line, self.proc.returncode,
+                                    log_tail(self.read_log())))
+
+    def _readline(self, timeout):
+        """The first line on stdout, or "" when none comes within timeout seconds."""
+        import select
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        return self.proc.stdout.readline() if ready else ""
+
+    def read_log(self):
+        with open(self.log.name) as f:
+            return f.read()
 
     def produce(self, events, topic=None):
         """events: list of (key, value) where value is a JSON-able list, a raw string, or
@@ -118,18 +194,11 @@ class Authd:
         self.proc = subprocess.Popen([os.path.join(BUILD, "streamdns-authd"), "-c",
                                       self.conf], stderr=self.logf)
 
-    def start(self):
+    def start(self, timeout=20):
         self.start_nowait()
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("authd exited: %s" % self.read_log())
-            try:
-                self.query("ready.check.", "A", timeout=0.5)
-                return
-            except Exception:
-                time.sleep(0.05)
-        raise RuntimeError("authd did not answer: %s" % self.read_log())
+        wait_until(lambda: self.query("ready.check.", "A", timeout=0.5),
+                   "authd on port %d to answer a query" % self.port, timeout,
+                   log=self.read_log, proc=self.proc)
 
     def http(self, path, token=None, timeout=5.0):
         """GET on the admin endpoint; returns (status, body text)."""
@@ -152,29 +221,36 @@ class Authd:
             return dns.query.tcp(q, "127.0.0.1", port=self.port, timeout=timeout)
         return dns.query.udp(q, "127.0.0.1", port=self.port, timeout=timeout)
 
-    def wait_ready(self, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                r = self.query("ready.check.", "A", timeout=0.5)
-                if r.rcode() != dns.rcode.SERVFAIL:
-                    return
-            except dns.exception.Timeout:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("authd not ready: %s" % self.read_log())
+    def wait_ready(self, timeout=20):
+        """Until authd has caught up with the topic (no more SERVFAIL for not ready)."""
+        def ready():
+            r = self.query("ready.check.", "A", timeout=0.5)
+            return r if r.rcode() != dns.rcode.SERVFAIL else None
+        wait_until(ready, "authd on port %d to be ready (an answer other than SERVFAIL)"
+                   % self.port, timeout, log=self.read_log, proc=self.proc)
 
-    def wait_for(self, name, rdtype, pred, timeout=5.0, tcp=False):
-        """Polls until pred(response) holds; returns the response."""
-        deadline = time.time() + timeout
-        r = None
-        while time.time() < deadline:
-            r = self.query(name, rdtype, tcp=tcp)
-            if pred(r):
-                return r
-            time.sleep(0.02)
-        raise AssertionError("condition not met for %s %s; last answer:\n%s"
-                             % (name, rdtype, r))
+    def wait_for(self, name, rdtype, pred, timeout=15.0, tcp=False):
+        """Polls until pred(response) holds; returns the response. A query that times
+        out is retried until the deadline; the failure shows the last answer."""
+        last = []
+
+        def check():
+            r = self.query(name, rdtype, tcp=tcp, timeout=1.0)
+            last[:] = [r]
+            return r if pred(r) else None
+        try:
+            return wait_until(check, "an answer to %s %s%s that satisfies the condition"
+                              % (name, rdtype, " over TCP" if tcp else ""), timeout,
+                              log=self.read_log, proc=self.proc, interval=0.02)
+        except AssertionError as e:
+            raise AssertionError("%s\n--- last answer:\n%s"
+                                 % (e, last[0] if last else "none")) from None
+
+    def metrics(self):
+        """The admin endpoint's /metrics as {'name{labels}': value}."""
+        status, body = self.http("/metrics")
+        assert status == 200, "GET /metrics: %d %s" % (status, body)
+        return metrics(body)
 
     def stop(self, sig=None):
         if self.proc is None:

@@ -237,14 +237,16 @@ def test_badvers(env):
     assert not r.answer
 
 
-def raw_udp(port, data, timeout=1.0):
+def raw_udp(port, data, timeout=5.0):
+    """The reply to a hand-made datagram; no reply fails."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(timeout)
     try:
         s.sendto(data, ("127.0.0.1", port))
         return s.recv(65535)
     except socket.timeout:
-        return None
+        raise AssertionError("authd on port %d did not answer within %.0f s"
+                             % (port, timeout)) from None
     finally:
         s.close()
 
@@ -324,16 +326,23 @@ def test_tcp_pipelining_and_idle_timeout(env):
     names = ["www.example.com.", "mail.example.com.", "nope.example.com."]
     qs = [dns.message.make_query(n, "A") for n in names]
     # All three in one write: the server must answer each.
+    sent = time.monotonic()
     s.sendall(b"".join(struct.pack("!H", len(q.to_wire())) + q.to_wire() for q in qs))
     got = {}
     for _ in qs:
         r = tcp_recv(s)
+        assert r is not None, "connection closed with %d of 3 answers" % len(got)
         got[r.id] = r
     assert sorted(got) == sorted(q.id for q in qs)
     assert got[qs[2].id].rcode() == dns.rcode.NXDOMAIN
-    # Idle timeout is 2 s in the test config: the server closes the connection.
-    start = time.time()
-    s.settimeout(6)
-    assert s.recv(1) == b""
-    assert 1.0 < time.time() - start < 5.0
+    # Idle timeout is 2 s in the test config: the server closes the connection. Its idle
+    # clock started after our write, so at least 2 s pass from it to the close however
+    # busy the machine (slower only makes it later); the 30 s bound only catches "never".
+    s.settimeout(30)
+    try:
+        assert s.recv(1) == b"", "data on an idle connection"
+    except socket.timeout:
+        raise AssertionError("authd kept an idle TCP connection open for 30 s "
+                             "(tcp-idle-timeout = 2s)") from None
+    assert time.monotonic() - sent >= 2.0, "closed before the 2 s idle timeout"
     s.close()

@@ -439,7 +439,9 @@ def test_unreachable_broker_with_timeout(tmp_path):
                         "a.test.", "A", "60", "192.0.2.1"], capture_output=True, text=True,
                        timeout=30)
     assert p.returncode == 1
-    assert time.time() - t0 < 5
+    # --timeout took effect: it gave up, and said so, before the 10 s default (a busy
+    # machine adds start-up time, not 8 s).
+    assert time.time() - t0 < 10
     assert "cannot reach Kafka at 127.0.0.1:" in p.stderr and "within 1.5 s" in p.stderr
     assert "Connection refused" in p.stderr
 

@@ -3,8 +3,8 @@ Kafka events through devbroker) must give the same answers to the same queries.
 
 Compared per query: rcode, opcode, AA, TC, the reply's EDNS version, DO bit and payload, and
 the answer, authority and additional sections as sets of RRsets (owner lower-cased, type, TTL,
-sorted rdata texts; the order of RRsets in a section is ignored). A timeout or an unparsable
-reply is a result too, so a server that hangs or crashes on a query shows up as a difference. Differences that are justified
+sorted rdata texts; the order of RRsets in a section is ignored). An unparsable reply is a
+result too; no reply from either server fails the test, naming the server and the query. Differences that are justified
 (an RFC-permitted choice of one of the servers) are listed in KNOWN_DIFFERENCES with the exact
 difference expected; every other query must compare equal. A listed difference that
 disappears fails too, so the list stays honest.
@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections import namedtuple
 
 import dns.exception
@@ -26,7 +25,7 @@ import dns.rdataclass
 import dns.rdatatype
 import pytest
 
-from streamdns import Authd, Broker, free_port, rrset_events
+from streamdns import Authd, Broker, free_port, rrset_events, wait_until
 from zones import BIG_TXT, EXAMPLE, EXAMPLE_NET, WILDCARD_ENT, zone_file
 
 KNOTD = "/usr/sbin/knotd"
@@ -320,14 +319,9 @@ class Knotd:
             raise
 
     def _wait(self, zones):
-        deadline = time.time() + 10
         pending = set(zones)
-        while pending:
-            if self.proc.poll() is not None:
-                raise RuntimeError("knotd exited: %s" % self.read_log())
-            if time.time() > deadline:
-                raise RuntimeError("knotd does not serve %s: %s" % (pending,
-                                                                   self.read_log()))
+
+        def served():
             for origin in sorted(pending):
                 try:
                     r = dns.query.udp(dns.message.make_query(origin, "SOA"), "127.0.0.1",
@@ -336,8 +330,9 @@ class Knotd:
                         pending.discard(origin)
                 except (dns.exception.DNSException, OSError):
                     pass
-            if pending:
-                time.sleep(0.05)
+            return not pending
+        wait_until(served, "knotd on port %d to serve %s" % (self.port, sorted(zones)), 30,
+                   log=self.read_log, proc=self.proc)
 
     def read_log(self):
         with open(self.logpath) as f:
@@ -392,16 +387,19 @@ def make_message(x):
     return m
 
 
-def ask(x, port):
+def ask(x, server, port):
+    """server's reply to x. No reply fails the test: every query here is answered by both
+    servers, and two timeouts would otherwise compare equal."""
     m = make_message(x)
     if x.opcode != "QUERY":
         m.set_opcode(dns.opcode.from_text(x.opcode))
     try:
         if x.tcp:
-            return dns.query.tcp(m, "127.0.0.1", port=port, timeout=2.0)
-        return dns.query.udp(m, "127.0.0.1", port=port, timeout=2.0)
+            return dns.query.tcp(m, "127.0.0.1", port=port, timeout=5.0)
+        return dns.query.udp(m, "127.0.0.1", port=port, timeout=5.0)
     except dns.exception.Timeout:
-        return "timeout"
+        raise AssertionError("%s on port %d did not answer %s within 5 s"
+                             % (server, port, key(x))) from None
     except Exception as e:  # a reply dnspython cannot parse or match counts as a result
         return "error: %s: %s" % (type(e).__name__, e)
 
@@ -470,7 +468,7 @@ def test_known_differences_are_queries():
 @pytest.mark.parametrize("x", QUERIES, ids=key)
 def test_same_answer(servers, x):
     knot, authd = servers
-    got = diff(view(ask(x, knot.port)), view(ask(x, authd.port)))
+    got = diff(view(ask(x, "knotd", knot.port)), view(ask(x, "authd", authd.port)))
     assert authd.proc.poll() is None, "authd died on %s: %s" % (key(x), authd.read_log())
     why, want = KNOWN_DIFFERENCES.get(key(x), ("", {}))
     assert got == want, "%s: {field: (knot, authd)} differs from the expected %s%s" % (

@@ -16,7 +16,7 @@ import dns.rdatatype
 import pytest
 
 import mini_internet as mi
-from streamdns import BUILD
+from streamdns import BUILD, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -141,10 +141,17 @@ def test_cname_loop_stops(dnsr):
 def test_cache_hit_sends_nothing_upstream(net, dnsr):
     r1, sent1 = upstream_delta(net, lambda: dnsr.query("www.gamma.test."))
     assert addrs(r1) == ["192.0.2.30"] and sent1 > 0
-    time.sleep(1.1)
-    r2, sent2 = upstream_delta(net, lambda: dnsr.query("www.gamma.test.", tcp=True))
+    assert r1.answer[0].ttl <= 300
+
+    def lower_ttl():
+        r = dnsr.query("www.gamma.test.", tcp=True)
+        return r if r.answer and r.answer[0].ttl < r1.answer[0].ttl else None
+    # TTLs count down: asked until the TTL is lower (a second or so), every answer from
+    # the cache.
+    r2, sent2 = upstream_delta(net, lambda: wait_until(
+        lower_ttl, "the cached TTL of www.gamma.test. to fall below %d" % r1.answer[0].ttl,
+        15, log=dnsr.read_log, interval=0.1))
     assert addrs(r2) == ["192.0.2.30"] and sent2 == 0
-    assert r2.answer[0].ttl < r1.answer[0].ttl <= 300     # TTLs count down
 
 
 def test_nxdomain_cached(net, dnsr):
@@ -167,11 +174,20 @@ def test_nodata_cached(net, dnsr):
 
 
 def test_ttl_expiry(net, dnsr):
-    # TTL 2: the second query, well within a second, is always inside it (the cache
-    # counts whole seconds), and 2.1 s later it has always run out.
-    r1, sent1 = upstream_delta(net, lambda: dnsr.query("ttl2.alpha.test."))
-    assert addrs(r1) == ["192.0.2.4"] and r1.answer[0].ttl <= 2 and sent1 > 0
-    r2, sent2 = upstream_delta(net, lambda: dnsr.query("ttl2.alpha.test."))
+    # TTL 2: a query within a second of the answer is inside it (the cache counts whole
+    # seconds), and 2.1 s later it has always run out. A busy machine may take longer than
+    # that second between the two queries; then the first check says nothing, and the
+    # pair is tried again once the entry has run out, up to 5 times.
+    for attempt in range(5):
+        t1 = time.monotonic()             # the entry is cached after this
+        r1, sent1 = upstream_delta(net, lambda: dnsr.query("ttl2.alpha.test."))
+        assert addrs(r1) == ["192.0.2.4"] and r1.answer[0].ttl <= 2 and sent1 > 0
+        r2, sent2 = upstream_delta(net, lambda: dnsr.query("ttl2.alpha.test."))
+        if time.monotonic() - t1 < 1.0:   # ... and looked up before this
+            break
+        time.sleep(2.1)       # time must pass for the TTL to run out: not a wait for an event
+    else:
+        pytest.fail("5 times, more than a second between two queries: machine too busy")
     assert addrs(r2) == ["192.0.2.4"] and sent2 == 0
     time.sleep(2.1)
     r3, sent3 = upstream_delta(net, lambda: dnsr.query("ttl2.alpha.test."))
@@ -227,9 +243,9 @@ def test_dead_server_another_is_tried(net, dnsr):
     """deadNN.test: one NS never answers (a black hole), the other does."""
     names = ["www." + z for z in mi.DEAD_ZONES]
     seen = len(net.blackhole.seen())
-    t = time.time()
+    # Answered at all means the other server was tried in time: waiting on the dead one
+    # past resolve-timeout (4 s) would have given SERVFAIL.
     assert all(addrs(r) == ["192.0.2.70"] for r in parallel(dnsr.query, names))
-    assert time.time() - t < 3
     hits = len(net.blackhole.seen()) - seen
     assert hits >= 1, "the dead server was never tried"
     rs = parallel(dnsr.query, ["www2." + z for z in mi.DEAD_ZONES])

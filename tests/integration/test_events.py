@@ -1,12 +1,11 @@
 """Events becoming answers: updates, deletes, rejected events, restarts, readiness."""
-import time
 
 import dns.edns
 import dns.flags
 import dns.rcode
 import pytest
 
-from streamdns import Authd, Broker, rr
+from streamdns import Authd, Broker, rr, wait_until
 
 SOA = "ns1.ev.test. hostmaster.ev.test. 1 3600 900 604800 60"
 
@@ -31,13 +30,13 @@ def answers(r):
     return sorted(x.to_text() for s in r.answer for x in s)
 
 
-def test_update_becomes_visible_within_a_second(env):
+def test_update_becomes_visible(env):
+    """How fast (produce -> answer, under query load) is bench/propagation.py's figure;
+    a stopwatch here would measure how busy the machine is."""
     broker, authd = env
-    t0 = time.time()
     broker.produce([("www.ev.test.|A", [rr("www.ev.test.", "A", "192.0.2.2"),
                                         rr("www.ev.test.", "A", "192.0.2.3")])])
-    authd.wait_for("www.ev.test.", "A", lambda r: answers(r) == ["192.0.2.2", "192.0.2.3"],
-                   timeout=1.0 + (time.time() - t0))
+    authd.wait_for("www.ev.test.", "A", lambda r: answers(r) == ["192.0.2.2", "192.0.2.3"])
 
 
 def test_tombstone_and_empty_array_delete(env):
@@ -72,11 +71,10 @@ def test_bad_events_rejected_and_zone_unchanged(env):
     # A marker after the bad events: once it is visible, all of them were consumed.
     broker.produce([("marker.ev.test.|TXT", [rr("marker.ev.test.", "TXT", '"m"')])])
     # Keys may sit on other partitions than the marker: wait for every rejection line.
-    deadline = time.time() + 5
-    while time.time() < deadline and authd.read_log().count("event rejected") < len(BAD):
-        time.sleep(0.05)
+    wait_until(lambda: authd.read_log().count("event rejected") >= len(BAD),
+               "authd to log %d rejected events" % len(BAD), 15, log=authd.read_log,
+               proc=authd.proc)
     log = authd.read_log()
-    assert log.count("event rejected") >= len(BAD), log
     for _, _, reason in BAD:
         assert ": %s: " % reason in log
     assert "partition" in log and "offset" in log
@@ -87,8 +85,12 @@ def test_bad_events_rejected_and_zone_unchanged(env):
 
 def test_zone_appears_and_disappears_with_soa(env):
     broker, authd = env
+    applied = authd.metrics()["streamdns_authd_events_applied_total"]
     broker.produce([("host.late.test.|A", [rr("host.late.test.", "A", "192.0.2.7")])])
-    time.sleep(0.3)
+    # Consumed (applied, not rejected) and still no zone for it: REFUSED.
+    wait_until(lambda: authd.metrics()["streamdns_authd_events_applied_total"] > applied,
+               "authd to apply the event for host.late.test.", 15, log=authd.read_log,
+               proc=authd.proc)
     assert authd.query("host.late.test.", "A").rcode() == dns.rcode.REFUSED
     broker.produce([("late.test.|SOA", [rr("late.test.", "SOA", SOA.replace("ev", "late"))])])
     authd.wait_for("host.late.test.", "A", lambda r: answers(r) == ["192.0.2.7"])
@@ -120,8 +122,9 @@ def test_not_ready_until_topic_exists():
             assert r.rcode() == dns.rcode.SERVFAIL
             ede = [o for o in r.options if o.otype == dns.edns.EDE]
             assert ede and ede[0].code == 14
-            time.sleep(0.5)
-            assert "retrying" in authd.read_log()
+            wait_until(lambda: "retrying" in authd.read_log(),
+                       "authd to log that it is retrying for the missing topic", 15,
+                       log=authd.read_log, proc=authd.proc)
             broker.produce([("x.late.|SOA", [rr("x.late.", "SOA", SOA)])], topic="late.topic")
             authd.wait_ready(timeout=15)
             authd.wait_for("x.late.", "SOA", lambda r: r.answer)

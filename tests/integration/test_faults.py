@@ -2,13 +2,13 @@
 import json
 import os
 import signal
+import subprocess
 import tempfile
-import time
 
 import dns.rcode
 import pytest
 
-from streamdns import Authd, Broker, rr, rrset_events
+from streamdns import Authd, Broker, rr, rrset_events, wait_until
 from zones import EXAMPLE
 
 
@@ -31,24 +31,27 @@ def test_broker_down_keeps_answering_and_catches_up():
             a.wait_for("www.example.com.", "A", lambda r: r.answer)
             assert metric(a, "streamdns_authd_kafka_up") == 1
             broker.proc.send_signal(signal.SIGUSR1)          # every broker down
-            deadline = time.time() + 30
-            while time.time() < deadline and metric(a, "streamdns_authd_kafka_up") != 0:
-                time.sleep(0.2)
-            assert metric(a, "streamdns_authd_kafka_up") == 0
+            wait_until(lambda: metric(a, "streamdns_authd_kafka_up") == 0,
+                       "streamdns_authd_kafka_up to go to 0 with the broker down", 60,
+                       log=a.read_log, proc=a.proc, interval=0.2)
             # Still answering from the state it has.
             for _ in range(20):
                 assert a.query("www.example.com.", "A").answer
             broker.proc.send_signal(signal.SIGUSR2)          # back
-            deadline = time.time() + 30
-            while time.time() < deadline:
+
+            def produced():
                 try:
                     broker.produce([("new.example.com.|A",
                                      [rr("new.example.com.", "A", "192.0.2.99")])])
-                    break
-                except Exception:
-                    time.sleep(0.5)
-            a.wait_for("new.example.com.", "A", lambda r: r.answer, timeout=30)
-            assert metric(a, "streamdns_authd_kafka_up") == 1
+                    return True
+                except subprocess.SubprocessError:
+                    return False
+            wait_until(produced, "kcat to produce to the broker once it is back", 60,
+                       log=broker.read_log, proc=broker.proc, interval=0.5)
+            a.wait_for("new.example.com.", "A", lambda r: r.answer, timeout=60)
+            wait_until(lambda: metric(a, "streamdns_authd_kafka_up") == 1,
+                       "streamdns_authd_kafka_up back to 1", 30, log=a.read_log,
+                       proc=a.proc, interval=0.2)
         finally:
             a.stop()
     finally:
@@ -72,11 +75,16 @@ def test_sigkill_during_snapshot_write():
             a.start()
         finally:
             del os.environ["STREAMDNS_FAULT_SNAPSHOT_PAUSE_MS"]
-        deadline = time.time() + 15
-        while time.time() < deadline and not os.path.exists(snap + ".tmp"):
-            time.sleep(0.05)
-        assert os.path.exists(snap + ".tmp"), "the snapshot writer never started"
-        time.sleep(0.3)
+
+        def half_written():
+            try:
+                return os.path.getsize(snap + ".tmp") > 0
+            except FileNotFoundError:
+                return False
+        # The writer flushes the first half, then pauses 5 s (the fault injection): a
+        # non-empty temporary file means it is in that pause.
+        wait_until(half_written, "the snapshot writer to flush half of %s.tmp" % snap, 30,
+                   log=a.read_log, proc=a.proc)
         a.proc.kill()                             # SIGKILL in the middle of the write
         a.proc.wait()
         a.proc = None

@@ -13,7 +13,8 @@ import dns.zone
 import dns.zonetypes
 import pytest
 
-from streamdns import Authd, Broker, free_port, rr, rrset_events
+from streamdns import (Authd, Broker, free_port, log_tail, rr, rrset_events,
+                       wait_until)
 from zones import EXAMPLE, EXAMPLE_NET, zone_file
 
 
@@ -106,9 +107,8 @@ def test_ready_flips_after_catch_up():
             assert metric(a, "streamdns_authd_ready") == 0
             broker.produce([("flip.test.|SOA", [rr("flip.test.", "SOA", "a. b. 1 2 3 4 5")])],
                            topic="flip.topic")
-            deadline = time.time() + 15
-            while time.time() < deadline and a.http("/ready")[0] != 200:
-                time.sleep(0.1)
+            wait_until(lambda: a.http("/ready")[0] == 200, "GET /ready to give 200", 30,
+                       log=a.read_log, proc=a.proc, interval=0.1)
             assert a.http("/ready") == (200, "ready\n")
         finally:
             a.stop()
@@ -123,14 +123,17 @@ def test_two_instances_agree_after_burst(env):
         b.wait_ready()
         broker.produce(burst(10000))
         want_total = len(rrset_events(EXAMPLE + EXAMPLE_NET)) + 10000
-        deadline = time.time() + 30
-        while time.time() < deadline:
+
+        def both_caught_up():
             za, zb = zones(a), zones(b)
-            if (sum(za["offsets"].values()) == want_total and
-                    sum(zb["offsets"].values()) == want_total):
-                break
-            time.sleep(0.2)
-        assert sum(za["offsets"].values()) == want_total
+            done = all(sum(z["offsets"].values()) == want_total for z in (za, zb))
+            return (za, zb) if done else None
+        try:
+            za, zb = wait_until(both_caught_up, "both instances to reach %d events"
+                                % want_total, 90, log=b.read_log, proc=b.proc, interval=0.2)
+        except AssertionError as e:
+            raise AssertionError("%s\nfirst instance's log:\n%s"
+                                 % (e, log_tail(a.read_log()))) from None
         assert za == zb
         assert any(x["name"] == "burst.test." and x["rrsets"] == 10000 for x in za["zones"])
     finally:
@@ -206,15 +209,18 @@ def test_sighup_invalid_config_keeps_running(env):
         with open(a.conf, "w") as f:
             f.write(good + "\n[server]\nnot a valid line\n")
         a.proc.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
-        assert "keeping the running configuration" in a.read_log()
+        wait_until(lambda: "keeping the running configuration" in a.read_log(),
+                   "authd to reject the invalid configuration on SIGHUP", 15,
+                   log=a.read_log, proc=a.proc)
         assert a.proc.poll() is None
         assert a.query("www.example.com.", "A").answer
         with open(a.conf, "w") as f:
             f.write(good.replace("level = info", "level = debug"))
+        reloads = a.read_log().count("SIGHUP: reloaded")
         a.proc.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
-        assert "SIGHUP: reloaded" in a.read_log()
+        wait_until(lambda: a.read_log().count("SIGHUP: reloaded") > reloads,
+                   "authd to reload the valid configuration on SIGHUP", 15,
+                   log=a.read_log, proc=a.proc)
     finally:
         with open(a.conf, "w") as f:
             f.write(good)
@@ -237,12 +243,13 @@ def test_token_statsd_and_json_logs(env):
         assert a.http("/metrics")[0] == 401
         assert a.http("/metrics", token="wrong")[0] == 401
         assert a.http("/metrics", token="s3cret-token")[0] == 200
-        data, deadline = "", time.time() + 5
+        data, deadline = "", time.time() + 30
         while "streamdns_authd_ready:1|g" not in data and time.time() < deadline:
-            dgram = sock.recv(65535).decode()
+            dgram = sock.recv(65535).decode()      # statsd-interval is 200ms
             assert len(dgram) <= 1400 and dgram.endswith("\n")
             data += dgram
-        assert "streamdns.authd.streamdns_authd_ready:1|g" in data
+        assert "streamdns.authd.streamdns_authd_ready:1|g" in data, \
+            "no ready gauge in 30 s of statsd datagrams:\n" + data[-2000:]
         assert "|g" in data
         lines = [l for l in a.read_log().splitlines() if l.strip()]
         assert lines and all(json.loads(l)["prog"] == "streamdns-authd" for l in lines)

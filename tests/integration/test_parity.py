@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import tempfile
-import time
 
 import dns.edns
 import dns.message
@@ -14,7 +13,7 @@ import dns.rcode
 import dns.rdataclass
 import pytest
 
-from streamdns import BUILD, Authd, Broker, rrset_events
+from streamdns import BUILD, Authd, Broker, rrset_events, wait_until
 from zones import EXAMPLE, EXAMPLE_NET
 
 LOCAL = """$ORIGIN example.com.
@@ -87,9 +86,9 @@ def test_sighup_reloads_local_and_serve_and_keeps_them_on_errors(env):
         with open(local, "w") as f:
             f.write(good + "broken IN A 999.1.1.1\n")
         a.proc.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
-        log = a.read_log()
-        assert "local.zone:9:" in log, log[-2000:]
+        wait_until(lambda: "local.zone:9:" in a.read_log(),
+                   "authd to report the bad line local.zone:9 on SIGHUP", 15,
+                   log=a.read_log, proc=a.proc)
         assert answers(a.query("ns1.example.com.", "A")) == ["10.9.9.9"]
         with open(local, "w") as f:
             f.write(good.replace("10.9.9.9", "10.8.8.8"))

@@ -4,14 +4,13 @@ import os
 import struct
 import subprocess
 import tempfile
-import time
 
 import dns.rcode
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from streamdns import Authd, Broker, rr
+from streamdns import Authd, Broker, rr, wait_until
 
 TOPIC = "streamdns.zones"
 
@@ -65,9 +64,9 @@ def env():
 
 
 def rejected(a, n):
-    deadline = time.time() + 5
-    while time.time() < deadline and a.read_log().count("signature: ") < n:
-        time.sleep(0.05)
+    """Waits until authd has logged n signature rejections; returns how many it has."""
+    wait_until(lambda: a.read_log().count("signature: ") >= n,
+               "authd to log %d signature rejections" % n, 15, log=a.read_log, proc=a.proc)
     return a.read_log().count("signature: ")
 
 
@@ -101,8 +100,9 @@ def test_tombstones_need_a_signature_too(env):
     broker, a, trusted, _ = env
     produce(broker, "t.sig.test.|A", [rr("t.sig.test.", "A", "192.0.2.7")], sk=trusted)
     a.wait_for("t.sig.test.", "A", lambda r: r.answer)
+    before = rejected(a, 0)
     produce(broker, "t.sig.test.|A", None)          # unsigned tombstone: ignored
-    time.sleep(0.5)
+    rejected(a, before + 1)
     assert a.query("t.sig.test.", "A").answer
     produce(broker, "t.sig.test.|A", None, sk=trusted)
     a.wait_for("t.sig.test.", "A", lambda r: r.rcode() == dns.rcode.NXDOMAIN)

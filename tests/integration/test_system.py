@@ -5,17 +5,18 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
+import urllib.request
 
 import dns.edns
 import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
+import dns.rdatatype
 import pytest
 
 from mini_internet import MiniInternet
-from streamdns import BUILD, free_port
+from streamdns import BUILD, free_port, log_tail, metrics, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -41,7 +42,7 @@ class System:
         with open(os.path.join(d, "authd.ini"), "w") as f:
             f.write("[server]\nlisten = 127.0.0.1:%d\nworkers = 2\n[kafka]\nbrokers = "
                     "127.0.0.1:%d\nretry-interval = 200ms\n[admin]\nlisten = 127.0.0.1:%d\n"
-                    "[resolver]\nsocket = %s\ntimeout = 1s\n"
+                    "[resolver]\nsocket = %s\ntimeout = 5s\n"
                     % (self.port, self.kafka, self.admin, self.sock))
         with open(os.path.join(d, "dnsr.ini"), "w") as f:
             f.write("[server]\nlisten = 127.0.0.1:%d\nsocket = %s\n[resolver]\n"
@@ -91,33 +92,38 @@ redirect_stderr = true
         q = dns.message.make_query(name, rdtype, **kw)
         return dns.query.udp(q, "127.0.0.1", port=self.port, timeout=timeout)
 
-    def wait(self, name, pred, timeout=30):
-        deadline, r = time.time() + timeout, None
-        while time.time() < deadline:
-            try:
-                r = self.query(name, timeout=1)
-                if pred(r):
-                    return r
-            except Exception:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("%s: last answer %s\n%s" % (name, r, self.logs()))
+    def wait(self, name, pred, timeout=30, rdtype="A"):
+        """Polls until pred(answer to name) holds; returns that answer."""
+        last = []
+
+        def check():
+            r = self.query(name, rdtype, timeout=1)
+            last[:] = [r]
+            return r if pred(r) else None
+        try:
+            return wait_until(check, "an answer to %s %s that satisfies the condition"
+                              % (name, rdtype), timeout, interval=0.1)
+        except AssertionError as e:
+            raise AssertionError("%s\n--- last answer:\n%s\n%s"
+                                 % (e, last[0] if last else "none", self.logs())) from None
 
     def logs(self):
         out = ""
         for n in ("authd", "dnsr", "import", "devbroker"):
             p = os.path.join(self.dir, n + ".log")
             if os.path.exists(p):
-                out += "== %s\n%s\n" % (n, open(p).read()[-2000:])
+                with open(p) as f:
+                    out += "== last lines of %s.log\n%s\n" % (n, log_tail(f.read()))
         return out
 
     def stop(self):
         self.ctl("shutdown")
-        deadline = time.time() + 20
-        while time.time() < deadline and os.path.exists(os.path.join(self.dir,
-                                                                       "supervisord.pid")):
-            time.sleep(0.1)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            wait_until(lambda: not os.path.exists(os.path.join(self.dir, "supervisord.pid")),
+                       "supervisord to shut down (its pid file to go)", 30, interval=0.1,
+                       log=self.logs)
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -163,11 +169,13 @@ def test_cname_out_of_zone_completed(system):
 def test_dnsr_stopped_then_started(system):
     authd_pid = system.pid("authd")
     assert system.ctl("stop", "dnsr").returncode == 0
-    t0 = time.time()
-    r = system.query("txt.alpha.test.", "TXT", use_edns=0)
-    assert time.time() - t0 < 1.5
+    r = system.query("txt.alpha.test.", "TXT", use_edns=0, timeout=10)
     assert r.rcode() == dns.rcode.SERVFAIL
-    assert [o for o in r.options if o.otype == dns.edns.EDE]
+    # Failed at once because the connection is gone (EDE 23, Network Error), not at the
+    # 5 s forward timeout (EDE 22, No Reachable Authority): said by the answer, not by a
+    # stopwatch that a busy machine would fool.
+    ede = [o for o in r.options if o.otype == dns.edns.EDE]
+    assert [o.code for o in ede] == [dns.edns.EDECode.NETWORK_ERROR], [o.to_text() for o in ede]
     for _ in range(5):                         # authoritative answers go on
         assert texts(system.query("www.example.com.")) == ["192.0.2.10"]
     assert system.ctl("start", "dnsr").returncode == 0
@@ -179,23 +187,94 @@ def test_garbage_client_on_the_socket(system):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(system.sock)
     s.sendall(b"\x7f\xff\xff\xff" + os.urandom(64))
-    time.sleep(0.3)
+    # dnsr reads the frame, rejects its length and hangs up (perhaps after an error
+    # frame): wait for the hang-up, not for a while.
+    s.settimeout(30)
+    try:
+        while s.recv(4096):
+            pass
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        raise AssertionError("dnsr kept a garbage client's connection open for 30 s\n"
+                             + system.logs()) from None
     s.close()
     r = system.wait("mx.alpha.test.", lambda r: r.answer)
     assert texts(r) == ["192.0.2.3"]
 
 
+BURST_NAMES = [("www.alpha.test.", "A", ["192.0.2.1", "192.0.2.2"]),
+               ("txt.alpha.test.", "TXT", ['"hello world"']),
+               ("mx.alpha.test.", "A", ["192.0.2.3"])] + \
+              [("x%d.many.alpha.test." % i, "A", ["192.0.2.100"]) for i in range(50)]
+
+
+def pipelined(port, queries, conns):
+    """Writes every query (wire bytes) over conns TCP connections before reading any
+    answer (RFC 7766 pipelining), so that all are outstanding at once; returns the
+    answers, parsed, in the order of queries. TCP loses nothing, so every query must
+    come back however busy the machine: a missing one is authd's (or dnsr's) fault."""
+    socks = []
+    for c in range(conns):
+        s = socket.create_connection(("127.0.0.1", port), timeout=120)
+        socks.append(s)
+        s.sendall(b"".join(len(w).to_bytes(2, "big") + w for w in queries[c::conns]))
+
+    def read_exactly(s, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = s.recv(n - len(buf))
+            if not chunk:
+                raise AssertionError("authd closed the connection with answers missing")
+            buf += chunk
+        return buf
+    answers = [None] * len(queries)
+    try:
+        for c, s in enumerate(socks):
+            for i in range(c, len(queries), conns):
+                n = int.from_bytes(read_exactly(s, 2), "big")
+                answers[i] = read_exactly(s, n)
+    except socket.timeout:
+        got = sum(a is not None for a in answers)
+        raise AssertionError("%d of %d pipelined queries unanswered after 120 s of silence"
+                             % (len(queries) - got, len(queries))) from None
+    finally:
+        for s in socks:
+            s.close()
+    return answers
+
+
+def metric(system, name):
+    """One sample of authd's /metrics, 0 if absent."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % system.admin,
+                                timeout=10) as r:
+        return metrics(r.read().decode()).get(name, 0.0)
+
+
 def test_ten_thousand_outstanding_forwarded_queries(system):
-    system.wait("www.alpha.test.", lambda r: r.answer)
-    qfile = os.path.join(system.dir, "q")
-    with open(qfile, "w") as f:
-        for i in range(10000):
-            f.write("%s A\n" % ["www.alpha.test.", "txt.alpha.test.", "mx.alpha.test.",
-                                "x%d.many.alpha.test." % (i % 50)][i % 4])
-    p = subprocess.run(["dnsperf", "-s", "127.0.0.1", "-p", str(system.port), "-d", qfile,
-                        "-n", "1", "-q", "10000", "-t", "10"], capture_output=True, text=True)
-    lost = [l for l in p.stdout.splitlines() if "Queries lost" in l]
-    completed = [l for l in p.stdout.splitlines() if "Queries completed" in l]
-    assert lost and int(lost[0].split()[2]) == 0, p.stdout
-    assert int(completed[0].split()[2]) == 10000, p.stdout
-    assert "SERVFAIL" not in p.stdout, p.stdout
+    """10,000 queries outstanding at once through authd to dnsr, every one answered.
+
+    Over TCP, so that loss in the kernel (a full UDP socket buffer, which a busy machine
+    gives at any rate) cannot be mistaken for authd's; the same burst over UDP, where the
+    kernel's drops are set against authd's, is `make bench-forward-burst`."""
+    for name, rdtype, _ in BURST_NAMES:          # resolved once: dnsr answers from cache
+        system.wait(name, lambda r: r.answer, rdtype=rdtype)
+    failures = metric(system, "streamdns_authd_forward_failures_total")
+    qs, want = [], []
+    for i in range(10000):
+        name, rdtype, rdata = BURST_NAMES[i % len(BURST_NAMES)]
+        q = dns.message.make_query(name, rdtype)
+        q.id = i % 65536
+        qs.append(q)
+        want.append(sorted(rdata))
+    answers = pipelined(system.port, [q.to_wire() for q in qs], conns=4)
+    wrong = []
+    for q, wire, rdata in zip(qs, answers, want):
+        r = dns.message.from_wire(wire)
+        if not q.is_response(r) or r.rcode() != dns.rcode.NOERROR or texts(r) != rdata \
+                or not r.flags & dns.flags.RA:
+            wrong.append("%s %s: %s %s" % (q.question[0].name, dns.rdatatype.to_text(
+                q.question[0].rdtype), dns.rcode.to_text(r.rcode()), texts(r)))
+    assert not wrong, "%d of 10000 answers wrong, e.g.\n%s\n%s" % (
+        len(wrong), "\n".join(wrong[:10]), system.logs())
+    assert metric(system, "streamdns_authd_forward_failures_total") == failures

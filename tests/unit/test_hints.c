@@ -1,4 +1,4 @@
-/* test_dnsr_hints.c: unit tests of the root hints reader (named.root) and the forwarder list. */
+/* test_hints.c: unit tests of the root hints reader (named.root) and the forwarder list. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* test_dnsr_0x20.c: unit tests of dnsr's upstream answer checks: 0x20, id, question, cookies. */
+/* test_upstream.c: unit tests of dnsr/upstream.c answer checks: 0x20, id, question, cookies. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

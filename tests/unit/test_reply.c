@@ -1,4 +1,4 @@
-/* test_dnsr_reply.c: unit tests of dnsr's answers: cache chains and the response on the wire. */
+/* test_reply.c: unit tests of dnsr's answers: cache chains and the response on the wire. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* test_dnsr_acl.c: unit tests of the CIDR lists dnsr's `allow` uses (common/acl.c). */
+/* test_acl.c: unit tests of the CIDR lists dnsr's `allow` uses (common/acl.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
