@@ -8,8 +8,6 @@
 #include "authd/zonemd.h"
 #include "common/wire.h"
 
-#define DNS_TYPE_ZONEMD	63
-
 /* The topic's RRset of that type (the digest covers the topic, not instance-local data). */
 static const struct rrset *
 topic_find(const struct znode *n, uint16_t type)

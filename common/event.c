@@ -11,6 +11,7 @@
 
 #include "common/event.h"
 #include "common/event_fast.h"
+#include "common/wire.h"
 
 #define TYPE_STRLEN	16		/* "TYPE65535" and every mnemonic fit */
 #define TEXT_INITIAL	4096
@@ -485,7 +486,7 @@ line_build(const struct rec_ctx *c, uint32_t ttl, int prio, const char *content,
 	int n;
 
 	/* libzscanner knows no "NULL" mnemonic (type 10): it takes only the generic form. */
-	if (c->ev->type == 10)
+	if (c->ev->type == DNS_TYPE_NULL)
 		snprintf(type, sizeof(type), "TYPE10");
 	else
 		knot_rrtype_to_string(c->ev->type, type, sizeof(type));

@@ -520,7 +520,7 @@ skip_type(uint16_t type)
 {
 	/* No DNSSEC validation here: signatures and denial records are not kept. */
 	return type == DNS_TYPE_OPT || type == DNS_TYPE_RRSIG || type == DNS_TYPE_NSEC ||
-	    type == 50 /* NSEC3 */ || type == 24 /* SIG */ || type == DNS_TYPE_TSIG ||
+	    type == DNS_TYPE_NSEC3 || type == DNS_TYPE_SIG || type == DNS_TYPE_TSIG ||
 	    type == DNS_TYPE_TKEY || (type >= 128 && type <= 255);
 }
 
