@@ -13,6 +13,7 @@
 #include "authd/kafka.h"
 #include "authd/local.h"
 #include "authd/snapshot.h"
+#include "common/clock.h"
 #include "common/event.h"
 #include "common/log.h"
 #include "common/sign.h"
@@ -42,15 +43,6 @@ struct consumer {
 	double			 last_snap;
 	uint64_t		 applied_at_snap;
 };
-
-static double
-now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -87,7 +79,7 @@ static void
 probe_brokers(struct consumer *c, double *last)
 {
 	const struct rd_kafka_metadata *md;
-	double t = now_sec();
+	double t = clock_mono_sec();
 
 	if (atomic_load(&c->st->kafka_up) || t - *last < 2.0)
 		return;
@@ -400,7 +392,7 @@ static void
 check_ready(struct consumer *c, double *last_progress)
 {
 	struct store_stats ss;
-	double t = now_sec();
+	double t = clock_mono_sec();
 	uint64_t events;
 	char rate[64] = "";
 
@@ -437,7 +429,7 @@ static void
 load_snapshot(struct consumer *c)
 {
 	uint64_t n = 0;
-	double t = now_sec();
+	double t = clock_mono_sec();
 
 	if (c->conf->snapshot == NULL)
 		return;
@@ -448,7 +440,7 @@ load_snapshot(struct consumer *c)
 	c->st->status.snapshot_events = n;
 	pthread_mutex_unlock(&c->st->status_mtx);
 	log_info("snapshot %s loaded: %llu RRsets in %.2f s; resuming from its offsets",
-	    c->conf->snapshot, (unsigned long long)n, now_sec() - t);
+	    c->conf->snapshot, (unsigned long long)n, clock_mono_sec() - t);
 }
 
 /* Writes the snapshot when due (or when forced at stop) and something changed. */
@@ -456,7 +448,7 @@ static void
 maybe_snapshot(struct consumer *c, bool force)
 {
 	uint64_t applied = atomic_load(&c->st->events_applied), n;
-	double t = now_sec();
+	double t = clock_mono_sec();
 
 	if (c->conf->snapshot == NULL || c->next == NULL || applied == c->applied_at_snap)
 		return;
@@ -467,7 +459,7 @@ maybe_snapshot(struct consumer *c, bool force)
 	    c->npart, &n) == 0) {
 		c->applied_at_snap = applied;
 		log_info("snapshot %s written: %llu RRsets in %.2f s", c->conf->snapshot,
-		    (unsigned long long)n, now_sec() - t);
+		    (unsigned long long)n, clock_mono_sec() - t);
 	}
 }
 
@@ -510,17 +502,17 @@ consumer_main(void *arg)
 {
 	struct consumer *c = arg;
 	rd_kafka_message_t **batch = xcalloc(BATCH_MAX, sizeof(*batch));
-	double last_progress = now_sec(), last_probe = 0;
+	double last_progress = clock_mono_sec(), last_probe = 0;
 
 	rcu_register_thread();
-	c->started = now_sec();
+	c->started = clock_mono_sec();
 	/* Until an event arrives, "seconds since the last event" counts from the start. */
 	pthread_mutex_lock(&c->st->status_mtx);
 	c->st->status.last_event = wall_sec();
 	pthread_mutex_unlock(&c->st->status_mtx);
 	load_snapshot(c);
 	apply_local(c);
-	c->last_snap = now_sec();
+	c->last_snap = clock_mono_sec();
 	if (consumer_setup(c) != 0)
 		goto out;
 	log_info("kafka: consuming %d partitions of %s from %s", c->npart, c->conf->topic,
@@ -530,7 +522,7 @@ consumer_main(void *arg)
 		ssize_t n = next_batch(c, batch);
 
 		if (n > 0 && c->first_batch == 0)
-			c->first_batch = now_sec();
+			c->first_batch = clock_mono_sec();
 		for (ssize_t i = 0; i < n; i++) {
 			apply_message(c, batch[i]);
 			rd_kafka_message_destroy(batch[i]);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 static const char *log_prog = "streamdns";
@@ -161,11 +162,8 @@ fatalx(const char *fmt, ...)
 bool
 log_rl_allow(struct log_rl *rl, double interval, unsigned long *suppressed)
 {
-	struct timespec now;
-	double t;
+	double t = clock_mono_sec();
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	t = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 	if (rl->last != 0 && t - rl->last < interval) {
 		rl->suppressed++;
 		return false;

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "dnsr/infra.h"
+#include "common/clock.h"
 #include "common/cookie.h"
 #include "common/dname.h"
 
@@ -36,21 +37,9 @@ struct infra {
 };
 
 uint64_t
-infra_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t
 infra_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return clock_mono_us();
 }
 
 struct infra *

@@ -308,15 +308,6 @@ ctl_parse_duration(const char *s)
 	return (int)(n * mult);
 }
 
-double
-ctl_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 size_t
 ctl_cpus(void)
 {

@@ -65,8 +65,6 @@ void ctl_options_help(const struct ctl_option *table, size_t n, FILE *out);
 /* Parses "250ms", "2s", "1m" or a bare number of seconds into milliseconds; -1 if bad. */
 int ctl_parse_duration(const char *s);
 
-/* Seconds since an arbitrary start (CLOCK_MONOTONIC). */
-double ctl_now(void);
 
 /* Threads worth running for CPU-bound work: the CPUs online, 1..CTL_THREADS_MAX. */
 size_t ctl_cpus(void);

@@ -8,6 +8,7 @@
 #include <libknot/libknot.h>
 
 #include "common/event.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/zonefile.h"
 #include "tools/ctl.h"
@@ -259,7 +260,7 @@ report_rrsets(struct import *im)
 static void
 validate_progress(struct import *im, size_t done, bool final)
 {
-	double now = ctl_now();
+	double now = clock_mono_sec();
 
 	if (!final && now - im->shown < 1.0)
 		return;
@@ -305,7 +306,7 @@ validate_all(struct import *im)
 		n = 1;
 	atomic_store(&im->next, 0);
 	im->main_thread = pthread_self();
-	im->shown = ctl_now();
+	im->shown = clock_mono_sec();
 	for (size_t t = 1; t < n; t++)
 		if (pthread_create(&th[t], NULL, validate_worker, im) != 0)
 			fatal("pthread_create");
@@ -382,7 +383,7 @@ show_progress(const struct import *im, const struct ctl_delivery *d, size_t tota
     bool final)
 {
 	size_t done = d->set + d->deleted + d->failed;
-	double dt = ctl_now() - t0;
+	double dt = clock_mono_sec() - t0;
 
 	fprintf(stderr, "\r" CTL_NAME ": import: %zu/%zu events delivered (%.0f%%), %zu failed, "
 	    "%.0f events/s%s", done, total, total ? 100.0 * (double)done / (double)total : 100.0,
@@ -396,7 +397,7 @@ produce_all(struct import *im, struct ctl_delivery *d)
 {
 	struct ctl_producer *p = ctl_producer_new(im->c);
 	size_t total = im->zf->count - im->unchanged + im->ntomb;
-	double t0 = ctl_now(), shown = t0;
+	double t0 = clock_mono_sec(), shown = t0;
 
 	if (p == NULL)
 		return -1;
@@ -410,8 +411,8 @@ produce_all(struct import *im, struct ctl_delivery *d)
 		} else if (i >= im->zf->count) {
 			ctl_produce(p, im->tombstones[i - im->zf->count], NULL);
 		}
-		if (im->o.progress && (i & 1023) == 0 && ctl_now() - shown >= 1.0) {
-			shown = ctl_now();
+		if (im->o.progress && (i & 1023) == 0 && clock_mono_sec() - shown >= 1.0) {
+			shown = clock_mono_sec();
 			ctl_producer_poll(p, d);
 			show_progress(im, d, total, t0, false);
 		}
@@ -446,7 +447,7 @@ import_free(struct import *im)
 static int
 load(struct import *im)
 {
-	double t0 = ctl_now();
+	double t0 = clock_mono_sec();
 	size_t nerr = 0;
 
 	if (im->o.origin != NULL && dname_from_str(im->o.origin, NULL, im->origin) < 0) {
@@ -463,7 +464,7 @@ load(struct import *im)
 	validate_all(im);	/* even after an error: every problem is shown at once */
 	if (im->o.progress)
 		fprintf(stderr, CTL_NAME ": import: %zu RRsets (%zu records) read and checked in "
-		    "%.2f s\n", im->zf->count, im->zf->records, ctl_now() - t0);
+		    "%.2f s\n", im->zf->count, im->zf->records, clock_mono_sec() - t0);
 	return im->errors == 0 ? 0 : -1;
 }
 
@@ -474,7 +475,7 @@ ctl_cmd_import(struct ctl *c, int argc, char **argv)
 	struct ctl_delivery d = { 0, 0, 0 };
 	char **ops = xcalloc((size_t)argc + 1, sizeof(char *));
 	int i = 0, nops, rc = CTL_FAIL;
-	double t0 = ctl_now(), dt;
+	double t0 = clock_mono_sec(), dt;
 
 	memset(&im, 0, sizeof(im));
 	im.c = c;
@@ -499,7 +500,7 @@ ctl_cmd_import(struct ctl *c, int argc, char **argv)
 		if (!im.o.dry_run && produce_all(&im, &d) != 0) {
 			fprintf(stderr, CTL_NAME " import: nothing was produced\n");
 		} else {
-			dt = ctl_now() - t0;
+			dt = clock_mono_sec() - t0;
 			printf("import %s: %zu RRsets in %zu zone(s): %s %zu, unchanged %zu, "
 			    "%s %zu, failed %zu; %.2f s, %.0f RRsets/s\n", im.path, im.zf->count,
 			    im.nzones, im.o.dry_run ? "would produce" : "produced",

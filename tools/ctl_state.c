@@ -8,6 +8,7 @@
 #include <libknot/libknot.h>
 
 #include "common/event.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "tools/ctl.h"
 
@@ -370,7 +371,7 @@ consume_one(const struct ctl *c, struct ctl_state *st, const rd_kafka_message_t 
 static void
 show_progress(const struct ctl_state *st, int64_t total, double t0, bool final)
 {
-	double dt = ctl_now() - t0;
+	double dt = clock_mono_sec() - t0;
 
 	fprintf(stderr, "\r" CTL_NAME ": reading the topic: %zu/%" PRId64 " events (%.0f%%), "
 	    "%.0f events/s%s", st->events, total, total > 0 ? 100.0 * (double)st->events /
@@ -384,7 +385,7 @@ read_to_end(const struct ctl *c, rd_kafka_t *rk, struct ctl_state *st, int64_t t
 	rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(rk);
 	struct decode_batch b;
 	int64_t *next = xcalloc((size_t)st->npart, sizeof(*next));
-	double t0 = ctl_now(), last = t0, shown = t0;
+	double t0 = clock_mono_sec(), last = t0, shown = t0;
 	size_t nthreads = ctl_cpus();
 	int ret = 0;
 
@@ -409,15 +410,15 @@ read_to_end(const struct ctl *c, rd_kafka_t *rk, struct ctl_state *st, int64_t t
 			rd_kafka_message_destroy(b.msgs[i]);
 		}
 		if (n > 0)
-			last = ctl_now();
-		else if (ctl_now() - last > c->timeout_ms / 1000.0) {
+			last = clock_mono_sec();
+		else if (clock_mono_sec() - last > c->timeout_ms / 1000.0) {
 			fprintf(stderr, CTL_NAME ": reading %s from %s: nothing received for "
 			    "%.1f s (%zu of %" PRId64 " events read)\n", c->topic, c->brokers,
 			    c->timeout_ms / 1000.0, st->events, total);
 			ret = -1;
 		}
-		if (c->progress && ctl_now() - shown >= 1.0) {
-			shown = ctl_now();
+		if (c->progress && clock_mono_sec() - shown >= 1.0) {
+			shown = clock_mono_sec();
 			show_progress(st, total, t0, false);
 		}
 	}
