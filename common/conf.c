@@ -1,5 +1,6 @@
 /* conf.c: table-driven INI loading on top of inih, with file:line errors. */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -135,18 +136,47 @@ type_name(enum conf_type t)
 	case CONF_BOOL:	return "yes|no";
 	case CONF_SIZE:	return "size";
 	case CONF_MSEC:	return "duration";
+	case CONF_SHARED: break;
 	}
 	return "?";
+}
+
+/*
+ * The key a table row stands for: the row itself, or for a CONF_SHARED row the shared
+ * key placed at the row's offset, with the row's own default, check and help if it has
+ * them. Returns k or tmp.
+ */
+static const struct conf_key *
+key_resolve(const struct conf_key *k, struct conf_key *tmp)
+{
+	const struct conf_key *shared;
+
+	if (k->type != CONF_SHARED)
+		return k;
+	shared = conf_shared_key(k->section, k->name);
+	assert(shared != NULL && shared->type != CONF_SHARED);	/* a table names a real one */
+	*tmp = *shared;
+	tmp->offset = k->offset;
+	if (k->def != NULL)
+		tmp->def = k->def;
+	if (k->check != NULL)
+		tmp->check = k->check;
+	if (k->help != NULL)
+		tmp->help = k->help;
+	return tmp;
 }
 
 /* Stores value into dst per key k; returns 0 or -1 with err filled. */
 static int
 conf_set(const struct conf_key *k, void *dst, const char *value, char *err, size_t errlen)
 {
-	char *field = (char *)dst + k->offset;
+	char *field;
+	struct conf_key tmp;
 	long long n;
 	bool b;
 
+	k = key_resolve(k, &tmp);
+	field = (char *)dst + k->offset;
 	if (k->check != NULL && k->check(value, err, errlen) != 0)
 		return -1;
 	switch (k->type) {
@@ -180,6 +210,8 @@ conf_set(const struct conf_key *k, void *dst, const char *value, char *err, size
 		else
 			*(int *)field = (int)n;
 		return 0;
+	case CONF_SHARED:
+		break;
 	}
 	snprintf(err, errlen, "internal: bad key type");
 	return -1;
@@ -315,7 +347,8 @@ conf_defaults(const struct conf_schema *schema, void *dst)
 	int errors = 0;
 
 	for (size_t i = 0; i < schema->nkeys; i++) {
-		const struct conf_key *k = &schema->keys[i];
+		struct conf_key tmp;
+		const struct conf_key *k = key_resolve(&schema->keys[i], &tmp);
 
 		if (k->def == NULL)
 			continue;
@@ -366,7 +399,8 @@ void
 conf_free(const struct conf_schema *schema, void *dst)
 {
 	for (size_t i = 0; i < schema->nkeys; i++) {
-		const struct conf_key *k = &schema->keys[i];
+		struct conf_key tmp;
+		const struct conf_key *k = key_resolve(&schema->keys[i], &tmp);
 
 		if (k->type == CONF_STR) {
 			char **field = (char **)((char *)dst + k->offset);
@@ -383,7 +417,8 @@ conf_print_help(const struct conf_schema *schema, FILE *out)
 	const char *section = "";
 
 	for (size_t i = 0; i < schema->nkeys; i++) {
-		const struct conf_key *k = &schema->keys[i];
+		struct conf_key tmp;
+		const struct conf_key *k = key_resolve(&schema->keys[i], &tmp);
 
 		if (strcmp(section, k->section) != 0) {
 			section = k->section;

@@ -12,6 +12,12 @@ enum conf_type {
 	CONF_BOOL,	/* bool: yes/no, true/false, on/off, 1/0 */
 	CONF_SIZE,	/* size_t: bytes with optional K, M, G suffix, within [min, max] */
 	CONF_MSEC,	/* int milliseconds: "250ms", "2s", "1m", "1h" or a bare number of seconds */
+	/*
+	 * A key both daemons have (common/conf_keys.c): the row gives section, name and
+	 * offset; type, bounds, default, check and help come from the shared key, but for a
+	 * default, check or help the row sets itself (where the daemons differ).
+	 */
+	CONF_SHARED,
 };
 
 /*
@@ -69,6 +75,9 @@ size_t conf_split_list(char *s, char **items, size_t max);
 struct sockaddr_storage;
 int conf_parse_sockaddr(const char *s, int defport, struct sockaddr_storage *ss,
     size_t *sslen, char *err, size_t errlen);
+
+/* The shared key of that section and name (common/conf_keys.c), or NULL. */
+const struct conf_key *conf_shared_key(const char *section, const char *name);
 
 /* Check functions for tables. */
 int conf_check_addr_list(const char *value, char *err, size_t errlen);
