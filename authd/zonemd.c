@@ -52,29 +52,6 @@ grow(void **p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-int
-dname_canon_cmp(const uint8_t *a, const uint8_t *b)
-{
-	const uint8_t *la[DNAME_MAXLABELS], *lb[DNAME_MAXLABELS];
-	int na = 0, nb = 0;
-
-	for (; *a != 0; a += 1 + *a)
-		la[na++] = a;
-	for (; *b != 0; b += 1 + *b)
-		lb[nb++] = b;
-	while (na > 0 && nb > 0) {
-		const uint8_t *x = la[--na], *y = lb[--nb];
-		size_t n = x[0] < y[0] ? x[0] : y[0];
-		int c = memcmp(x + 1, y + 1, n);
-
-		if (c != 0)
-			return c;
-		if (x[0] != y[0])
-			return x[0] < y[0] ? -1 : 1;
-	}
-	return na == nb ? 0 : na < nb ? -1 : 1;
-}
-
 static int
 collect_apex(const struct znode *n, void *arg)
 {

@@ -162,9 +162,6 @@ bool ctl_rrset_equal(const struct rrset *a, const struct rrset *b);
 const uint8_t *ctl_zone_of(const uint8_t *owner, bool (*is_apex)(void *, const uint8_t *),
     void *arg);
 
-/* RFC 4034 6.1 canonical order of names (lower case wire). */
-int ctl_name_cmp(const uint8_t *a, const uint8_t *b);
-
 /* Writes an RRset as master-file lines (absolute owner, TTL, IN, type, data); -1 if bad. */
 int ctl_print_rrset(FILE *out, const uint8_t *owner, const struct rrset *rs,
     const char *indent);

@@ -24,7 +24,7 @@ entry_cmp(const void *pa, const void *pb)
 {
 	const struct ctl_entry *a = *(const struct ctl_entry *const *)pa;
 	const struct ctl_entry *b = *(const struct ctl_entry *const *)pb;
-	int c = ctl_name_cmp(a->owner, b->owner);
+	int c = dname_canon_cmp(a->owner, b->owner);
 	unsigned ta = a->rrset->type, tb = b->rrset->type;
 
 	if (c != 0)

@@ -136,37 +136,6 @@ ctl_zone_of(const uint8_t *owner, bool (*is_apex)(void *, const uint8_t *), void
 	return NULL;
 }
 
-/* Positions of a name's labels, root excluded; returns their number. */
-static int
-label_starts(const uint8_t *name, const uint8_t **starts)
-{
-	int n = 0;
-
-	for (; *name != 0 && n < DNAME_MAXLABELS; name += 1 + *name)
-		starts[n++] = name;
-	return n;
-}
-
-int
-ctl_name_cmp(const uint8_t *a, const uint8_t *b)
-{
-	const uint8_t *la[DNAME_MAXLABELS], *lb[DNAME_MAXLABELS];
-	int na = label_starts(a, la), nb = label_starts(b, lb);
-
-	/* RFC 4034 6.1: from the most significant label, as octet strings (lower case). */
-	while (na > 0 && nb > 0) {
-		const uint8_t *x = la[--na], *y = lb[--nb];
-		size_t n = x[0] < y[0] ? x[0] : y[0];
-		int c = memcmp(x + 1, y + 1, n);
-
-		if (c != 0)
-			return c;
-		if (x[0] != y[0])
-			return x[0] < y[0] ? -1 : 1;
-	}
-	return (na > 0) - (nb > 0);
-}
-
 /* The text of record pos of rr into *buf (grown); 0, or -1 when it cannot be written. */
 static int
 rdata_text(const knot_rrset_t *rr, size_t pos, char **buf, size_t *cap)
