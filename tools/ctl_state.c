@@ -10,13 +10,12 @@
 #include "common/event.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/rdata.h"
 #include "tools/ctl.h"
 
 #define BATCH_MAX	10000
 #define POLL_MS		100
 #define DECODE_CHUNK	256
-#define TEXT_INITIAL	1024
-#define TEXT_MAX	(2u * 1024 * 1024)	/* as common/event.c: an NSEC of every type */
 
 /* ---- index of (owner, type) ---- */
 
@@ -136,23 +135,6 @@ ctl_zone_of(const uint8_t *owner, bool (*is_apex)(void *, const uint8_t *), void
 	return NULL;
 }
 
-/* The text of record pos of rr into *buf (grown); 0, or -1 when it cannot be written. */
-static int
-rdata_text(const knot_rrset_t *rr, size_t pos, char **buf, size_t *cap)
-{
-	for (;;) {
-		if (*cap > 0 && knot_rrset_txt_dump_data(rr, pos, *buf, *cap,
-		    &KNOT_DUMP_STYLE_DEFAULT) >= 0)
-			return 0;
-		if (*cap >= TEXT_MAX)
-			return -1;
-		*cap = *cap == 0 ? TEXT_INITIAL : *cap * 2;
-		*buf = realloc(*buf, *cap);
-		if (*buf == NULL)
-			fatalx("out of memory");
-	}
-}
-
 /*
  * Every RRset printed here came out of event_decode, which admits only RDATA that
  * libknot's text writer takes (it says so in common/event.c): no RFC 3597 fallback needed.
@@ -175,7 +157,9 @@ ctl_print_rrset(FILE *out, const uint8_t *owner, const struct rrset *rs, const c
 		if (knot_rrset_add_rdata(&rr, rd.data, rd.len, NULL) != KNOT_EOK)
 			fatalx("out of memory");
 	for (uint16_t i = 0; i < rr.rrs.count && ret == 0; i++) {
-		if ((ret = rdata_text(&rr, i, &buf, &cap)) == 0)
+		if ((ret = rdata_text(&rr, i, false, &buf, &cap)) == -2)
+			fatalx("out of memory");
+		if (ret == 0)
 			fprintf(out, "%s%s\t%" PRIu32 "\tIN\t%s\t%s\n", indent, name, rs->ttl, type,
 			    buf);
 	}
