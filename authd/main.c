@@ -17,22 +17,14 @@
 #include "common/daemon.h"
 #include "common/log.h"
 
-static void
-usage(FILE *out)
-{
-	fprintf(out,
-	    "usage: streamdns-authd -c FILE [--check-config]\n"
-	    "       streamdns-authd --version | --help\n"
-	    "\n"
-	    "An authoritative DNS server whose zones are built from the events of a Kafka\n"
-	    "topic. Options:\n"
-	    "  -c, --config FILE   the INI configuration file\n"
-	    "  -n, --check-config  check the configuration and exit (0 when valid)\n"
-	    "  -v, --version       print the version\n"
-	    "  -h, --help          this text and the configuration keys\n"
-	    "\nConfiguration keys ([kafka] also takes any librdkafka property):\n");
-	conf_print_help(&authd_conf_schema, out);
-}
+static const struct daemon_info authd_info = {
+	"streamdns-authd",
+	"An authoritative DNS server whose zones are built from the events of a Kafka\n"
+	"topic.",
+	"check the configuration and exit (0 when valid)",
+	"\nConfiguration keys ([kafka] also takes any librdkafka property):\n",
+	&authd_conf_schema,
+};
 
 /*
  * SIGHUP: parse the file again into a new config and apply what can change live; an
@@ -98,7 +90,7 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	int rc, sig;
 
-	if ((rc = daemon_parse_args(argc, argv, "streamdns-authd", usage, &args)) >= 0)
+	if ((rc = daemon_parse_args(argc, argv, &authd_info, &args)) >= 0)
 		return rc;
 	rc = daemon_conf_loaded(authd_conf_load(&conf, args.path, stderr), &args);
 	if (rc >= 0) {
@@ -111,7 +103,7 @@ main(int argc, char **argv)
 		gethostname(host, sizeof(host) - 1);
 		conf.identity = xstrdup(host);
 	}
-	if (daemon_start("streamdns-authd", conf.log_level, err, sizeof(err)) != 0)
+	if (daemon_start(authd_info.name, conf.log_level, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	log_set_json(strcmp(conf.log_format, "json") == 0);
 	/* Signals go to the main thread only: block them before any thread starts. */

@@ -8,13 +8,30 @@
 
 #include <sodium.h>
 
+#include "common/conf.h"
 #include "common/daemon.h"
 #include "common/dname.h"
 #include "common/log.h"
 #include "common/privdrop.h"
 
+void
+daemon_usage(const struct daemon_info *d, FILE *out)
+{
+	fprintf(out,
+	    "usage: %s -c FILE [--check-config]\n"
+	    "       %s --version | --help\n"
+	    "\n"
+	    "%s Options:\n"
+	    "  -c, --config FILE   the INI configuration file\n"
+	    "  -n, --check-config  %s\n"
+	    "  -v, --version       print the version\n"
+	    "  -h, --help          this text and the configuration keys\n"
+	    "%s", d->name, d->name, d->about, d->check_help, d->notes);
+	conf_print_help(d->schema, out);
+}
+
 int
-daemon_parse_args(int argc, char **argv, const char *name, void (*usage)(FILE *),
+daemon_parse_args(int argc, char **argv, const struct daemon_info *d,
     struct daemon_args *a)
 {
 	static const struct option longopts[] = {
@@ -32,13 +49,13 @@ daemon_parse_args(int argc, char **argv, const char *name, void (*usage)(FILE *)
 		switch (ch) {
 		case 'c': a->path = optarg; break;
 		case 'n': a->check = true; break;
-		case 'v': printf("%s %s\n", name, STREAMDNS_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
+		case 'v': printf("%s %s\n", d->name, STREAMDNS_VERSION); return 0;
+		case 'h': daemon_usage(d, stdout); return 0;
+		default: daemon_usage(d, stderr); return 1;
 		}
 	}
 	if (a->path == NULL || optind != argc) {
-		usage(stderr);
+		daemon_usage(d, stderr);
 		return 1;
 	}
 	return -1;

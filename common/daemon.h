@@ -7,6 +7,20 @@
 #include <stddef.h>
 #include <stdio.h>
 
+struct conf_schema;
+
+/* What a daemon's --help says; the options themselves are the same for every daemon. */
+struct daemon_info {
+	const char			*name;		/* "streamdns-authd" */
+	const char			*about;		/* what it is, before "Options:" */
+	const char			*check_help;	/* what -n checks */
+	const char			*notes;		/* after the options, before the keys */
+	const struct conf_schema	*schema;	/* its configuration keys */
+};
+
+/* Prints the usage text, then every configuration key (conf_print_help()). */
+void daemon_usage(const struct daemon_info *d, FILE *out);
+
 /* The command line every daemon takes: -c FILE [--check-config] | --version | --help. */
 struct daemon_args {
 	const char	*path;		/* -c, --config */
@@ -15,10 +29,10 @@ struct daemon_args {
 
 /*
  * Parses argv into a. Returns -1 when the daemon goes on, or the status main returns:
- * 0 after --version (name and STREAMDNS_VERSION) or --help (usage(stdout)), 1 after a
- * bad command line (usage(stderr)).
+ * 0 after --version (name and STREAMDNS_VERSION) or --help (the usage on stdout), 1
+ * after a bad command line (the usage on stderr).
  */
-int daemon_parse_args(int argc, char **argv, const char *name, void (*usage)(FILE *),
+int daemon_parse_args(int argc, char **argv, const struct daemon_info *d,
     struct daemon_args *a);
 
 /*

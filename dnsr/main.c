@@ -16,23 +16,15 @@
 #include "common/daemon.h"
 #include "common/log.h"
 
-static void
-usage(FILE *out)
-{
-	fprintf(out,
-	    "usage: streamdns-dnsr -c FILE [--check-config]\n"
-	    "       streamdns-dnsr --version | --help\n"
-	    "\n"
-	    "A recursive DNS resolver with its own cache (iterating from the root hints, or\n"
-	    "forwarding). Options:\n"
-	    "  -c, --config FILE   the INI configuration file\n"
-	    "  -n, --check-config  check the configuration (and the root hints) and exit\n"
-	    "  -v, --version       print the version\n"
-	    "  -h, --help          this text and the configuration keys\n"
-	    "\nSignals: TERM/INT stop, USR1 logs the counters.\n"
-	    "\nConfiguration keys:\n");
-	conf_print_help(&dnsr_conf_schema, out);
-}
+static const struct daemon_info dnsr_info = {
+	"streamdns-dnsr",
+	"A recursive DNS resolver with its own cache (iterating from the root hints, or\n"
+	"forwarding).",
+	"check the configuration (and the root hints) and exit",
+	"\nSignals: TERM/INT stop, USR1 logs the counters.\n"
+	"\nConfiguration keys:\n",
+	&dnsr_conf_schema,
+};
 
 static void
 log_stats(struct dnsr_server *srv, struct cache *cache)
@@ -135,14 +127,14 @@ main(int argc, char **argv)
 	char err[256];
 	int rc;
 
-	if ((rc = daemon_parse_args(argc, argv, "streamdns-dnsr", usage, &args)) >= 0)
+	if ((rc = daemon_parse_args(argc, argv, &dnsr_info, &args)) >= 0)
 		return rc;
 	rc = daemon_conf_loaded(dnsr_conf_load(&conf, args.path, stderr), &args);
 	if (rc >= 0) {
 		dnsr_conf_free(&conf);
 		return rc;
 	}
-	if (daemon_start("streamdns-dnsr", conf.log_level, err, sizeof(err)) != 0)
+	if (daemon_start(dnsr_info.name, conf.log_level, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
 		fatalx("c-ares initialisation failed");
