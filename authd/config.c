@@ -15,29 +15,32 @@
 
 #define OFF(f) offsetof(struct authd_conf, f)
 
+#define NAME_LIST_MAX	1024
+
+static int
+check_absolute_name(void *arg, const char *item, char *err, size_t errlen)
+{
+	uint8_t wire[DNAME_MAXLEN];
+	size_t l = strlen(item);
+
+	if (l == 0 || item[l - 1] != '.' || dname_from_str(item, NULL, wire) < 0) {
+		snprintf(err, errlen, "'%s' is not an absolute domain name", item);
+		return -1;
+	}
+	return 0;
+}
+
 /* A comma-separated list of absolute domain names. */
 static int
 conf_check_name_list(const char *value, char *err, size_t errlen)
 {
-	char *copy = xstrdup(value), *items[1024];
-	size_t n = conf_split_list(copy, items, 1024);
-	uint8_t wire[DNAME_MAXLEN];
-	int rc = 0;
+	long n = conf_list_each(value, NAME_LIST_MAX, check_absolute_name, NULL, err, errlen);
 
-	if (n == 0 || n > 1024) {
+	if (n == 0 || n > NAME_LIST_MAX) {
 		snprintf(err, errlen, n == 0 ? "empty list" : "more than 1024 names");
-		rc = -1;
+		return -1;
 	}
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		size_t l = strlen(items[i]);
-
-		if (l == 0 || items[i][l - 1] != '.' || dname_from_str(items[i], NULL, wire) < 0) {
-			snprintf(err, errlen, "'%s' is not an absolute domain name", items[i]);
-			rc = -1;
-		}
-	}
-	free(copy);
-	return rc;
+	return n < 0 ? -1 : 0;
 }
 
 static const struct conf_key authd_keys[] = {

@@ -452,6 +452,28 @@ conf_split_list(char *s, char **items, size_t max)
 	return n;
 }
 
+long
+conf_list_each(const char *list, size_t max, conf_item_fn each, void *arg, char *err,
+    size_t errlen)
+{
+	char *copy = strdup(list), **items = calloc(max + 1, sizeof(*items));
+	long rc;
+
+	if (copy == NULL || items == NULL) {
+		snprintf(err, errlen, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	rc = (long)conf_split_list(copy, items, max);
+	for (long i = 0; rc <= (long)max && i < rc; i++)
+		if (each(arg, items[i], err, errlen) != 0)
+			rc = -1;
+out:
+	free(items);
+	free(copy);
+	return rc;
+}
+
 int
 conf_parse_sockaddr(const char *s, int defport, struct sockaddr_storage *ss, size_t *sslen,
     char *err, size_t errlen)
@@ -528,24 +550,27 @@ conf_parse_sockaddr(const char *s, int defport, struct sockaddr_storage *ss, siz
 }
 
 int
+conf_item_addr(void *defport, const char *item, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	size_t sslen;
+
+	return conf_parse_sockaddr(item, *(const int *)defport, &ss, &sslen, err, errlen);
+}
+
+int
 conf_check_addr_list(const char *value, char *err, size_t errlen)
 {
-	char *copy = xstrdup(value), *items[64];
-	struct sockaddr_storage ss;
-	size_t n, sslen;
-	int rc = 0;
+	int defport = -1;
+	long n = conf_list_each(value, 64, conf_item_addr, &defport, err, errlen);
 
-	n = conf_split_list(copy, items, 64);
 	if (n == 0 || n > 64) {
 		snprintf(err, errlen, n == 0 ? "empty address list" : "more than 64 addresses");
-		rc = -1;
+		return -1;
 	}
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (conf_parse_sockaddr(items[i], -1, &ss, &sslen, err, errlen) != 0)
-			rc = -1;
-	free(copy);
-	return rc;
+	return n < 0 ? -1 : 0;
 }
+
 
 int
 conf_check_addr_list_or_none(const char *value, char *err, size_t errlen)

@@ -71,6 +71,19 @@ void conf_print_help(const struct conf_schema *schema, FILE *out);
 /* Splits a comma-separated list in place; returns the number of items (at most max). */
 size_t conf_split_list(char *s, char **items, size_t max);
 
+/*
+ * Calls each(arg, item, ...) on the items of a comma-separated list, in order, until one
+ * fails (returns non-zero, its reason in err). Returns the number of items; max + 1,
+ * without visiting any, when there are more than max; -1 when an item failed or memory
+ * ran out. The caller words its own errors for an empty or too long list.
+ */
+typedef int (*conf_item_fn)(void *arg, const char *item, char *err, size_t errlen);
+long conf_list_each(const char *list, size_t max, conf_item_fn each, void *arg, char *err,
+    size_t errlen);
+
+/* A conf_item_fn: item is ADDR[:PORT]; defport points to the port if left out (-1: none). */
+int conf_item_addr(void *defport, const char *item, char *err, size_t errlen);
+
 /* Parses "ADDR:PORT", "[V6ADDR]:PORT", or "ADDR" with defport; fills a sockaddr_storage. */
 struct sockaddr_storage;
 int conf_parse_sockaddr(const char *s, int defport, struct sockaddr_storage *ss,

@@ -25,23 +25,14 @@ check_mode(const char *value, char *err, size_t errlen)
 static int
 check_forwarders(const char *value, char *err, size_t errlen)
 {
-	char *copy = xstrdup(value), *items[HINTS_MAX_SERVERS + 1];
-	size_t n = conf_split_list(copy, items, HINTS_MAX_SERVERS);
-	int rc = 0;
+	int port = 53;
+	long n = conf_list_each(value, HINTS_MAX_SERVERS, conf_item_addr, &port, err, errlen);
 
 	if (n > HINTS_MAX_SERVERS) {
 		snprintf(err, errlen, "more than %d forwarders", HINTS_MAX_SERVERS);
-		rc = -1;
+		return -1;
 	}
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		struct sockaddr_storage ss;
-		size_t sslen;
-
-		if (conf_parse_sockaddr(items[i], 53, &ss, &sslen, err, errlen) != 0)
-			rc = -1;
-	}
-	free(copy);
-	return rc;
+	return n < 0 ? -1 : 0;
 }
 
 /* An octal file mode for the socket: 0660, 660, 0600 ... (permission bits only). */
