@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "authd/zonemd.h"
+#include "common/rdata.h"
 #include "common/wire.h"
 
 /* The topic's RRset of that type (the digest covers the topic, not instance-local data). */
@@ -128,33 +129,20 @@ cmp_item(const void *x, const void *y)
 	return dname_canon_cmp(znode_name(a->node), znode_name(b->node));
 }
 
+static int
+lower_name(void *rd, size_t off, size_t n)
+{
+	dname_lower((uint8_t *)rd + off);
+	return 0;
+}
+
 /* RFC 4034 6.2: names inside the RDATA of these types are lower-cased. */
 static size_t
 canon_rdata(uint16_t type, const uint8_t *rd, size_t len, uint8_t *out)
 {
-	const knot_rdata_descriptor_t *d = knot_get_rdata_descriptor(type);
-	size_t p = 0;
-
 	memcpy(out, rd, len);
-	if (!knot_rrtype_should_be_lowercased(type) || d == NULL)
-		return len;
-	for (int i = 0; d->block_types[i] != KNOT_RDATA_WF_END && p < len; i++) {
-		int b = d->block_types[i];
-
-		if (b == KNOT_RDATA_WF_COMPRESSIBLE_DNAME || b == KNOT_RDATA_WF_FIXED_DNAME ||
-		    b == KNOT_RDATA_WF_DECOMPRESSIBLE_DNAME) {
-			dname_lower(out + p);
-			p += dname_len(out + p);
-		} else if (b == KNOT_RDATA_WF_NAPTR_HEADER) {
-			p += 4;
-			for (int k = 0; k < 3 && p < len; k++)
-				p += 1 + (size_t)out[p];
-		} else if (b > 0) {
-			p += (size_t)b;
-		} else {
-			break;
-		}
-	}
+	if (knot_rrtype_should_be_lowercased(type))
+		(void)rdata_names(type, out, len, lower_name, out);
 	return len;
 }
 

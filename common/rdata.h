@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libknot/libknot.h>
 
@@ -18,5 +19,13 @@
  * RDATA_TEXT_MAX means malformed), or -2 when out of memory.
  */
 int rdata_text(const knot_rrset_t *rr, size_t pos, bool generic, char **buf, size_t *cap);
+
+/*
+ * Calls each(arg, off, n) for every domain name in the uncompressed RDATA rd of type (the
+ * name is rd[off], n octets), in order, as libknot lays the type out. Stops at a name that
+ * runs off the end of the RDATA (0), or when each returns non-zero (returned); 0 otherwise.
+ */
+typedef int (*rdata_name_fn)(void *arg, size_t off, size_t n);
+int rdata_names(uint16_t type, const uint8_t *rd, size_t len, rdata_name_fn each, void *arg);
 
 #endif
