@@ -185,6 +185,7 @@ def dnsperf(port, queries, seconds, tcp):
 
 
 def rss_mb(pid):
+    """Resident set size of pid in MiB (bench/startup.py uses it too)."""
     for line in open("/proc/%d/status" % pid):
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024.0
