@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "authd/zonemd.h"
+#include "common/array.h"
 #include "common/rdata.h"
 #include "common/wire.h"
 
@@ -36,31 +37,14 @@ struct collect {
 };
 
 static int
-grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	void *np;
-	size_t nc;
-
-	if (need <= *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 1024;
-	while (nc < need)
-		nc *= 2;
-	if ((np = realloc(*p, nc * size)) == NULL)
-		return -1;
-	*p = np;
-	*cap = nc;
-	return 0;
-}
-
-static int
 collect_apex(const struct znode *n, void *arg)
 {
 	struct collect *c = arg;
 
 	if (topic_find(n, DNS_TYPE_SOA) == NULL)
 		return 0;
-	if (grow((void **)&c->apexes, &c->capapex, c->napex + 1, sizeof(*c->apexes)) != 0) {
+	if (array_grow((void **)&c->apexes, &c->capapex, c->napex + 1,
+	    sizeof(*c->apexes), 1024) != 0) {
 		c->oom = 1;
 		return 1;
 	}
@@ -110,7 +94,8 @@ collect_item(const struct znode *n, void *arg)
 
 	if (znode_rrsets(n)->count == 0 || (z = zone_of(c, znode_name(n))) < 0)
 		return 0;
-	if (grow((void **)&c->items, &c->capitems, c->nitems + 1, sizeof(*c->items)) != 0) {
+	if (array_grow((void **)&c->items, &c->capitems, c->nitems + 1,
+	    sizeof(*c->items), 1024) != 0) {
 		c->oom = 1;
 		return 1;
 	}

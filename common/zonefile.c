@@ -9,6 +9,7 @@
 #include <libknot/libknot.h>
 #include <libzscanner/scanner.h>
 
+#include "common/array.h"
 #include "common/dname.h"
 #include "common/rdata.h"
 #include "common/zonefile.h"
@@ -95,22 +96,11 @@ report(struct loader *ld, const char *file, uint64_t line, const char *fmt, ...)
 	ld->err(ld->arg, file, line, reason);
 }
 
-/* Grows *ptr (of elements of size) so that it holds at least need of them. */
+/* The arrays of the loader start at 64 elements and double. */
 static int
 grow(void **ptr, size_t *cap, size_t need, size_t size)
 {
-	size_t ncap = *cap == 0 ? 64 : *cap;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	if ((n = realloc(*ptr, ncap * size)) == NULL)
-		return -1;
-	*ptr = n;
-	*cap = ncap;
-	return 0;
+	return array_grow(ptr, cap, need, size, 64);
 }
 
 /* Appends len octets to the arena; returns their offset, or SIZE_MAX when out of memory. */
