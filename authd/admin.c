@@ -126,7 +126,8 @@ collect_consumer(struct authd_state *st, const struct metric_sink *s)
 	    atomic_load(&st->kafka_up) ? 1 : 0);
 	metric_gauge(s, "streamdns_authd_startup_seconds", "seconds from start to ready (0: not yet)",
 	    cs.ready_at);
-	metric_gauge(s, "streamdns_authd_zones", "zones (names owning an SOA)", (double)cs.store.zones);
+	metric_gauge(s, "streamdns_authd_zones", "zones (names owning an SOA)",
+	    (double)cs.store.zones);
 	metric_gauge(s, "streamdns_authd_rrsets", "RRsets in the store", (double)cs.store.rrsets);
 	metric_gauge(s, "streamdns_authd_records", "records in the store", (double)cs.store.records);
 	metric_gauge(s, "streamdns_authd_names", "owner names in the store", (double)cs.store.names);
