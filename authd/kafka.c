@@ -15,6 +15,7 @@
 #include "authd/snapshot.h"
 #include "common/clock.h"
 #include "common/event.h"
+#include "common/kafkapos.h"
 #include "common/log.h"
 #include "common/sign.h"
 
@@ -322,28 +323,6 @@ apply_message(struct consumer *c, rd_kafka_message_t *m)
 	atomic_fetch_add(&c->st->events_applied, 1);
 }
 
-/*
- * The fetch position moves past offsets that carry no message for us (transaction
- * markers, compaction gaps), so it, not the last offset seen, tells when we are there.
- */
-static void
-update_positions(struct consumer *c)
-{
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(c->npart);
-
-	for (int32_t p = 0; p < c->npart; p++)
-		rd_kafka_topic_partition_list_add(l, c->conf->topic, p);
-	if (rd_kafka_position(c->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		for (int i = 0; i < l->cnt; i++) {
-			int32_t p = l->elems[i].partition;
-
-			if (p >= 0 && p < c->npart && l->elems[i].offset > c->next[p])
-				c->next[p] = l->elems[i].offset;
-		}
-	}
-	rd_kafka_topic_partition_list_destroy(l);
-}
-
 static double
 wall_sec(void)
 {
@@ -381,7 +360,7 @@ publish_status(struct consumer *c, bool got_events)
 static bool
 caught_up(struct consumer *c)
 {
-	update_positions(c);
+	kafkapos_advance(c->rk, c->conf->topic, c->npart, c->next);
 	for (int32_t p = 0; p < c->npart; p++)
 		if (c->next[p] < c->target[p])
 			return false;

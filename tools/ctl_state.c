@@ -7,8 +7,9 @@
 
 #include <libknot/libknot.h>
 
-#include "common/event.h"
 #include "common/clock.h"
+#include "common/event.h"
+#include "common/kafkapos.h"
 #include "common/log.h"
 #include "common/rdata.h"
 #include "tools/ctl.h"
@@ -220,23 +221,13 @@ state_put(struct ctl_state *st, struct event *ev, const rd_kafka_message_t *m)
 static bool
 caught_up(const struct ctl *c, rd_kafka_t *rk, struct ctl_state *st, int64_t *next)
 {
-	rd_kafka_topic_partition_list_t *l;
-
 	for (int32_t p = 0; p < st->npart; p++)
 		if (next[p] < st->high[p])
 			goto positions;
 	return true;
 positions:
 	/* Compaction gaps and control records move the position without a message. */
-	l = rd_kafka_topic_partition_list_new(st->npart);
-	for (int32_t p = 0; p < st->npart; p++)
-		rd_kafka_topic_partition_list_add(l, c->topic, p);
-	if (rd_kafka_position(rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR)
-		for (int i = 0; i < l->cnt; i++)
-			if (l->elems[i].partition >= 0 && l->elems[i].partition < st->npart &&
-			    l->elems[i].offset > next[l->elems[i].partition])
-				next[l->elems[i].partition] = l->elems[i].offset;
-	rd_kafka_topic_partition_list_destroy(l);
+	kafkapos_advance(rk, c->topic, st->npart, next);
 	for (int32_t p = 0; p < st->npart; p++)
 		if (next[p] < st->high[p])
 			return false;
