@@ -216,21 +216,6 @@ summarize_node(crypto_hash_sha512_state *h, struct zone_summary *z, const struct
 	return 0;
 }
 
-static uint32_t
-soa_serial(const struct znode *apex)
-{
-	const struct rrset *soa = topic_find(apex, DNS_TYPE_SOA);
-	struct rdata_ref rd;
-	size_t p;
-
-	rrset_first(soa, &rd);
-	p = dname_len(rd.data);
-	p += dname_len(rd.data + p);
-	if (p + 4 > rd.len)
-		return 0;
-	return ((uint32_t)wire_read16(rd.data + p) << 16) | wire_read16(rd.data + p + 2);
-}
-
 int
 zonemd_summaries(const struct store *s, struct zone_summary **out, size_t *nout)
 {
@@ -250,7 +235,7 @@ zonemd_summaries(const struct store *s, struct zone_summary **out, size_t *nout)
 	qsort(c.items, c.nitems, sizeof(*c.items), cmp_item);
 	for (size_t z = 0; z < c.napex; z++) {
 		memcpy(zs[z].apex, znode_name(c.apexes[z]), dname_len(znode_name(c.apexes[z])));
-		zs[z].serial = soa_serial(c.apexes[z]);
+		zs[z].serial = rrset_soa_serial(topic_find(c.apexes[z], DNS_TYPE_SOA));
 		crypto_hash_sha512_init(&h);
 		for (; i < c.nitems && c.items[i].zone == z; i++)
 			if (summarize_node(&h, &zs[z], c.items[i].node) != 0)
