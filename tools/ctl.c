@@ -40,27 +40,6 @@ static const struct ctl_command commands[] = {
 /* ---- global options ---- */
 
 static int
-opt_brokers(void *dst, const char *arg)
-{
-	((struct ctl *)dst)->brokers = arg;
-	return 0;
-}
-
-static int
-opt_topic(void *dst, const char *arg)
-{
-	((struct ctl *)dst)->topic = arg;
-	return 0;
-}
-
-static int
-opt_config(void *dst, const char *arg)
-{
-	((struct ctl *)dst)->config = arg;
-	return 0;
-}
-
-static int
 opt_sign_key(void *dst, const char *arg)
 {
 	struct ctl *c = dst;
@@ -131,14 +110,6 @@ opt_timeout(void *dst, const char *arg)
 	return 0;
 }
 
-static int
-opt_verbose(void *dst, const char *arg)
-{
-	(void)arg;
-	((struct ctl *)dst)->verbose = true;
-	return 0;
-}
-
 static int opt_help(void *dst, const char *arg);
 
 static int
@@ -150,21 +121,25 @@ opt_version(void *dst, const char *arg)
 }
 
 static const struct ctl_option global_options[] = {
-	{ "brokers", 'b', "BROKERS", opt_brokers,
-	    "bootstrap brokers (default: the -c file's, else 127.0.0.1:9092)" },
-	{ "topic", 't', "TOPIC", opt_topic,
-	    "the zone topic (default: the -c file's, else streamdns.zones)" },
-	{ "config", 'c', "FILE", opt_config,
-	    "take brokers, topic and [kafka] librdkafka properties from authd's INI file" },
+	{ "brokers", 'b', "BROKERS", NULL,
+	    "bootstrap brokers (default: the -c file's, else 127.0.0.1:9092)",
+	    offsetof(struct ctl, brokers) },
+	{ "topic", 't', "TOPIC", NULL,
+	    "the zone topic (default: the -c file's, else streamdns.zones)",
+	    offsetof(struct ctl, topic) },
+	{ "config", 'c', "FILE", NULL,
+	    "take brokers, topic and [kafka] librdkafka properties from authd's INI file",
+	    offsetof(struct ctl, config) },
 	{ "kafka", 0, "PROP=VALUE", opt_kafka,
-	    "a librdkafka property (SASL, TLS, ...); repeatable; wins over the -c file" },
+	    "a librdkafka property (SASL, TLS, ...); repeatable; wins over the -c file", 0 },
 	{ "timeout", 0, "DURATION", opt_timeout,
-	    "longest wait for the broker: connecting, each delivery, reading (default 10s)" },
+	    "longest wait for the broker: connecting, each delivery, reading (default 10s)", 0 },
 	{ "sign-key", 0, "FILE", opt_sign_key,
-	    "sign every produced event with this Ed25519 secret key (see keygen)" },
-	{ "verbose", 'v', NULL, opt_verbose, "show librdkafka's log lines" },
-	{ "version", 'V', NULL, opt_version, "print the version and exit" },
-	{ "help", 'h', NULL, opt_help, "this text" },
+	    "sign every produced event with this Ed25519 secret key (see keygen)", 0 },
+	{ "verbose", 'v', NULL, NULL, "show librdkafka's log lines",
+	    offsetof(struct ctl, verbose) },
+	{ "version", 'V', NULL, opt_version, "print the version and exit", 0 },
+	{ "help", 'h', NULL, opt_help, "this text", 0 },
 };
 
 #define NGLOBAL	(sizeof(global_options) / sizeof(global_options[0]))
@@ -241,7 +216,13 @@ parse_one(const struct ctl_option *t, size_t n, void *dst, int argc, char **argv
 		fprintf(stderr, CTL_NAME ": option --%s takes no argument\n", o->name);
 		return -1;
 	}
-	return o->set(dst, val);
+	if (o->set != NULL)
+		return o->set(dst, val);
+	if (o->arg == NULL)
+		*(bool *)((char *)dst + o->field) = true;
+	else
+		*(const char **)((char *)dst + o->field) = val;
+	return 0;
 }
 
 int

@@ -48,8 +48,13 @@ struct ctl_option {
 	const char	*name;		/* long name without "--" */
 	int		 short_name;	/* or 0 */
 	const char	*arg;		/* the argument's name in help; NULL: a flag */
-	int		(*set)(void *dst, const char *arg);
+	int		(*set)(void *dst, const char *arg);	/* NULL: store at field */
 	const char	*help;
+	/*
+	 * With set NULL, where the option goes in dst: a flag (arg NULL) sets a bool there
+	 * to true, an option with an argument stores the argument as a const char *.
+	 */
+	size_t		 field;
 };
 
 /*

@@ -58,49 +58,22 @@ struct import {
 
 /* ---- options ---- */
 
-static int
-opt_origin(void *dst, const char *arg)
-{
-	((struct import_opts *)dst)->origin = arg;
-	return 0;
-}
-
-static int
-opt_prune(void *dst, const char *arg)
-{
-	(void)arg;
-	((struct import_opts *)dst)->prune = true;
-	return 0;
-}
-
-static int
-opt_progress(void *dst, const char *arg)
-{
-	(void)arg;
-	((struct import_opts *)dst)->progress = true;
-	return 0;
-}
-
-static int
-opt_dry_run(void *dst, const char *arg)
-{
-	(void)arg;
-	((struct import_opts *)dst)->dry_run = true;
-	return 0;
-}
-
 static int opt_help(void *dst, const char *arg);
 
 static const struct ctl_option import_options[] = {
-	{ "origin", 0, "ORIGIN", opt_origin,
-	    "origin of relative names before any $ORIGIN; records must lie below it" },
-	{ "prune", 0, NULL, opt_prune,
-	    "also delete the RRsets of the file's zones that the file does not have" },
-	{ "progress", 0, NULL, opt_progress,
-	    "show progress on stderr (the default when stderr is a terminal)" },
-	{ "dry-run", 'n', NULL, opt_dry_run,
-	    "check the file and count what would change; produce nothing" },
-	{ "help", 'h', NULL, opt_help, "this text" },
+	{ "origin", 0, "ORIGIN", NULL,
+	    "origin of relative names before any $ORIGIN; records must lie below it",
+	    offsetof(struct import_opts, origin) },
+	{ "prune", 0, NULL, NULL,
+	    "also delete the RRsets of the file's zones that the file does not have",
+	    offsetof(struct import_opts, prune) },
+	{ "progress", 0, NULL, NULL,
+	    "show progress on stderr (the default when stderr is a terminal)",
+	    offsetof(struct import_opts, progress) },
+	{ "dry-run", 'n', NULL, NULL,
+	    "check the file and count what would change; produce nothing",
+	    offsetof(struct import_opts, dry_run) },
+	{ "help", 'h', NULL, opt_help, "this text", 0 },
 };
 
 #define NOPTIONS	(sizeof(import_options) / sizeof(import_options[0]))

@@ -28,14 +28,6 @@ on_signal(int sig)
 }
 
 static int
-opt_from_beginning(void *dst, const char *arg)
-{
-	(void)arg;
-	((struct watch_opts *)dst)->from_beginning = true;
-	return 0;
-}
-
-static int
 opt_count(void *dst, const char *arg)
 {
 	char *end;
@@ -54,10 +46,11 @@ opt_count(void *dst, const char *arg)
 static int opt_help(void *dst, const char *arg);
 
 static const struct ctl_option watch_options[] = {
-	{ "from-beginning", 0, NULL, opt_from_beginning,
-	    "start with the oldest event of every partition, not with the next one" },
-	{ "count", 0, "N", opt_count, "exit after N events" },
-	{ "help", 'h', NULL, opt_help, "this text" },
+	{ "from-beginning", 0, NULL, NULL,
+	    "start with the oldest event of every partition, not with the next one",
+	    offsetof(struct watch_opts, from_beginning) },
+	{ "count", 0, "N", opt_count, "exit after N events", 0 },
+	{ "help", 'h', NULL, opt_help, "this text", 0 },
 };
 
 #define NOPTIONS	(sizeof(watch_options) / sizeof(watch_options[0]))
