@@ -58,14 +58,27 @@ struct ctl_option {
 };
 
 /*
- * Parses options of table from argv[*i] on, leaving *i at the first operand. With
+ * A command's option table and, when synopsis is set, what its -h/--help prints above
+ * the options: "usage: streamdns-ctl [GLOBAL OPTIONS] <synopsis>", then about. The
+ * parser then answers -h/--help itself (exit 0), and the help lists it last. Without a
+ * synopsis (the global options), the table has its own --help.
+ */
+struct ctl_optset {
+	const char		*synopsis;
+	const char		*about;
+	const struct ctl_option	*opts;
+	size_t			 n;
+};
+
+/*
+ * Parses options of s from argv[*i] on, leaving *i at the first operand. With
  * interleave, options may also follow operands (which are then collected in operands[],
  * room for argc of them); otherwise parsing stops at the first operand. "--" ends the
  * options. Returns the number of operands collected (interleave) or 0, or -1 on error.
  */
-int ctl_options_parse(const struct ctl_option *table, size_t n, void *dst, int argc,
-    char **argv, int *i, bool interleave, char **operands);
-void ctl_options_help(const struct ctl_option *table, size_t n, FILE *out);
+int ctl_options_parse(const struct ctl_optset *s, void *dst, int argc, char **argv, int *i,
+    bool interleave, char **operands);
+void ctl_options_help(const struct ctl_optset *s, FILE *out);
 
 /* Parses "250ms", "2s", "1m" or a bare number of seconds into milliseconds; -1 if bad. */
 int ctl_parse_duration(const char *s);

@@ -58,8 +58,6 @@ struct import {
 
 /* ---- options ---- */
 
-static int opt_help(void *dst, const char *arg);
-
 static const struct ctl_option import_options[] = {
 	{ "origin", 0, "ORIGIN", NULL,
 	    "origin of relative names before any $ORIGIN; records must lie below it",
@@ -73,22 +71,15 @@ static const struct ctl_option import_options[] = {
 	{ "dry-run", 'n', NULL, NULL,
 	    "check the file and count what would change; produce nothing",
 	    offsetof(struct import_opts, dry_run) },
-	{ "help", 'h', NULL, opt_help, "this text", 0 },
 };
 
-#define NOPTIONS	(sizeof(import_options) / sizeof(import_options[0]))
-
-static int
-opt_help(void *dst, const char *arg)
-{
-	(void)dst, (void)arg;
-	printf("usage: " CTL_NAME " [GLOBAL OPTIONS] import [OPTIONS] FILE\n\n"
-	    "Produces one event per RRset of an RFC 1035 master file whose value differs from\n"
-	    "the topic's. The whole file is checked first: any error, and nothing is produced.\n"
-	    "Its zones are the owners of its SOA records (and ORIGIN).\n\nOptions:\n");
-	ctl_options_help(import_options, NOPTIONS, stdout);
-	exit(CTL_OK);
-}
+static const struct ctl_optset import_optset = {
+	"import [OPTIONS] FILE",
+	"Produces one event per RRset of an RFC 1035 master file whose value differs from\n"
+	"the topic's. The whole file is checked first: any error, and nothing is produced.\n"
+	"Its zones are the owners of its SOA records (and ORIGIN).",
+	import_options, sizeof(import_options) / sizeof(import_options[0]),
+};
 
 /* ---- reading and checking the file ---- */
 
@@ -453,7 +444,7 @@ ctl_cmd_import(struct ctl *c, int argc, char **argv)
 	memset(&im, 0, sizeof(im));
 	im.c = c;
 	im.o.progress = c->progress;
-	nops = ctl_options_parse(import_options, NOPTIONS, &im.o, argc, argv, &i, true, ops);
+	nops = ctl_options_parse(&import_optset, &im.o, argc, argv, &i, true, ops);
 	if (nops != 1) {
 		if (nops >= 0)
 			fprintf(stderr, "usage: " CTL_NAME " import [--origin ORIGIN] [--prune] "
