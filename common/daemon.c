@@ -115,7 +115,7 @@ daemon_next_signal(const sigset_t *sigs)
 int
 daemon_drop_privileges(const char *user, char *err, size_t errlen)
 {
-	if (user == NULL || user[0] == '\0')
+	if (user == NULL)
 		return 0;
 	if (drop_privileges(user, err, errlen) != 0)
 		return -1;

@@ -59,8 +59,8 @@ void daemon_block_signals(sigset_t *sigs, int extra);
 int daemon_next_signal(const sigset_t *sigs);
 
 /*
- * Once every privileged socket is open: becomes user for good, and logs it. NULL or ""
- * stays as started. 0, or -1 with err.
+ * Once every privileged socket is open: becomes user for good, and logs it. NULL stays
+ * as started. 0, or -1 with err.
  */
 int daemon_drop_privileges(const char *user, char *err, size_t errlen);
 

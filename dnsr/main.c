@@ -107,7 +107,8 @@ run(const struct dnsr_conf *conf)
 	if ((adm = dnsr_admin_start(conf, srv, cache, err, sizeof(err))) == NULL)
 		fatalx("admin: %s", err);
 	/* Every socket is open (the Unix socket's file keeps its owner, group and mode). */
-	if (daemon_drop_privileges(conf->user, err, sizeof(err)) != 0)
+	if (daemon_drop_privileges(conf->user[0] != '\0' ? conf->user : NULL, err,
+	    sizeof(err)) != 0)
 		fatalx("%s", err);
 	wait_for_stop(&sigs, srv, cache);
 	/* The admin thread reads the workers' counters and the cache: it stops first. */
