@@ -453,6 +453,26 @@ conf_split_list(char *s, char **items, size_t max)
 }
 
 long
+conf_read_small_file(const char *path, const char *prefix, char *buf, size_t cap,
+    char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert(cap > 0);
+	if (f == NULL) {
+		snprintf(err, errlen, "%s%s: %s", prefix, path, strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, cap - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n > 0 && isspace((unsigned char)buf[n - 1]))
+		buf[--n] = '\0';
+	return (long)n;
+}
+
+long
 conf_list_each(const char *list, size_t max, conf_item_fn each, void *arg, char *err,
     size_t errlen)
 {

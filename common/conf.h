@@ -84,6 +84,14 @@ long conf_list_each(const char *list, size_t max, conf_item_fn each, void *arg, 
 /* A conf_item_fn: item is ADDR[:PORT]; defport points to the port if left out (-1: none). */
 int conf_item_addr(void *defport, const char *item, char *err, size_t errlen);
 
+/*
+ * Reads a small file a configuration names (a token, a key): at most cap - 1 octets
+ * into buf, NUL-terminated, trailing white space removed. Returns the length, or -1
+ * with "<prefix><path>: <reason>" in err.
+ */
+long conf_read_small_file(const char *path, const char *prefix, char *buf, size_t cap,
+    char *err, size_t errlen);
+
 /* Parses "ADDR:PORT", "[V6ADDR]:PORT", or "ADDR" with defport; fills a sockaddr_storage. */
 struct sockaddr_storage;
 int conf_parse_sockaddr(const char *s, int defport, struct sockaddr_storage *ss,
