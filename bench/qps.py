@@ -128,6 +128,15 @@ def start_nsd(d, zonefile):
     return Reference(d, zonefile, "nsd.conf", NSD_CONF, ["nsd", "-d", "-c"])
 
 
+def start_timed(start, d, zonefile, procs):
+    """Starts a reference server (added to procs); returns it and its seconds to answer."""
+    t0 = time.time()
+    server = start(d, zonefile)
+    procs.append(server.proc)
+    wait_answer(server.port)
+    return server, time.time() - t0
+
+
 def wait_answer(port, timeout=300):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -207,16 +216,8 @@ def bench(n, runs, seconds, tcp_too):
         kd, nd = os.path.join(d, "knot"), os.path.join(d, "nsd")
         os.makedirs(kd)
         os.makedirs(nd)
-        t0 = time.time()
-        knot = start_knot(kd, zonefile)
-        procs.append(knot.proc)
-        wait_answer(knot.port)
-        knot_load = time.time() - t0
-        t0 = time.time()
-        nsd = start_nsd(nd, zonefile)
-        procs.append(nsd.proc)
-        wait_answer(nsd.port)
-        nsd_load = time.time() - t0
+        knot, knot_load = start_timed(start_knot, kd, zonefile, procs)
+        nsd, nsd_load = start_timed(start_nsd, nd, zonefile, procs)
         t0 = time.time()
         authd = Authd(broker.address, workers=2, start=False)
         authd.start_nowait()
