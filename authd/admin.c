@@ -82,12 +82,6 @@ collect_queries(struct authd_state *st, const struct metric_sink *s)
 }
 
 static void
-gauge(const struct metric_sink *s, const char *name, const char *help, double v)
-{
-	metric_one(s, name, METRIC_GAUGE, help, v);
-}
-
-static void
 collect_consumer(struct authd_state *st, const struct metric_sink *s)
 {
 	struct consumer_status cs;
@@ -123,19 +117,20 @@ collect_consumer(struct authd_state *st, const struct metric_sink *s)
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (cs.last_event > 0)
-		gauge(s, "streamdns_authd_seconds_since_last_event",
+		metric_gauge(s, "streamdns_authd_seconds_since_last_event",
 		    "seconds since the last batch of events was applied (or since start)",
 		    (double)now.tv_sec + now.tv_nsec / 1e9 - cs.last_event);
-	gauge(s, "streamdns_authd_ready", "1 once caught up with the topic at start-up",
+	metric_gauge(s, "streamdns_authd_ready", "1 once caught up with the topic at start-up",
 	    atomic_load(&st->ready) ? 1 : 0);
-	gauge(s, "streamdns_authd_kafka_up", "0 while every broker is unreachable",
+	metric_gauge(s, "streamdns_authd_kafka_up", "0 while every broker is unreachable",
 	    atomic_load(&st->kafka_up) ? 1 : 0);
-	gauge(s, "streamdns_authd_startup_seconds", "seconds from start to ready (0: not yet)",
+	metric_gauge(s, "streamdns_authd_startup_seconds", "seconds from start to ready (0: not yet)",
 	    cs.ready_at);
-	gauge(s, "streamdns_authd_zones", "zones (names owning an SOA)", (double)cs.store.zones);
-	gauge(s, "streamdns_authd_rrsets", "RRsets in the store", (double)cs.store.rrsets);
-	gauge(s, "streamdns_authd_records", "records in the store", (double)cs.store.records);
-	gauge(s, "streamdns_authd_names", "owner names in the store", (double)cs.store.names);
+	metric_gauge(s, "streamdns_authd_zones", "zones (names owning an SOA)",
+	    (double)cs.store.zones);
+	metric_gauge(s, "streamdns_authd_rrsets", "RRsets in the store", (double)cs.store.rrsets);
+	metric_gauge(s, "streamdns_authd_records", "records in the store", (double)cs.store.records);
+	metric_gauge(s, "streamdns_authd_names", "owner names in the store", (double)cs.store.names);
 }
 
 /* Queries handed to dnsr, their fate and dnsr's latency (summed over the workers). */
@@ -158,18 +153,15 @@ collect_forwarding(struct authd_state *st, const struct metric_sink *s)
 		conns += counter_get(&f->connects);
 		hs[n++] = &f->latency;
 	}
-	metric_family(s, "streamdns_authd_forwarded_total", METRIC_COUNTER,
-	    "queries handed to dnsr (names outside every zone, CNAME completions)");
-	metric_sample(s, "streamdns_authd_forwarded_total", "", (double)fwd);
-	metric_family(s, "streamdns_authd_forward_answers_total", METRIC_COUNTER,
-	    "answers received from dnsr");
-	metric_sample(s, "streamdns_authd_forward_answers_total", "", (double)ans);
-	metric_family(s, "streamdns_authd_forward_failures_total", METRIC_COUNTER,
-	    "forwarded queries answered SERVFAIL: dnsr down, timeout or connection lost");
-	metric_sample(s, "streamdns_authd_forward_failures_total", "", (double)failed);
-	metric_family(s, "streamdns_authd_dnsr_connects_total", METRIC_COUNTER,
-	    "connections made to dnsr's socket");
-	metric_sample(s, "streamdns_authd_dnsr_connects_total", "", (double)conns);
+	metric_counter(s, "streamdns_authd_forwarded_total",
+	    "queries handed to dnsr (names outside every zone, CNAME completions)", (double)fwd);
+	metric_counter(s, "streamdns_authd_forward_answers_total", "answers received from dnsr",
+	    (double)ans);
+	metric_counter(s, "streamdns_authd_forward_failures_total",
+	    "forwarded queries answered SERVFAIL: dnsr down, timeout or connection lost",
+	    (double)failed);
+	metric_counter(s, "streamdns_authd_dnsr_connects_total",
+	    "connections made to dnsr's socket", (double)conns);
 	histogram_sum(hs, n, &lat);
 	metric_family(s, "streamdns_authd_dnsr_duration_seconds", METRIC_HISTOGRAM,
 	    "time from handing a query to dnsr to its answer");
@@ -182,12 +174,11 @@ admin_collect(struct authd_state *st, const struct metric_sink *s)
 	collect_queries(st, s);
 	collect_forwarding(st, s);
 	collect_consumer(st, s);
-	gauge(s, "streamdns_authd_resident_memory_bytes", "resident set size",
+	metric_gauge(s, "streamdns_authd_resident_memory_bytes", "resident set size",
 	    (double)httpadmin_rss_bytes());
 	httpadmin_info(s, "streamdns_authd_info", st->identity != NULL ? st->identity : "");
-	metric_family(s, "streamdns_authd_rrl_limited_total", METRIC_COUNTER,
-	    "UDP responses dropped or slipped (TC=1) by response rate limiting");
-	metric_sample(s, "streamdns_authd_rrl_limited_total", "",
+	metric_counter(s, "streamdns_authd_rrl_limited_total",
+	    "UDP responses dropped or slipped (TC=1) by response rate limiting",
 	    st->rrl_limited ? (double)atomic_load(st->rrl_limited) : 0);
 }
 

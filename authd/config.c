@@ -15,42 +15,40 @@
 
 #define OFF(f) offsetof(struct authd_conf, f)
 
+#define NAME_LIST_MAX	1024
+
+static int
+check_absolute_name(void *arg, const char *item, char *err, size_t errlen)
+{
+	uint8_t wire[DNAME_MAXLEN];
+	size_t l = strlen(item);
+
+	if (l == 0 || item[l - 1] != '.' || dname_from_str(item, NULL, wire) < 0) {
+		snprintf(err, errlen, "'%s' is not an absolute domain name", item);
+		return -1;
+	}
+	return 0;
+}
+
 /* A comma-separated list of absolute domain names. */
 static int
 conf_check_name_list(const char *value, char *err, size_t errlen)
 {
-	char *copy = xstrdup(value), *items[1024];
-	size_t n = conf_split_list(copy, items, 1024);
-	uint8_t wire[DNAME_MAXLEN];
-	int rc = 0;
+	long n = conf_list_each(value, NAME_LIST_MAX, check_absolute_name, NULL, err, errlen);
 
-	if (n == 0 || n > 1024) {
+	if (n == 0 || n > NAME_LIST_MAX) {
 		snprintf(err, errlen, n == 0 ? "empty list" : "more than 1024 names");
-		rc = -1;
+		return -1;
 	}
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		size_t l = strlen(items[i]);
-
-		if (l == 0 || items[i][l - 1] != '.' || dname_from_str(items[i], NULL, wire) < 0) {
-			snprintf(err, errlen, "'%s' is not an absolute domain name", items[i]);
-			rc = -1;
-		}
-	}
-	free(copy);
-	return rc;
+	return n < 0 ? -1 : 0;
 }
 
 static const struct conf_key authd_keys[] = {
-	{ "server", "listen", CONF_STR, 0, 0, "127.0.0.1:53", OFF(listen),
-	    conf_check_addr_list, "UDP and TCP addresses to answer on (comma-separated)" },
-	{ "server", "workers", CONF_INT, 1, 64, "2", OFF(workers), NULL,
-	    "answering threads, each with its own sockets (SO_REUSEPORT)" },
-	{ "server", "udp-payload-size", CONF_INT, 512, 4096, "1232", OFF(udp_payload_size),
-	    NULL, "largest UDP response with EDNS (RFC 6891; 1232 avoids fragmentation)" },
-	{ "server", "tcp-idle-timeout", CONF_MSEC, 100, 600000, "10s", OFF(tcp_idle_timeout),
-	    NULL, "close an idle TCP connection after this long (RFC 7766)" },
-	{ "server", "tcp-max-clients", CONF_INT, 1, 100000, "1000", OFF(tcp_max_clients),
-	    NULL, "TCP connections per worker; more are refused" },
+	{ "server", "listen", CONF_SHARED, .offset = OFF(listen) },
+	{ "server", "workers", CONF_SHARED, .offset = OFF(workers) },
+	{ "server", "udp-payload-size", CONF_SHARED, .offset = OFF(udp_payload_size) },
+	{ "server", "tcp-idle-timeout", CONF_SHARED, .offset = OFF(tcp_idle_timeout) },
+	{ "server", "tcp-max-clients", CONF_SHARED, .offset = OFF(tcp_max_clients) },
 	{ "server", "user", CONF_STR, 0, 0, NULL, OFF(user), NULL,
 	    "after binding the sockets, run as this user (when started as root)" },
 	{ "server", "identity", CONF_STR, 0, 0, NULL, OFF(identity), NULL,
@@ -94,24 +92,21 @@ static const struct conf_key authd_keys[] = {
 	    "file of trusted public keys, one '<base64> [name]' per line" },
 	{ "kafka", "retry-interval", CONF_MSEC, 100, 600000, "2s", OFF(retry_interval), NULL,
 	    "wait between attempts while the broker or the topic is unavailable" },
-	{ "log", "level", CONF_STR, 0, 0, "info", OFF(log_level), conf_check_log_level,
-	    "error, warn, info or debug (SIGHUP reloads it)" },
+	{ "log", "level", CONF_SHARED, .offset = OFF(log_level),
+	    .help = "error, warn, info or debug (SIGHUP reloads it)" },
 	{ "log", "format", CONF_STR, 0, 0, "text", OFF(log_format), conf_check_log_format,
 	    "text or json (one JSON object per line)" },
 	{ "log", "query-log", CONF_BOOL, 0, 0, "no", OFF(query_log), NULL,
 	    "log queries (client, name, type, rcode, latency)" },
 	{ "log", "query-log-sample", CONF_INT, 1, 1000000, "1", OFF(query_log_sample), NULL,
 	    "log one query in N" },
-	{ "admin", "listen", CONF_STR, 0, 0, "127.0.0.1:8053", OFF(admin_listen),
-	    conf_check_addr_list_or_none, "HTTP admin (/metrics /health /ready /zones), or none" },
-	{ "admin", "token-file", CONF_STR, 0, 0, NULL, OFF(admin_token_file), NULL,
-	    "file holding a bearer token the admin endpoints require" },
-	{ "metrics", "statsd", CONF_STR, 0, 0, NULL, OFF(statsd), conf_check_addr_list,
-	    "push metrics as statsd gauges to HOST:PORT (UDP)" },
-	{ "metrics", "statsd-prefix", CONF_STR, 0, 0, "streamdns.authd", OFF(statsd_prefix),
-	    NULL, "prefix of the statsd metric names" },
-	{ "metrics", "statsd-interval", CONF_MSEC, 100, 3600000, "10s", OFF(statsd_interval),
-	    NULL, "how often to push to statsd" },
+	{ "admin", "listen", CONF_SHARED, .offset = OFF(admin_listen), .def = "127.0.0.1:8053",
+	    .help = "HTTP admin (/metrics /health /ready /zones), or none" },
+	{ "admin", "token-file", CONF_SHARED, .offset = OFF(admin_token_file) },
+	{ "metrics", "statsd", CONF_SHARED, .offset = OFF(statsd) },
+	{ "metrics", "statsd-prefix", CONF_SHARED, .offset = OFF(statsd_prefix),
+	    .def = "streamdns.authd" },
+	{ "metrics", "statsd-interval", CONF_SHARED, .offset = OFF(statsd_interval) },
 	{ "store", "snapshot", CONF_STR, 0, 0, NULL, OFF(snapshot), NULL,
 	    "snapshot file: restarts load it and resume from its offsets" },
 	{ "store", "snapshot-interval", CONF_MSEC, 1000, 86400000, "5m",

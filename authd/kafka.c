@@ -13,7 +13,9 @@
 #include "authd/kafka.h"
 #include "authd/local.h"
 #include "authd/snapshot.h"
+#include "common/clock.h"
 #include "common/event.h"
+#include "common/kafkapos.h"
 #include "common/log.h"
 #include "common/sign.h"
 
@@ -42,15 +44,6 @@ struct consumer {
 	double			 last_snap;
 	uint64_t		 applied_at_snap;
 };
-
-static double
-now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -87,7 +80,7 @@ static void
 probe_brokers(struct consumer *c, double *last)
 {
 	const struct rd_kafka_metadata *md;
-	double t = now_sec();
+	double t = clock_mono_sec();
 
 	if (atomic_load(&c->st->kafka_up) || t - *last < 2.0)
 		return;
@@ -330,28 +323,6 @@ apply_message(struct consumer *c, rd_kafka_message_t *m)
 	atomic_fetch_add(&c->st->events_applied, 1);
 }
 
-/*
- * The fetch position moves past offsets that carry no message for us (transaction
- * markers, compaction gaps), so it, not the last offset seen, tells when we are there.
- */
-static void
-update_positions(struct consumer *c)
-{
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(c->npart);
-
-	for (int32_t p = 0; p < c->npart; p++)
-		rd_kafka_topic_partition_list_add(l, c->conf->topic, p);
-	if (rd_kafka_position(c->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		for (int i = 0; i < l->cnt; i++) {
-			int32_t p = l->elems[i].partition;
-
-			if (p >= 0 && p < c->npart && l->elems[i].offset > c->next[p])
-				c->next[p] = l->elems[i].offset;
-		}
-	}
-	rd_kafka_topic_partition_list_destroy(l);
-}
-
 static double
 wall_sec(void)
 {
@@ -389,7 +360,7 @@ publish_status(struct consumer *c, bool got_events)
 static bool
 caught_up(struct consumer *c)
 {
-	update_positions(c);
+	kafkapos_advance(c->rk, c->conf->topic, c->npart, c->next);
 	for (int32_t p = 0; p < c->npart; p++)
 		if (c->next[p] < c->target[p])
 			return false;
@@ -400,7 +371,7 @@ static void
 check_ready(struct consumer *c, double *last_progress)
 {
 	struct store_stats ss;
-	double t = now_sec();
+	double t = clock_mono_sec();
 	uint64_t events;
 	char rate[64] = "";
 
@@ -437,7 +408,7 @@ static void
 load_snapshot(struct consumer *c)
 {
 	uint64_t n = 0;
-	double t = now_sec();
+	double t = clock_mono_sec();
 
 	if (c->conf->snapshot == NULL)
 		return;
@@ -448,7 +419,7 @@ load_snapshot(struct consumer *c)
 	c->st->status.snapshot_events = n;
 	pthread_mutex_unlock(&c->st->status_mtx);
 	log_info("snapshot %s loaded: %llu RRsets in %.2f s; resuming from its offsets",
-	    c->conf->snapshot, (unsigned long long)n, now_sec() - t);
+	    c->conf->snapshot, (unsigned long long)n, clock_mono_sec() - t);
 }
 
 /* Writes the snapshot when due (or when forced at stop) and something changed. */
@@ -456,7 +427,7 @@ static void
 maybe_snapshot(struct consumer *c, bool force)
 {
 	uint64_t applied = atomic_load(&c->st->events_applied), n;
-	double t = now_sec();
+	double t = clock_mono_sec();
 
 	if (c->conf->snapshot == NULL || c->next == NULL || applied == c->applied_at_snap)
 		return;
@@ -467,7 +438,7 @@ maybe_snapshot(struct consumer *c, bool force)
 	    c->npart, &n) == 0) {
 		c->applied_at_snap = applied;
 		log_info("snapshot %s written: %llu RRsets in %.2f s", c->conf->snapshot,
-		    (unsigned long long)n, now_sec() - t);
+		    (unsigned long long)n, clock_mono_sec() - t);
 	}
 }
 
@@ -510,17 +481,17 @@ consumer_main(void *arg)
 {
 	struct consumer *c = arg;
 	rd_kafka_message_t **batch = xcalloc(BATCH_MAX, sizeof(*batch));
-	double last_progress = now_sec(), last_probe = 0;
+	double last_progress = clock_mono_sec(), last_probe = 0;
 
 	rcu_register_thread();
-	c->started = now_sec();
+	c->started = clock_mono_sec();
 	/* Until an event arrives, "seconds since the last event" counts from the start. */
 	pthread_mutex_lock(&c->st->status_mtx);
 	c->st->status.last_event = wall_sec();
 	pthread_mutex_unlock(&c->st->status_mtx);
 	load_snapshot(c);
 	apply_local(c);
-	c->last_snap = now_sec();
+	c->last_snap = clock_mono_sec();
 	if (consumer_setup(c) != 0)
 		goto out;
 	log_info("kafka: consuming %d partitions of %s from %s", c->npart, c->conf->topic,
@@ -530,7 +501,7 @@ consumer_main(void *arg)
 		ssize_t n = next_batch(c, batch);
 
 		if (n > 0 && c->first_batch == 0)
-			c->first_batch = now_sec();
+			c->first_batch = clock_mono_sec();
 		for (ssize_t i = 0; i < n; i++) {
 			apply_message(c, batch[i]);
 			rd_kafka_message_destroy(batch[i]);

@@ -1,5 +1,4 @@
 /* main.c: streamdns-authd: arguments, configuration, threads, signals. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +6,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
 #include <urcu.h>
 
 #include "authd/admin.h"
@@ -16,26 +14,17 @@
 #include "authd/local.h"
 #include "authd/answer.h"
 #include "authd/server.h"
-#include "common/dname.h"
+#include "common/daemon.h"
 #include "common/log.h"
-#include "common/privdrop.h"
 
-static void
-usage(FILE *out)
-{
-	fprintf(out,
-	    "usage: streamdns-authd -c FILE [--check-config]\n"
-	    "       streamdns-authd --version | --help\n"
-	    "\n"
-	    "An authoritative DNS server whose zones are built from the events of a Kafka\n"
-	    "topic. Options:\n"
-	    "  -c, --config FILE   the INI configuration file\n"
-	    "  -n, --check-config  check the configuration and exit (0 when valid)\n"
-	    "  -v, --version       print the version\n"
-	    "  -h, --help          this text and the configuration keys\n"
-	    "\nConfiguration keys ([kafka] also takes any librdkafka property):\n");
-	conf_print_help(&authd_conf_schema, out);
-}
+static const struct daemon_info authd_info = {
+	"streamdns-authd",
+	"An authoritative DNS server whose zones are built from the events of a Kafka\n"
+	"topic.",
+	"check the configuration and exit (0 when valid)",
+	"\nConfiguration keys ([kafka] also takes any librdkafka property):\n",
+	&authd_conf_schema,
+};
 
 /*
  * SIGHUP: parse the file again into a new config and apply what can change live; an
@@ -91,44 +80,22 @@ reload(const char *path, struct authd_state *st)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, 'n' },
-		{ "version", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = NULL;
-	bool check = false;
+	struct daemon_args args;
 	struct authd_conf conf;
 	struct authd_state st;
 	struct consumer *cons;
 	struct server *srv;
 	struct admin *adm;
+	char err[256];
 	sigset_t sigs;
-	int ch, sig;
+	int rc, sig;
 
-	while ((ch = getopt_long(argc, argv, "c:nvh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': path = optarg; break;
-		case 'n': check = true; break;
-		case 'v': printf("streamdns-authd %s\n", STREAMDNS_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
-		}
-	}
-	if (path == NULL || optind != argc) {
-		usage(stderr);
-		return 1;
-	}
-	if (authd_conf_load(&conf, path, stderr) != 0) {
+	if ((rc = daemon_parse_args(argc, argv, &authd_info, &args)) >= 0)
+		return rc;
+	rc = daemon_conf_loaded(authd_conf_load(&conf, args.path, stderr), &args);
+	if (rc >= 0) {
 		authd_conf_free(&conf);
-		return 1;
-	}
-	if (check) {
-		printf("%s: configuration is valid\n", path);
-		authd_conf_free(&conf);
-		return 0;
+		return rc;
 	}
 	if (conf.identity == NULL) {
 		char host[256] = "";
@@ -136,19 +103,11 @@ main(int argc, char **argv)
 		gethostname(host, sizeof(host) - 1);
 		conf.identity = xstrdup(host);
 	}
-	log_init("streamdns-authd", (enum log_level)log_level_parse(conf.log_level));
+	if (daemon_start(authd_info.name, conf.log_level, err, sizeof(err)) != 0)
+		fatalx("%s", err);
 	log_set_json(strcmp(conf.log_format, "json") == 0);
-	if (sodium_init() < 0)
-		fatalx("libsodium initialisation failed");
-	dname_hash_seed(((uint64_t)randombytes_random() << 32) | randombytes_random());
-
 	/* Signals go to the main thread only: block them before any thread starts. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	daemon_block_signals(&sigs, 0);
 
 	memset(&st, 0, sizeof(st));
 	pthread_mutex_init(&st.status_mtx, NULL);
@@ -172,24 +131,12 @@ main(int argc, char **argv)
 	    conf.identity, conf.topic, conf.brokers);
 	if ((adm = admin_start(&conf, &st)) == NULL)
 		fatalx("cannot start the admin endpoint");
-	if (conf.user != NULL) {
-		char err[256];
-
-		if (drop_privileges(conf.user, err, sizeof(err)) != 0)
-			fatalx("%s", err);
-		log_info("running as user %s", conf.user);
-	}
+	if (daemon_drop_privileges(conf.user, err, sizeof(err)) != 0)
+		fatalx("%s", err);
 	cons = consumer_start(&conf, &st);
-	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			reload(path, &st);
-			continue;
-		}
-		log_info("signal %d: stopping", sig);
-		break;
-	}
+	while ((sig = daemon_next_signal(&sigs)) == SIGHUP)
+		reload(args.path, &st);
+	log_info("signal %d: stopping", sig);
 	atomic_store(&st.stopping, true);
 	/* The admin thread reads the workers' counters: it stops before they are freed. */
 	admin_stop(adm);

@@ -6,9 +6,9 @@
 #include <sodium.h>
 
 #include "authd/zonemd.h"
+#include "common/array.h"
+#include "common/rdata.h"
 #include "common/wire.h"
-
-#define DNS_TYPE_ZONEMD	63
 
 /* The topic's RRset of that type (the digest covers the topic, not instance-local data). */
 static const struct rrset *
@@ -37,54 +37,14 @@ struct collect {
 };
 
 static int
-grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	void *np;
-	size_t nc;
-
-	if (need <= *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 1024;
-	while (nc < need)
-		nc *= 2;
-	if ((np = realloc(*p, nc * size)) == NULL)
-		return -1;
-	*p = np;
-	*cap = nc;
-	return 0;
-}
-
-int
-dname_canon_cmp(const uint8_t *a, const uint8_t *b)
-{
-	const uint8_t *la[DNAME_MAXLABELS], *lb[DNAME_MAXLABELS];
-	int na = 0, nb = 0;
-
-	for (; *a != 0; a += 1 + *a)
-		la[na++] = a;
-	for (; *b != 0; b += 1 + *b)
-		lb[nb++] = b;
-	while (na > 0 && nb > 0) {
-		const uint8_t *x = la[--na], *y = lb[--nb];
-		size_t n = x[0] < y[0] ? x[0] : y[0];
-		int c = memcmp(x + 1, y + 1, n);
-
-		if (c != 0)
-			return c;
-		if (x[0] != y[0])
-			return x[0] < y[0] ? -1 : 1;
-	}
-	return na == nb ? 0 : na < nb ? -1 : 1;
-}
-
-static int
 collect_apex(const struct znode *n, void *arg)
 {
 	struct collect *c = arg;
 
 	if (topic_find(n, DNS_TYPE_SOA) == NULL)
 		return 0;
-	if (grow((void **)&c->apexes, &c->capapex, c->napex + 1, sizeof(*c->apexes)) != 0) {
+	if (array_grow((void **)&c->apexes, &c->capapex, c->napex + 1,
+	    sizeof(*c->apexes), 1024) != 0) {
 		c->oom = 1;
 		return 1;
 	}
@@ -134,7 +94,8 @@ collect_item(const struct znode *n, void *arg)
 
 	if (znode_rrsets(n)->count == 0 || (z = zone_of(c, znode_name(n))) < 0)
 		return 0;
-	if (grow((void **)&c->items, &c->capitems, c->nitems + 1, sizeof(*c->items)) != 0) {
+	if (array_grow((void **)&c->items, &c->capitems, c->nitems + 1,
+	    sizeof(*c->items), 1024) != 0) {
 		c->oom = 1;
 		return 1;
 	}
@@ -153,33 +114,20 @@ cmp_item(const void *x, const void *y)
 	return dname_canon_cmp(znode_name(a->node), znode_name(b->node));
 }
 
+static int
+lower_name(void *rd, size_t off, size_t n)
+{
+	dname_lower((uint8_t *)rd + off);
+	return 0;
+}
+
 /* RFC 4034 6.2: names inside the RDATA of these types are lower-cased. */
 static size_t
 canon_rdata(uint16_t type, const uint8_t *rd, size_t len, uint8_t *out)
 {
-	const knot_rdata_descriptor_t *d = knot_get_rdata_descriptor(type);
-	size_t p = 0;
-
 	memcpy(out, rd, len);
-	if (!knot_rrtype_should_be_lowercased(type) || d == NULL)
-		return len;
-	for (int i = 0; d->block_types[i] != KNOT_RDATA_WF_END && p < len; i++) {
-		int b = d->block_types[i];
-
-		if (b == KNOT_RDATA_WF_COMPRESSIBLE_DNAME || b == KNOT_RDATA_WF_FIXED_DNAME ||
-		    b == KNOT_RDATA_WF_DECOMPRESSIBLE_DNAME) {
-			dname_lower(out + p);
-			p += dname_len(out + p);
-		} else if (b == KNOT_RDATA_WF_NAPTR_HEADER) {
-			p += 4;
-			for (int k = 0; k < 3 && p < len; k++)
-				p += 1 + (size_t)out[p];
-		} else if (b > 0) {
-			p += (size_t)b;
-		} else {
-			break;
-		}
-	}
+	if (knot_rrtype_should_be_lowercased(type))
+		(void)rdata_names(type, out, len, lower_name, out);
 	return len;
 }
 
@@ -268,21 +216,6 @@ summarize_node(crypto_hash_sha512_state *h, struct zone_summary *z, const struct
 	return 0;
 }
 
-static uint32_t
-soa_serial(const struct znode *apex)
-{
-	const struct rrset *soa = topic_find(apex, DNS_TYPE_SOA);
-	struct rdata_ref rd;
-	size_t p;
-
-	rrset_first(soa, &rd);
-	p = dname_len(rd.data);
-	p += dname_len(rd.data + p);
-	if (p + 4 > rd.len)
-		return 0;
-	return ((uint32_t)wire_read16(rd.data + p) << 16) | wire_read16(rd.data + p + 2);
-}
-
 int
 zonemd_summaries(const struct store *s, struct zone_summary **out, size_t *nout)
 {
@@ -304,7 +237,7 @@ zonemd_summaries(const struct store *s, struct zone_summary **out, size_t *nout)
 		qsort(c.items, c.nitems, sizeof(*c.items), cmp_item);
 	for (size_t z = 0; z < c.napex; z++) {
 		memcpy(zs[z].apex, znode_name(c.apexes[z]), dname_len(znode_name(c.apexes[z])));
-		zs[z].serial = soa_serial(c.apexes[z]);
+		zs[z].serial = rrset_soa_serial(topic_find(c.apexes[z], DNS_TYPE_SOA));
 		crypto_hash_sha512_init(&h);
 		for (; i < c.nitems && c.items[i].zone == z; i++)
 			if (summarize_node(&h, &zs[z], c.items[i].node) != 0)

@@ -27,7 +27,4 @@ struct zone_summary {
  */
 int zonemd_summaries(const struct store *s, struct zone_summary **out, size_t *n);
 
-/* RFC 4034 6.1 canonical order of two wire names (lower case): <0, 0, >0. */
-int dname_canon_cmp(const uint8_t *a, const uint8_t *b);
-
 #endif

@@ -15,21 +15,13 @@
 #include <urcu.h>
 
 #include "authd/store.h"
+#include "common/clock.h"
 #include "common/event.h"
 
 struct line {
 	const char	*key, *value;
 	size_t		 keylen, valuelen;
 };
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static struct line *
 load(const char *path, size_t *n)
@@ -75,7 +67,7 @@ round_run(struct event_decoder *d, const struct line *v, size_t n, int apply)
 {
 	struct store *st = apply ? store_new() : NULL;
 	char err[256];
-	double t0 = now(), t;
+	double t0 = clock_mono_sec(), t;
 
 	for (size_t i = 0; i < n; i++) {
 		struct event ev;
@@ -95,7 +87,7 @@ round_run(struct event_decoder *d, const struct line *v, size_t n, int apply)
 	}
 	if (apply)
 		store_commit(st);
-	t = now() - t0;
+	t = clock_mono_sec() - t0;
 	store_free(st);
 	return t;
 }

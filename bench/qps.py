@@ -90,37 +90,51 @@ def write_queries(n, path, count=200000, seed=7):
                 f.write("q%d.w%d.%s A\n" % (i, i % 100, ZONE))
 
 
-class Knot:
-    def __init__(self, d, zonefile):
+KNOT_CONF = (
+    "server:\n  rundir: {d}\n  listen: 127.0.0.1@{port}\n  udp-workers: 2\n"
+    "  tcp-workers: 2\n  background-workers: 1\n"
+    "database:\n  storage: {d}\n"
+    "template:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n"
+    "    zonefile-sync: -1\n    journal-content: none\n    zonefile-load: whole\n"
+    "zone:\n  - domain: {zone}\n    file: {zonefile}\n")
+
+NSD_CONF = (
+    'server:\n  ip-address: 127.0.0.1@{port}\n  server-count: 2\n  reuseport: yes\n'
+    '  rrl-ratelimit: 0\n  minimal-responses: yes\n  username: ""\n'
+    '  zonesdir: "{d}"\n  database: ""\n  pidfile: "{d}/nsd.pid"\n'
+    '  xfrdfile: "{d}/xfrd.state"\n  zonelistfile: "{d}/zone.list"\n'
+    '  logfile: "{d}/nsd.log"\n  hide-version: yes\n'
+    'remote-control:\n  control-enable: no\n'
+    'zone:\n  name: {zone}\n  zonefile: "{zonefile}"\n')
+
+
+class Reference:
+    """A reference server (knotd, nsd) on a free port, its configuration written in d."""
+
+    def __init__(self, d, zonefile, conf_name, conf_template, argv):
         self.port = free_port()
-        conf = os.path.join(d, "knot.conf")
+        conf = os.path.join(d, conf_name)
         with open(conf, "w") as f:
-            f.write("server:\n  rundir: %s\n  listen: 127.0.0.1@%d\n  udp-workers: 2\n"
-                    "  tcp-workers: 2\n  background-workers: 1\n"
-                    "database:\n  storage: %s\n"
-                    "template:\n  - id: default\n    storage: %s\n    semantic-checks: off\n"
-                    "    zonefile-sync: -1\n    journal-content: none\n    zonefile-load: whole\n"
-                    "zone:\n  - domain: %s\n    file: %s\n"
-                    % (d, self.port, d, d, ZONE, zonefile))
-        self.proc = subprocess.Popen(["knotd", "-c", conf], stdout=subprocess.DEVNULL,
+            f.write(conf_template.format(d=d, port=self.port, zone=ZONE, zonefile=zonefile))
+        self.proc = subprocess.Popen(argv + [conf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
 
 
-class Nsd:
-    def __init__(self, d, zonefile):
-        self.port = free_port()
-        conf = os.path.join(d, "nsd.conf")
-        with open(conf, "w") as f:
-            f.write('server:\n  ip-address: 127.0.0.1@%d\n  server-count: 2\n  reuseport: yes\n'
-                    '  rrl-ratelimit: 0\n  minimal-responses: yes\n  username: ""\n'
-                    '  zonesdir: "%s"\n  database: ""\n  pidfile: "%s/nsd.pid"\n'
-                    '  xfrdfile: "%s/xfrd.state"\n  zonelistfile: "%s/zone.list"\n'
-                    '  logfile: "%s/nsd.log"\n  hide-version: yes\n'
-                    'remote-control:\n  control-enable: no\n'
-                    'zone:\n  name: %s\n  zonefile: "%s"\n'
-                    % (self.port, d, d, d, d, d, ZONE, zonefile))
-        self.proc = subprocess.Popen(["nsd", "-d", "-c", conf], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+def start_knot(d, zonefile):
+    return Reference(d, zonefile, "knot.conf", KNOT_CONF, ["knotd", "-c"])
+
+
+def start_nsd(d, zonefile):
+    return Reference(d, zonefile, "nsd.conf", NSD_CONF, ["nsd", "-d", "-c"])
+
+
+def start_timed(start, d, zonefile, procs):
+    """Starts a reference server (added to procs); returns it and its seconds to answer."""
+    t0 = time.time()
+    server = start(d, zonefile)
+    procs.append(server.proc)
+    wait_answer(server.port)
+    return server, time.time() - t0
 
 
 def wait_answer(port, timeout=300):
@@ -180,6 +194,7 @@ def dnsperf(port, queries, seconds, tcp):
 
 
 def rss_mb(pid):
+    """Resident set size of pid in MiB (bench/startup.py uses it too)."""
     for line in open("/proc/%d/status" % pid):
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024.0
@@ -201,16 +216,8 @@ def bench(n, runs, seconds, tcp_too):
         kd, nd = os.path.join(d, "knot"), os.path.join(d, "nsd")
         os.makedirs(kd)
         os.makedirs(nd)
-        t0 = time.time()
-        knot = Knot(kd, zonefile)
-        procs.append(knot.proc)
-        wait_answer(knot.port)
-        knot_load = time.time() - t0
-        t0 = time.time()
-        nsd = Nsd(nd, zonefile)
-        procs.append(nsd.proc)
-        wait_answer(nsd.port)
-        nsd_load = time.time() - t0
+        knot, knot_load = start_timed(start_knot, kd, zonefile, procs)
+        nsd, nsd_load = start_timed(start_nsd, nd, zonefile, procs)
         t0 = time.time()
         authd = Authd(broker.address, workers=2, start=False)
         authd.start_nowait()

@@ -17,6 +17,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 from streamdns import Authd, Broker  # noqa: E402
+from qps import rss_mb  # noqa: E402  (bench/ is this script's own directory)
 
 
 def events_file(n, path):
@@ -42,14 +43,6 @@ def time_to_ready(a, timeout=120):
             pass
         time.sleep(0.01)
     raise RuntimeError("not ready after %d s" % timeout)
-
-
-def rss_mb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
 
 
 def main():

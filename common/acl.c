@@ -1,5 +1,6 @@
 /* acl.c: CIDR network lists: parsing and matching client addresses. */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -65,31 +66,30 @@ parse_net(const char *item, struct acl_net *net, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+add_net(void *arg, const char *item, char *err, size_t errlen)
+{
+	struct acl *acl = arg;
+
+	assert(acl->n < ACL_MAX);	/* conf_list_each() visits at most ACL_MAX items */
+	if (parse_net(item, &acl->net[acl->n], err, errlen) != 0)
+		return -1;
+	acl->n++;
+	return 0;
+}
+
 int
 acl_parse(const char *list, struct acl *acl, char *err, size_t errlen)
 {
-	char *copy = strdup(list), *items[ACL_MAX + 1];
-	size_t n;
-	int rc = 0;
+	long n;
 
 	acl->n = 0;
-	if (copy == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	n = conf_split_list(copy, items, ACL_MAX);
+	n = conf_list_each(list, ACL_MAX, add_net, acl, err, errlen);
 	if (n > ACL_MAX) {
 		snprintf(err, errlen, "more than %d networks", ACL_MAX);
-		rc = -1;
+		return -1;
 	}
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		if (parse_net(items[i], &acl->net[i], err, errlen) != 0)
-			rc = -1;
-		else
-			acl->n++;
-	}
-	free(copy);
-	return rc;
+	return n < 0 ? -1 : 0;
 }
 
 static bool

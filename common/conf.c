@@ -1,5 +1,6 @@
 /* conf.c: table-driven INI loading on top of inih, with file:line errors. */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -135,18 +136,47 @@ type_name(enum conf_type t)
 	case CONF_BOOL:	return "yes|no";
 	case CONF_SIZE:	return "size";
 	case CONF_MSEC:	return "duration";
+	case CONF_SHARED: break;
 	}
 	return "?";
+}
+
+/*
+ * The key a table row stands for: the row itself, or for a CONF_SHARED row the shared
+ * key placed at the row's offset, with the row's own default, check and help if it has
+ * them. Returns k or tmp.
+ */
+static const struct conf_key *
+key_resolve(const struct conf_key *k, struct conf_key *tmp)
+{
+	const struct conf_key *shared;
+
+	if (k->type != CONF_SHARED)
+		return k;
+	shared = conf_shared_key(k->section, k->name);
+	assert(shared != NULL && shared->type != CONF_SHARED);	/* a table names a real one */
+	*tmp = *shared;
+	tmp->offset = k->offset;
+	if (k->def != NULL)
+		tmp->def = k->def;
+	if (k->check != NULL)
+		tmp->check = k->check;
+	if (k->help != NULL)
+		tmp->help = k->help;
+	return tmp;
 }
 
 /* Stores value into dst per key k; returns 0 or -1 with err filled. */
 static int
 conf_set(const struct conf_key *k, void *dst, const char *value, char *err, size_t errlen)
 {
-	char *field = (char *)dst + k->offset;
+	char *field;
+	struct conf_key tmp;
 	long long n;
 	bool b;
 
+	k = key_resolve(k, &tmp);
+	field = (char *)dst + k->offset;
 	if (k->check != NULL && k->check(value, err, errlen) != 0)
 		return -1;
 	switch (k->type) {
@@ -180,6 +210,8 @@ conf_set(const struct conf_key *k, void *dst, const char *value, char *err, size
 		else
 			*(int *)field = (int)n;
 		return 0;
+	case CONF_SHARED:
+		break;
 	}
 	snprintf(err, errlen, "internal: bad key type");
 	return -1;
@@ -315,7 +347,8 @@ conf_defaults(const struct conf_schema *schema, void *dst)
 	int errors = 0;
 
 	for (size_t i = 0; i < schema->nkeys; i++) {
-		const struct conf_key *k = &schema->keys[i];
+		struct conf_key tmp;
+		const struct conf_key *k = key_resolve(&schema->keys[i], &tmp);
 
 		if (k->def == NULL)
 			continue;
@@ -366,7 +399,8 @@ void
 conf_free(const struct conf_schema *schema, void *dst)
 {
 	for (size_t i = 0; i < schema->nkeys; i++) {
-		const struct conf_key *k = &schema->keys[i];
+		struct conf_key tmp;
+		const struct conf_key *k = key_resolve(&schema->keys[i], &tmp);
 
 		if (k->type == CONF_STR) {
 			char **field = (char **)((char *)dst + k->offset);
@@ -383,7 +417,8 @@ conf_print_help(const struct conf_schema *schema, FILE *out)
 	const char *section = "";
 
 	for (size_t i = 0; i < schema->nkeys; i++) {
-		const struct conf_key *k = &schema->keys[i];
+		struct conf_key tmp;
+		const struct conf_key *k = key_resolve(&schema->keys[i], &tmp);
 
 		if (strcmp(section, k->section) != 0) {
 			section = k->section;
@@ -415,6 +450,48 @@ conf_split_list(char *s, char **items, size_t max)
 		items[n++] = tok;
 	}
 	return n;
+}
+
+long
+conf_read_small_file(const char *path, const char *prefix, char *buf, size_t cap,
+    char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert(cap > 0);
+	if (f == NULL) {
+		snprintf(err, errlen, "%s%s: %s", prefix, path, strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, cap - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n > 0 && isspace((unsigned char)buf[n - 1]))
+		buf[--n] = '\0';
+	return (long)n;
+}
+
+long
+conf_list_each(const char *list, size_t max, conf_item_fn each, void *arg, char *err,
+    size_t errlen)
+{
+	char *copy = strdup(list), **items = calloc(max + 1, sizeof(*items));
+	long rc;
+
+	if (copy == NULL || items == NULL) {
+		snprintf(err, errlen, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	rc = (long)conf_split_list(copy, items, max);
+	for (long i = 0; rc <= (long)max && i < rc; i++)
+		if (each(arg, items[i], err, errlen) != 0)
+			rc = -1;
+out:
+	free(items);
+	free(copy);
+	return rc;
 }
 
 int
@@ -493,24 +570,27 @@ conf_parse_sockaddr(const char *s, int defport, struct sockaddr_storage *ss, siz
 }
 
 int
+conf_item_addr(void *defport, const char *item, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	size_t sslen;
+
+	return conf_parse_sockaddr(item, *(const int *)defport, &ss, &sslen, err, errlen);
+}
+
+int
 conf_check_addr_list(const char *value, char *err, size_t errlen)
 {
-	char *copy = xstrdup(value), *items[64];
-	struct sockaddr_storage ss;
-	size_t n, sslen;
-	int rc = 0;
+	int defport = -1;
+	long n = conf_list_each(value, 64, conf_item_addr, &defport, err, errlen);
 
-	n = conf_split_list(copy, items, 64);
 	if (n == 0 || n > 64) {
 		snprintf(err, errlen, n == 0 ? "empty address list" : "more than 64 addresses");
-		rc = -1;
+		return -1;
 	}
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (conf_parse_sockaddr(items[i], -1, &ss, &sslen, err, errlen) != 0)
-			rc = -1;
-	free(copy);
-	return rc;
+	return n < 0 ? -1 : 0;
 }
+
 
 int
 conf_check_addr_list_or_none(const char *value, char *err, size_t errlen)

@@ -12,6 +12,12 @@ enum conf_type {
 	CONF_BOOL,	/* bool: yes/no, true/false, on/off, 1/0 */
 	CONF_SIZE,	/* size_t: bytes with optional K, M, G suffix, within [min, max] */
 	CONF_MSEC,	/* int milliseconds: "250ms", "2s", "1m", "1h" or a bare number of seconds */
+	/*
+	 * A key both daemons have (common/conf_keys.c): the row gives section, name and
+	 * offset; type, bounds, default, check and help come from the shared key, but for a
+	 * default, check or help the row sets itself (where the daemons differ).
+	 */
+	CONF_SHARED,
 };
 
 /*
@@ -65,10 +71,34 @@ void conf_print_help(const struct conf_schema *schema, FILE *out);
 /* Splits a comma-separated list in place; returns the number of items (at most max). */
 size_t conf_split_list(char *s, char **items, size_t max);
 
+/*
+ * Calls each(arg, item, ...) on the items of a comma-separated list, in order, until one
+ * fails (returns non-zero, its reason in err). Returns the number of items; max + 1,
+ * without visiting any, when there are more than max; -1 when an item failed or memory
+ * ran out. The caller words its own errors for an empty or too long list.
+ */
+typedef int (*conf_item_fn)(void *arg, const char *item, char *err, size_t errlen);
+long conf_list_each(const char *list, size_t max, conf_item_fn each, void *arg, char *err,
+    size_t errlen);
+
+/* A conf_item_fn: item is ADDR[:PORT]; defport points to the port if left out (-1: none). */
+int conf_item_addr(void *defport, const char *item, char *err, size_t errlen);
+
+/*
+ * Reads a small file a configuration names (a token, a key): at most cap - 1 octets
+ * into buf, NUL-terminated, trailing white space removed. Returns the length, or -1
+ * with "<prefix><path>: <reason>" in err.
+ */
+long conf_read_small_file(const char *path, const char *prefix, char *buf, size_t cap,
+    char *err, size_t errlen);
+
 /* Parses "ADDR:PORT", "[V6ADDR]:PORT", or "ADDR" with defport; fills a sockaddr_storage. */
 struct sockaddr_storage;
 int conf_parse_sockaddr(const char *s, int defport, struct sockaddr_storage *ss,
     size_t *sslen, char *err, size_t errlen);
+
+/* The shared key of that section and name (common/conf_keys.c), or NULL. */
+const struct conf_key *conf_shared_key(const char *section, const char *name);
 
 /* Check functions for tables. */
 int conf_check_addr_list(const char *value, char *err, size_t errlen);

@@ -123,6 +123,39 @@ dname_parent(const uint8_t *name)
 	return *name == 0 ? NULL : name + 1 + *name;
 }
 
+/* Positions of a name's labels, root excluded; returns their number. */
+static int
+label_starts(const uint8_t *name, const uint8_t **starts)
+{
+	int n = 0;
+
+	for (; *name != 0; name += 1 + *name) {
+		assert(n < DNAME_MAXLABELS);	/* 255 octets hold at most 127 labels */
+		starts[n++] = name;
+	}
+	return n;
+}
+
+int
+dname_canon_cmp(const uint8_t *a, const uint8_t *b)
+{
+	const uint8_t *la[DNAME_MAXLABELS], *lb[DNAME_MAXLABELS];
+	int na = label_starts(a, la), nb = label_starts(b, lb);
+
+	/* From the most significant label, each compared as an octet string. */
+	while (na > 0 && nb > 0) {
+		const uint8_t *x = la[--na], *y = lb[--nb];
+		size_t n = x[0] < y[0] ? x[0] : y[0];
+		int c = memcmp(x + 1, y + 1, n);
+
+		if (c != 0)
+			return c;
+		if (x[0] != y[0])
+			return x[0] < y[0] ? -1 : 1;
+	}
+	return (na > 0) - (nb > 0);	/* the shorter name, an ancestor, sorts first */
+}
+
 int
 dname_substitute(const uint8_t *name, const uint8_t *owner, const uint8_t *target,
     uint8_t *out)

@@ -47,6 +47,12 @@ int dname_substitute(const uint8_t *name, const uint8_t *owner, const uint8_t *t
     uint8_t *out);
 
 /*
+ * RFC 4034 6.1 canonical order of two wire names: <0, 0, >0. Labels are compared as
+ * they are: pass lower-case names (dname_lower()) for the canonical order itself.
+ */
+int dname_canon_cmp(const uint8_t *a, const uint8_t *b);
+
+/*
  * Parses presentation format (absolute or relative to origin, which may be NULL for the
  * root; \DDD and \X escapes). Returns the wire length or -1.
  */

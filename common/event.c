@@ -11,11 +11,10 @@
 
 #include "common/event.h"
 #include "common/event_fast.h"
+#include "common/rdata.h"
+#include "common/wire.h"
 
 #define TYPE_STRLEN	16		/* "TYPE65535" and every mnemonic fit */
-#define TEXT_INITIAL	4096
-/* Largest presentation form of one RDATA: an NSEC bitmap of all 65536 types is ~700 KB. */
-#define TEXT_MAX	(2u * 1024 * 1024)
 #define SHOW_MAX	40		/* characters of untrusted text quoted in a reason */
 
 struct event_decoder {
@@ -146,29 +145,6 @@ buf_reserve(char **buf, size_t *cap, size_t need)
 	*buf = nb;
 	*cap = need;
 	return 0;
-}
-
-/*
- * Presentation text of record pos of rr into *buf, growing it. knot reports malformed
- * RDATA and a short buffer alike (KNOT_ESPACE), so a failure at TEXT_MAX means malformed.
- * Returns 0, -1 (malformed) or -2 (out of memory).
- */
-static int
-rdata_text(const knot_rrset_t *rr, size_t pos, const knot_dump_style_t *style,
-    char **buf, size_t *cap)
-{
-	for (;;) {
-		int r = -1;
-
-		if (*cap > 0)
-			r = knot_rrset_txt_dump_data(rr, pos, *buf, *cap, style);
-		if (r >= 0)
-			return 0;
-		if (*cap > 0 && (r != KNOT_ESPACE || *cap >= TEXT_MAX))
-			return -1;
-		if (buf_reserve(buf, cap, *cap == 0 ? TEXT_INITIAL : *cap * 2) != 0)
-			return -2;
-	}
 }
 
 /*
@@ -485,7 +461,7 @@ line_build(const struct rec_ctx *c, uint32_t ttl, int prio, const char *content,
 	int n;
 
 	/* libzscanner knows no "NULL" mnemonic (type 10): it takes only the generic form. */
-	if (c->ev->type == 10)
+	if (c->ev->type == DNS_TYPE_NULL)
 		snprintf(type, sizeof(type), "TYPE10");
 	else
 		knot_rrtype_to_string(c->ev->type, type, sizeof(type));
@@ -567,7 +543,7 @@ rdata_check(const struct rec_ctx *c, const uint8_t *rdata, uint16_t len, bool ge
 	knot_rrset_init(&rr, c->ev->owner, c->ev->type, KNOT_CLASS_IN, 0);
 	if (knot_rrset_add_rdata(&rr, rdata, len, NULL) != KNOT_EOK)
 		return fail(c->err, c->errlen, EVENT_ERR_RRSET, "out of memory");
-	r = rdata_text(&rr, 0, &KNOT_DUMP_STYLE_DEFAULT, &c->d->text, &c->d->textcap);
+	r = rdata_text(&rr, 0, false, &c->d->text, &c->d->textcap);
 	knot_rdataset_clear(&rr.rrs, NULL);
 	if (r == -2)
 		return fail(c->err, c->errlen, EVENT_ERR_RRSET, "out of memory");
@@ -733,16 +709,13 @@ static int
 encode_record(json_t *arr, const knot_rrset_t *rr, size_t pos, const char *owner,
     const char *type, char **buf, size_t *cap)
 {
-	knot_dump_style_t generic = KNOT_DUMP_STYLE_DEFAULT;
 	const knot_rdata_t *rd = knot_rdataset_at(&rr->rrs, (uint16_t)pos);
 	int r = -1;
 
 	if (rdata_wire_valid(rr->type, rd->data, rd->len))
-		r = rdata_text(rr, pos, &KNOT_DUMP_STYLE_DEFAULT, buf, cap);
-	if (r == -1) {
-		generic.generic = true;
-		r = rdata_text(rr, pos, &generic, buf, cap);
-	}
+		r = rdata_text(rr, pos, false, buf, cap);
+	if (r == -1)
+		r = rdata_text(rr, pos, true, buf, cap);
 	if (r != 0)
 		return -1;
 	return json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I}", "name", owner,

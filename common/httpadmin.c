@@ -215,18 +215,10 @@ char *
 httpadmin_read_token(const char *path, char *err, size_t errlen)
 {
 	char buf[512];
-	FILE *f = fopen(path, "r");
-	size_t n;
+	long n = conf_read_small_file(path, "token-file ", buf, sizeof(buf), err, errlen);
 
-	if (f == NULL) {
-		snprintf(err, errlen, "token-file %s: %s", path, strerror(errno));
+	if (n < 0)
 		return NULL;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		buf[--n] = '\0';
 	if (n == 0) {
 		snprintf(err, errlen, "token-file %s is empty", path);
 		return NULL;

@@ -1,15 +1,23 @@
 /* log.c: timestamped, level-filtered log lines on stderr. */
+#include <assert.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 static const char *log_prog = "streamdns";
-static volatile int log_lvl = LOG_LVL_INFO;
-static volatile int log_json;
+/*
+ * SIGHUP changes these in the main thread while every other thread logs: atomics, so a
+ * reader sees the old value or the new one. Relaxed order is enough: nothing else is
+ * published through them.
+ */
+static atomic_int log_lvl = LOG_LVL_INFO;
+static atomic_int log_json;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -17,19 +25,20 @@ void
 log_init(const char *progname, enum log_level level)
 {
 	log_prog = progname;
-	log_lvl = level;
+	log_set_level(level);
 }
 
 void
 log_set_level(enum log_level level)
 {
-	log_lvl = level;
+	assert(level >= LOG_LVL_ERROR && level <= LOG_LVL_DEBUG);
+	atomic_store_explicit(&log_lvl, (int)level, memory_order_relaxed);
 }
 
 void
 log_set_json(int on)
 {
-	log_json = on;
+	atomic_store_explicit(&log_json, on != 0, memory_order_relaxed);
 }
 
 /* Writes s as a JSON string body (quotes, backslashes and control characters escaped). */
@@ -70,13 +79,13 @@ vlog(enum log_level lvl, const char *err, const char *fmt, va_list ap)
 	struct timespec now;
 	struct tm tm;
 
-	if ((int)lvl > log_lvl)
+	if ((int)lvl > atomic_load_explicit(&log_lvl, memory_order_relaxed))
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_json) {
+	if (atomic_load_explicit(&log_json, memory_order_relaxed)) {
 		char full[1200], esc[2 * sizeof(full)];
 
 		snprintf(full, sizeof(full), "%s%s%s", msg, err ? ": " : "", err ? err : "");
@@ -161,11 +170,8 @@ fatalx(const char *fmt, ...)
 bool
 log_rl_allow(struct log_rl *rl, double interval, unsigned long *suppressed)
 {
-	struct timespec now;
-	double t;
+	double t = clock_mono_sec();
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	t = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 	if (rl->last != 0 && t - rl->last < interval) {
 		rl->suppressed++;
 		return false;

@@ -54,6 +54,18 @@ metric_one(const struct metric_sink *s, const char *name, enum metric_kind kind,
 	s->sample(s->ctx, name, "", value);
 }
 
+static inline void
+metric_counter(const struct metric_sink *s, const char *name, const char *help, double v)
+{
+	metric_one(s, name, METRIC_COUNTER, help, v);
+}
+
+static inline void
+metric_gauge(const struct metric_sink *s, const char *name, const char *help, double v)
+{
+	metric_one(s, name, METRIC_GAUGE, help, v);
+}
+
 /* A sink writing the Prometheus text exposition format (version 0.0.4) into b. */
 void metrics_prometheus_sink(struct metric_sink *s, struct strbuf *b);
 /*

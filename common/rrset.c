@@ -9,6 +9,25 @@
 /* Worst case per record on the wire: uncompressed owner, TYPE CLASS TTL RDLENGTH. */
 #define RR_OVERHEAD	(255 + 10)
 
+uint32_t
+rrset_soa_serial(const struct rrset *rs)
+{
+	struct rdata_ref rd;
+	size_t pos = 0;
+
+	if (rrset_first(rs, &rd) == NULL)
+		return 0;
+	for (int i = 0; i < 2; i++) {	/* MNAME, RNAME */
+		while (pos < rd.len && rd.data[pos] != 0)
+			pos += 1 + (size_t)rd.data[pos];
+		pos++;
+	}
+	if (pos + 4 > rd.len)
+		return 0;
+	return (uint32_t)rd.data[pos] << 24 | (uint32_t)rd.data[pos + 1] << 16 |
+	    (uint32_t)rd.data[pos + 2] << 8 | rd.data[pos + 3];
+}
+
 /* Reads the record header at it (length in host order, unaligned) and fills rd. */
 static const uint8_t *
 rrset_read(const uint8_t *it, struct rdata_ref *rd)

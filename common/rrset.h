@@ -38,6 +38,12 @@ const uint8_t *rrset_next(const struct rrset *rs, const uint8_t *it, struct rdat
 uint32_t rrset_soa_negative_ttl(const struct rrset *soa);
 
 /*
+ * The SERIAL of an SOA RRset's (first) record, RFC 1035 3.3.13: the 32 bits after MNAME
+ * and RNAME, which are uncompressed in stored RDATA. 0 when the RDATA is too short.
+ */
+uint32_t rrset_soa_serial(const struct rrset *rs);
+
+/*
  * Builder: collects records, then rrset_builder_finish() sorts, removes duplicates and
  * returns a new rrset (caller owns; free with free()). TTL is the minimum of the records'
  * TTLs (RFC 2181 5.2 wants them equal; the minimum is the safe reading).

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/conf.h"
 #include "common/sign.h"
 
 #define SIGN_TAG	"streamdns-event-v1"
@@ -135,19 +136,11 @@ int
 sign_load_secret(const char *path, uint8_t sk[SIGN_SK_LEN], char *err, size_t errlen)
 {
 	char buf[256];
-	FILE *f = fopen(path, "r");
-	size_t n;
+	long n = conf_read_small_file(path, "", buf, sizeof(buf), err, errlen);
 
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (n < 0)
 		return -1;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		buf[--n] = '\0';
-	if (b64_exact(buf, n, sk, SIGN_SK_LEN) != 0) {
+	if (b64_exact(buf, (size_t)n, sk, SIGN_SK_LEN) != 0) {
 		snprintf(err, errlen, "%s: not an Ed25519 secret key (base64 of %d octets)",
 		    path, SIGN_SK_LEN);
 		sodium_memzero(buf, sizeof(buf));

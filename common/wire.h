@@ -56,6 +56,13 @@ enum {
 #define EDE_NOT_READY	14
 #define EDNS_FLAG_DO	0x8000
 
+/* The rest of the protocol numbers the code names (RFC 6895 registries). */
+enum {
+	DNS_TYPE_NULL = 10, DNS_TYPE_SIG = 24, DNS_TYPE_NAPTR = 35, DNS_TYPE_NSEC3 = 50,
+	DNS_TYPE_NSEC3PARAM = 51, DNS_TYPE_ZONEMD = 63, DNS_TYPE_SVCB = 64,
+	DNS_TYPE_HTTPS = 65, DNS_TYPE_CAA = 257,
+};
+
 /* What a query said, after parsing (qname keeps the client's case). */
 struct dns_query {
 	uint16_t	id;

@@ -9,7 +9,9 @@
 #include <libknot/libknot.h>
 #include <libzscanner/scanner.h>
 
+#include "common/array.h"
 #include "common/dname.h"
+#include "common/rdata.h"
 #include "common/zonefile.h"
 
 /*
@@ -94,22 +96,11 @@ report(struct loader *ld, const char *file, uint64_t line, const char *fmt, ...)
 	ld->err(ld->arg, file, line, reason);
 }
 
-/* Grows *ptr (of elements of size) so that it holds at least need of them. */
+/* The arrays of the loader start at 64 elements and double. */
 static int
 grow(void **ptr, size_t *cap, size_t need, size_t size)
 {
-	size_t ncap = *cap == 0 ? 64 : *cap;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	if ((n = realloc(*ptr, ncap * size)) == NULL)
-		return -1;
-	*ptr = n;
-	*cap = ncap;
-	return 0;
+	return array_grow(ptr, cap, need, size, 64);
 }
 
 /* Appends len octets to the arena; returns their offset, or SIZE_MAX when out of memory. */
@@ -159,49 +150,17 @@ name_is_unrooted(const uint8_t *name, size_t avail)
 	    memcmp(name + last, no_origin_label, NO_ORIGIN_LABEL_LEN) == 0;
 }
 
-/* Length of the uncompressed name at rd[pos], bounded by len; 0 when it runs off the end. */
-static size_t
-wire_name_len(const uint8_t *rd, size_t pos, size_t len)
+static int
+name_unrooted(void *rd, size_t off, size_t n)
 {
-	size_t start = pos;
-
-	while (pos < len && rd[pos] != 0)
-		pos += 1 + (size_t)rd[pos];
-	return pos < len ? pos + 1 - start : 0;
+	return name_is_unrooted((const uint8_t *)rd + off, n);
 }
 
 /* True when a domain name in the RDATA (per libknot's layout of the type) is unrooted. */
 static bool
 rdata_is_unrooted(uint16_t type, const uint8_t *rd, size_t len)
 {
-	const knot_rdata_descriptor_t *d = knot_get_rdata_descriptor(type);
-	size_t pos = 0, n;
-
-	for (const int *b = d->block_types; *b != KNOT_RDATA_WF_END && pos < len; b++) {
-		switch (*b) {
-		case KNOT_RDATA_WF_FIXED_DNAME:
-		case KNOT_RDATA_WF_COMPRESSIBLE_DNAME:
-		case KNOT_RDATA_WF_DECOMPRESSIBLE_DNAME:
-			if ((n = wire_name_len(rd, pos, len)) == 0)
-				return false;
-			if (name_is_unrooted(rd + pos, n))
-				return true;
-			pos += n;
-			break;
-		case KNOT_RDATA_WF_NAPTR_HEADER:
-			/* ORDER, PREFERENCE, then FLAGS, SERVICES, REGEXP character-strings. */
-			pos += 4;
-			for (int i = 0; i < 3 && pos < len; i++)
-				pos += 1 + (size_t)rd[pos];
-			break;
-		case KNOT_RDATA_WF_REMAINDER:
-			return false;
-		default:
-			pos += (size_t)*b;
-			break;
-		}
-	}
-	return false;
+	return rdata_names(type, rd, len, name_unrooted, (void *)rd) != 0;
 }
 
 /* ---- grouping ---- */

@@ -1,4 +1,5 @@
 /* admin.c: dnsr's metrics collector and admin paths, served by common/httpadmin. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,28 +19,22 @@ struct dnsr_admin {
 
 
 static void
-counter(const struct metric_sink *s, const char *name, const char *help, double v)
-{
-	metric_one(s, name, METRIC_COUNTER, help, v);
-}
-
-static void
 collect_cache(struct cache *cache, const struct metric_sink *s)
 {
 	struct cache_stats cs;
 
 	cache_get_stats(cache, &cs);
-	counter(s, "streamdns_dnsr_cache_hits_total", "cache lookups that found an entry",
+	metric_counter(s, "streamdns_dnsr_cache_hits_total", "cache lookups that found an entry",
 	    (double)cs.hits);
-	counter(s, "streamdns_dnsr_cache_misses_total", "cache lookups that found none",
+	metric_counter(s, "streamdns_dnsr_cache_misses_total", "cache lookups that found none",
 	    (double)cs.misses);
-	counter(s, "streamdns_dnsr_cache_inserts_total", "entries stored in the cache",
+	metric_counter(s, "streamdns_dnsr_cache_inserts_total", "entries stored in the cache",
 	    (double)cs.inserts);
-	counter(s, "streamdns_dnsr_cache_evictions_total",
+	metric_counter(s, "streamdns_dnsr_cache_evictions_total",
 	    "entries evicted to stay within [cache] max-size", (double)cs.evictions);
-	metric_one(s, "streamdns_dnsr_cache_entries", METRIC_GAUGE, "entries in the cache",
+	metric_gauge(s, "streamdns_dnsr_cache_entries", "entries in the cache",
 	    (double)cs.entries);
-	metric_one(s, "streamdns_dnsr_cache_bytes", METRIC_GAUGE,
+	metric_gauge(s, "streamdns_dnsr_cache_bytes",
 	    "memory charged to the cache entries", (double)cs.bytes);
 }
 
@@ -55,8 +50,45 @@ rcode_name(int rcode, char *buf, size_t len)
 	return buf;
 }
 
+/* The plain counters of struct dnsr_stats: one sample each, no labels. */
+static const struct stat_counter {
+	const char	*name;
+	const char	*help;
+	size_t		 offset;	/* of an unsigned long in struct dnsr_stats */
+} stat_counters[] = {
+#define STAT(f)	offsetof(struct dnsr_stats, f)
+	{ "streamdns_dnsr_queries_received_total",
+	    "client queries received (well-formed enough to answer)", STAT(queries) },
+	{ "streamdns_dnsr_cache_answers_total", "queries answered from the cache at once",
+	    STAT(cache_answers) },
+	{ "streamdns_dnsr_refused_total", "queries refused by [server] allow", STAT(refused) },
+	{ "streamdns_dnsr_resolutions_total", "resolutions started for clients",
+	    STAT(resolutions) },
+	{ "streamdns_dnsr_resolution_failures_total", "resolutions that ended in SERVFAIL",
+	    STAT(failures) },
+	{ "streamdns_dnsr_upstream_queries_total", "queries sent to upstream servers",
+	    STAT(upstream) },
+	{ "streamdns_dnsr_upstream_timeouts_total",
+	    "upstream queries unanswered within [resolver] query-timeout",
+	    STAT(upstream_timeouts) },
+	{ "streamdns_dnsr_upstream_errors_total",
+	    "upstream queries that failed (refused, unreachable)", STAT(upstream_errors) },
+	{ "streamdns_dnsr_upstream_bad_answers_total",
+	    "upstream answers rejected (lame, REFUSED, SERVFAIL, malformed, off-question)",
+	    STAT(bad_answers) },
+	{ "streamdns_dnsr_socket_connections_total",
+	    "authd connections accepted on the Unix socket", STAT(sock_conns) },
+	{ "streamdns_dnsr_socket_queries_total", "QUERY frames received from authd",
+	    STAT(sock_queries) },
+	{ "streamdns_dnsr_socket_malformed_total", "malformed frames (answered with ERROR 1)",
+	    STAT(sock_malformed) },
+	{ "streamdns_dnsr_socket_slow_total",
+	    "authd connections ended for not reading their answers", STAT(sock_slow) },
+#undef STAT
+};
+
 static void
-collect_queries(const struct dnsr_stats *st, const struct metric_sink *s)
+collect_stats(const struct dnsr_stats *st, const struct metric_sink *s)
 {
 	char labels[64], rc[16];
 
@@ -73,35 +105,16 @@ collect_queries(const struct dnsr_stats *st, const struct metric_sink *s)
 			    (double)st->answers[t][r]);
 		}
 	}
-	counter(s, "streamdns_dnsr_queries_received_total",
-	    "client queries received (well-formed enough to answer)", (double)st->queries);
-	counter(s, "streamdns_dnsr_cache_answers_total", "queries answered from the cache at once",
-	    (double)st->cache_answers);
-	counter(s, "streamdns_dnsr_refused_total", "queries refused by [server] allow",
-	    (double)st->refused);
-	counter(s, "streamdns_dnsr_resolutions_total", "resolutions started for clients",
-	    (double)st->resolutions);
-	counter(s, "streamdns_dnsr_resolution_failures_total",
-	    "resolutions that ended in SERVFAIL", (double)st->failures);
+	for (size_t i = 0; i < sizeof(stat_counters) / sizeof(stat_counters[0]); i++) {
+		const struct stat_counter *c = &stat_counters[i];
+
+		metric_counter(s, c->name, c->help,
+		    (double)*(const unsigned long *)((const char *)st + c->offset));
+	}
 	metric_family(s, "streamdns_dnsr_resolution_duration_seconds", METRIC_HISTOGRAM,
 	    "time from starting a resolution to its answer");
 	histogram_emit(s, "streamdns_dnsr_resolution_duration_seconds", "",
 	    &st->resolve_latency);
-}
-
-static void
-collect_upstream(const struct dnsr_stats *st, const struct metric_sink *s)
-{
-	counter(s, "streamdns_dnsr_upstream_queries_total", "queries sent to upstream servers",
-	    (double)st->upstream);
-	counter(s, "streamdns_dnsr_upstream_timeouts_total",
-	    "upstream queries unanswered within [resolver] query-timeout",
-	    (double)st->upstream_timeouts);
-	counter(s, "streamdns_dnsr_upstream_errors_total",
-	    "upstream queries that failed (refused, unreachable)", (double)st->upstream_errors);
-	counter(s, "streamdns_dnsr_upstream_bad_answers_total",
-	    "upstream answers rejected (lame, REFUSED, SERVFAIL, malformed, off-question)",
-	    (double)st->bad_answers);
 	metric_family(s, "streamdns_dnsr_upstream_dropped_total", METRIC_COUNTER,
 	    "upstream answers dropped before use: id or question mismatch, foreign client "
 	    "cookie, letter case changed (0x20; asked again over TCP)");
@@ -116,30 +129,15 @@ collect_upstream(const struct dnsr_stats *st, const struct metric_sink *s)
 	histogram_emit(s, "streamdns_dnsr_upstream_rtt_seconds", "", &st->upstream_rtt);
 }
 
-static void
-collect_socket(const struct dnsr_stats *st, const struct metric_sink *s)
-{
-	counter(s, "streamdns_dnsr_socket_connections_total",
-	    "authd connections accepted on the Unix socket", (double)st->sock_conns);
-	counter(s, "streamdns_dnsr_socket_queries_total", "QUERY frames received from authd",
-	    (double)st->sock_queries);
-	counter(s, "streamdns_dnsr_socket_malformed_total",
-	    "malformed frames (answered with ERROR 1)", (double)st->sock_malformed);
-	counter(s, "streamdns_dnsr_socket_slow_total",
-	    "authd connections ended for not reading their answers", (double)st->sock_slow);
-}
-
 void
 dnsr_admin_collect(struct dnsr_server *srv, struct cache *cache, const struct metric_sink *s)
 {
 	struct dnsr_stats st;
 
 	dnsr_server_stats(srv, &st);
-	collect_queries(&st, s);
-	collect_upstream(&st, s);
-	collect_socket(&st, s);
+	collect_stats(&st, s);
 	collect_cache(cache, s);
-	metric_one(s, "streamdns_dnsr_resident_memory_bytes", METRIC_GAUGE, "resident set size",
+	metric_gauge(s, "streamdns_dnsr_resident_memory_bytes", "resident set size",
 	    (double)httpadmin_rss_bytes());
 	httpadmin_info(s, "streamdns_dnsr_info", NULL);
 }

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "dnsr/cache.h"
+#include "common/clock.h"
 #include "common/dname.h"
 
 #define CACHE_MAX_SHARDS	32
@@ -33,10 +34,7 @@ struct cache {
 uint32_t
 cache_clock(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint32_t)ts.tv_sec;
+	return clock_mono_coarse_sec();
 }
 
 static uint64_t

@@ -25,23 +25,14 @@ check_mode(const char *value, char *err, size_t errlen)
 static int
 check_forwarders(const char *value, char *err, size_t errlen)
 {
-	char *copy = xstrdup(value), *items[HINTS_MAX_SERVERS + 1];
-	size_t n = conf_split_list(copy, items, HINTS_MAX_SERVERS);
-	int rc = 0;
+	int port = 53;
+	long n = conf_list_each(value, HINTS_MAX_SERVERS, conf_item_addr, &port, err, errlen);
 
 	if (n > HINTS_MAX_SERVERS) {
 		snprintf(err, errlen, "more than %d forwarders", HINTS_MAX_SERVERS);
-		rc = -1;
+		return -1;
 	}
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		struct sockaddr_storage ss;
-		size_t sslen;
-
-		if (conf_parse_sockaddr(items[i], 53, &ss, &sslen, err, errlen) != 0)
-			rc = -1;
-	}
-	free(copy);
-	return rc;
+	return n < 0 ? -1 : 0;
 }
 
 /* An octal file mode for the socket: 0660, 660, 0600 ... (permission bits only). */
@@ -104,18 +95,14 @@ check_socket_group(const char *value, char *err, size_t errlen)
 }
 
 static const struct conf_key dnsr_keys[] = {
-	{ "server", "listen", CONF_STR, 0, 0, "127.0.0.1:53", OFF(listen),
-	    conf_check_addr_list, "UDP and TCP addresses to answer on (comma-separated)" },
+	{ "server", "listen", CONF_SHARED, .offset = OFF(listen) },
 	{ "server", "allow", CONF_STR, 0, 0, "127.0.0.0/8, ::1", OFF(allow), acl_check_list,
 	    "clients that may query (CIDR list); everyone else gets REFUSED" },
-	{ "server", "workers", CONF_INT, 1, 64, "2", OFF(workers), NULL,
-	    "threads, each with its own sockets (SO_REUSEPORT) and upstream channels" },
-	{ "server", "udp-payload-size", CONF_INT, 512, 4096, "1232", OFF(udp_payload_size),
-	    NULL, "largest UDP response with EDNS (RFC 6891; 1232 avoids fragmentation)" },
-	{ "server", "tcp-idle-timeout", CONF_MSEC, 100, 600000, "10s", OFF(tcp_idle_timeout),
-	    NULL, "close an idle TCP connection after this long (RFC 7766)" },
-	{ "server", "tcp-max-clients", CONF_INT, 1, 100000, "1000", OFF(tcp_max_clients),
-	    NULL, "TCP connections per worker; more are refused" },
+	{ "server", "workers", CONF_SHARED, .offset = OFF(workers),
+	    .help = "threads, each with its own sockets (SO_REUSEPORT) and upstream channels" },
+	{ "server", "udp-payload-size", CONF_SHARED, .offset = OFF(udp_payload_size) },
+	{ "server", "tcp-idle-timeout", CONF_SHARED, .offset = OFF(tcp_idle_timeout) },
+	{ "server", "tcp-max-clients", CONF_SHARED, .offset = OFF(tcp_max_clients) },
 	{ "server", "max-resolutions", CONF_INT, 1, 1000000, "10000", OFF(max_resolutions),
 	    NULL, "client queries being resolved at once per worker; more get SERVFAIL" },
 	{ "server", "socket", CONF_STR, 0, 0, "", OFF(socket), NULL,
@@ -162,18 +149,13 @@ static const struct conf_key dnsr_keys[] = {
 	    "seconds; longer TTLs are lowered to this" },
 	{ "cache", "max-negative-ttl", CONF_INT, 0, 86400, "3600", OFF(max_negative_ttl), NULL,
 	    "seconds; NXDOMAIN and NODATA are cached at most this long (RFC 2308 5)" },
-	{ "log", "level", CONF_STR, 0, 0, "info", OFF(log_level), conf_check_log_level,
-	    "error, warn, info or debug" },
-	{ "admin", "listen", CONF_STR, 0, 0, "127.0.0.1:8054", OFF(admin_listen),
-	    conf_check_addr_list_or_none, "HTTP admin (/metrics /health /ready), or none" },
-	{ "admin", "token-file", CONF_STR, 0, 0, NULL, OFF(admin_token_file), NULL,
-	    "file holding a bearer token the admin endpoints require" },
-	{ "metrics", "statsd", CONF_STR, 0, 0, NULL, OFF(statsd), conf_check_addr_list,
-	    "push metrics as statsd gauges to HOST:PORT (UDP)" },
-	{ "metrics", "statsd-prefix", CONF_STR, 0, 0, "streamdns.dnsr", OFF(statsd_prefix),
-	    NULL, "prefix of the statsd metric names" },
-	{ "metrics", "statsd-interval", CONF_MSEC, 100, 3600000, "10s", OFF(statsd_interval),
-	    NULL, "how often to push to statsd" },
+	{ "log", "level", CONF_SHARED, .offset = OFF(log_level) },
+	{ "admin", "listen", CONF_SHARED, .offset = OFF(admin_listen), .def = "127.0.0.1:8054" },
+	{ "admin", "token-file", CONF_SHARED, .offset = OFF(admin_token_file) },
+	{ "metrics", "statsd", CONF_SHARED, .offset = OFF(statsd) },
+	{ "metrics", "statsd-prefix", CONF_SHARED, .offset = OFF(statsd_prefix),
+	    .def = "streamdns.dnsr" },
+	{ "metrics", "statsd-interval", CONF_SHARED, .offset = OFF(statsd_interval) },
 };
 
 const struct conf_schema dnsr_conf_schema = {

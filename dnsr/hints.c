@@ -1,5 +1,6 @@
 /* hints.c: the root hints file (named.root, parsed by libzscanner) and the forwarder list. */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,35 +118,34 @@ hints_load(struct hints *h, const char *path, int port, char *err, size_t errlen
 	return 0;
 }
 
+/* One forwarder: a nameless server with one address, port 53 if left out. */
+static int
+add_forwarder(void *arg, const char *item, char *err, size_t errlen)
+{
+	struct hints *h = arg;
+	struct hints_ns *ns;
+	size_t sslen;
+
+	assert(h->nns < HINTS_MAX_SERVERS);	/* conf_list_each() visits at most that many */
+	ns = &h->ns[h->nns];
+	if (conf_parse_sockaddr(item, 53, &ns->addr[0], &sslen, err, errlen) != 0)
+		return -1;
+	ns->name[0] = 0;
+	ns->naddr = 1;
+	h->nns++;
+	return 0;
+}
+
 int
 hints_forwarders(struct hints *h, const char *list, char *err, size_t errlen)
 {
-	char *copy = strdup(list), *items[HINTS_MAX_SERVERS + 1];
-	size_t n;
-	int rc = 0;
+	long n;
 
 	memset(h, 0, sizeof(*h));
-	if (copy == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	n = conf_split_list(copy, items, HINTS_MAX_SERVERS);
+	n = conf_list_each(list, HINTS_MAX_SERVERS, add_forwarder, h, err, errlen);
 	if (n == 0 || n > HINTS_MAX_SERVERS) {
 		snprintf(err, errlen, "between 1 and %d forwarders needed", HINTS_MAX_SERVERS);
-		rc = -1;
+		return -1;
 	}
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		struct hints_ns *ns = &h->ns[h->nns];
-		size_t sslen;
-
-		if (conf_parse_sockaddr(items[i], 53, &ns->addr[0], &sslen, err, errlen) != 0) {
-			rc = -1;
-			break;
-		}
-		ns->name[0] = 0;
-		ns->naddr = 1;
-		h->nns++;
-	}
-	free(copy);
-	return rc;
+	return n < 0 ? -1 : 0;
 }

@@ -1,4 +1,5 @@
 /* infra.c: the upstream server table: smoothed RTT, exponential back-off, cookies; shared. */
+#include <assert.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -8,11 +9,13 @@
 #include <sodium.h>
 
 #include "dnsr/infra.h"
+#include "common/clock.h"
 #include "common/cookie.h"
 #include "common/dname.h"
 
 #define INFRA_SLOTS		16384	/* a power of two */
 #define INFRA_COOKIE_SLOTS	4096	/* likewise: servers whose cookie we remember */
+#define ADDR_KEY_LEN		18	/* an IPv6 address (or IPv4, zero-padded), a port */
 
 struct slot {
 	uint64_t	key;		/* hash of (address, port, zone); 0 = empty */
@@ -23,7 +26,7 @@ struct slot {
 
 /* A server cookie is per server, not per zone: keyed by the full address. */
 struct cookie_slot {
-	uint8_t		addr[18];	/* address then port; all zero = empty */
+	uint8_t		addr[ADDR_KEY_LEN];	/* address then port; all zero = empty */
 	uint8_t		len;
 	uint8_t		cookie[INFRA_COOKIE_MAX];
 };
@@ -36,21 +39,9 @@ struct infra {
 };
 
 uint64_t
-infra_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t
 infra_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return clock_mono_us();
 }
 
 struct infra *
@@ -74,27 +65,39 @@ infra_free(struct infra *inf)
 	free(inf);
 }
 
-/* The zone name's hash (seeded) mixed with the address and port. */
+/* The address and port of sa as 18 octets (IPv4 padded with zeros). */
+static void
+addr_key(const struct sockaddr *sa, uint8_t key[ADDR_KEY_LEN])
+{
+	assert(sa->sa_family == AF_INET || sa->sa_family == AF_INET6);
+	memset(key, 0, ADDR_KEY_LEN);
+	if (sa->sa_family == AF_INET) {
+		memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		memcpy(key + 16, &((const struct sockaddr_in *)sa)->sin_port, 2);
+	} else {
+		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		memcpy(key + 16, &((const struct sockaddr_in6 *)sa)->sin6_port, 2);
+	}
+}
+
+/* FNV-1a over the address key, from h. */
+static uint64_t
+addr_hash(uint64_t h, const uint8_t key[ADDR_KEY_LEN])
+{
+	for (size_t i = 0; i < ADDR_KEY_LEN; i++)
+		h = (h ^ key[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The zone name's hash (seeded) mixed with the address and port; never 0 (empty slot). */
 static uint64_t
 key_of(const struct sockaddr *sa, const uint8_t *zone)
 {
-	uint64_t h = dname_hash(zone, dname_len(zone));
-	const uint8_t *a;
-	size_t alen;
-	uint16_t port;
+	uint8_t key[ADDR_KEY_LEN];
+	uint64_t h;
 
-	if (sa->sa_family == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
-		alen = 4;
-		port = ((const struct sockaddr_in *)sa)->sin_port;
-	} else {
-		a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		alen = 16;
-		port = ((const struct sockaddr_in6 *)sa)->sin6_port;
-	}
-	for (size_t i = 0; i < alen; i++)
-		h = (h ^ a[i]) * 0x100000001b3ULL;
-	h = (h ^ port) * 0x100000001b3ULL;
+	addr_key(sa, key);
+	h = addr_hash(dname_hash(zone, dname_len(zone)), key);
 	h ^= h >> 31;
 	return h == 0 ? 1 : h;
 }
@@ -119,6 +122,16 @@ claim(struct infra *inf, uint64_t key)
 	return s;
 }
 
+/* Locks inf and returns the slot of (sa, zone), claimed; the caller unlocks. */
+static struct slot *
+lock_claim(struct infra *inf, const struct sockaddr *sa, const uint8_t *zone)
+{
+	uint64_t key = key_of(sa, zone);
+
+	pthread_mutex_lock(&inf->lock);
+	return claim(inf, key);
+}
+
 uint64_t
 infra_score(struct infra *inf, const struct sockaddr *sa, const uint8_t *zone,
     uint64_t now_ms)
@@ -140,10 +153,8 @@ void
 infra_success(struct infra *inf, const struct sockaddr *sa, const uint8_t *zone,
     uint64_t rtt_us, uint64_t now_ms)
 {
-	struct slot *s;
+	struct slot *s = lock_claim(inf, sa, zone);
 
-	pthread_mutex_lock(&inf->lock);
-	s = claim(inf, key_of(sa, zone));
 	/* The first measurement replaces the guess; later ones are smoothed (7/8 old). */
 	if (s->srtt_us == INFRA_UNKNOWN_RTT)
 		s->srtt_us = rtt_us;
@@ -158,10 +169,8 @@ void
 infra_failure(struct infra *inf, const struct sockaddr *sa, const uint8_t *zone,
     uint64_t timeout_us, uint64_t now_ms)
 {
-	struct slot *s;
+	struct slot *s = lock_claim(inf, sa, zone);
 
-	pthread_mutex_lock(&inf->lock);
-	s = claim(inf, key_of(sa, zone));
 	s->backoff_ms = s->backoff_ms == 0 ? INFRA_BACKOFF_MIN :
 	    (s->backoff_ms * 2 > INFRA_BACKOFF_MAX ? INFRA_BACKOFF_MAX : s->backoff_ms * 2);
 	s->backoff_until = now_ms + s->backoff_ms;
@@ -170,22 +179,14 @@ infra_failure(struct infra *inf, const struct sockaddr *sa, const uint8_t *zone,
 	pthread_mutex_unlock(&inf->lock);
 }
 
-/* The address and port of sa as 18 octets (IPv4 padded with zeros), and their hash. */
+/* The address key of sa, and the cookie slot it goes in. */
 static size_t
-cookie_key(const struct sockaddr *sa, uint8_t key[18])
+cookie_key(const struct sockaddr *sa, uint8_t key[ADDR_KEY_LEN])
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h;
 
-	memset(key, 0, 18);
-	if (sa->sa_family == AF_INET) {
-		memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		memcpy(key + 16, &((const struct sockaddr_in *)sa)->sin_port, 2);
-	} else {
-		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-		memcpy(key + 16, &((const struct sockaddr_in6 *)sa)->sin6_port, 2);
-	}
-	for (size_t i = 0; i < 18; i++)
-		h = (h ^ key[i]) * 0x100000001b3ULL;
+	addr_key(sa, key);
+	h = addr_hash(0xcbf29ce484222325ULL, key);
 	return (size_t)((h ^ (h >> 29)) & (INFRA_COOKIE_SLOTS - 1));
 }
 
@@ -193,7 +194,7 @@ size_t
 infra_cookie(struct infra *inf, const struct sockaddr *sa, uint8_t client[8],
     uint8_t server[INFRA_COOKIE_MAX])
 {
-	uint8_t key[18];
+	uint8_t key[ADDR_KEY_LEN];
 	size_t i = cookie_key(sa, key), len = 0;
 
 	cookie_client(inf->secret, sa, client);
@@ -210,7 +211,7 @@ void
 infra_cookie_learn(struct infra *inf, const struct sockaddr *sa, const uint8_t *server,
     size_t len)
 {
-	uint8_t key[18];
+	uint8_t key[ADDR_KEY_LEN];
 	size_t i = cookie_key(sa, key);
 
 	if (len < 8 || len > INFRA_COOKIE_MAX)

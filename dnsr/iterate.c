@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "dnsr/iterate.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "common/wire.h"
@@ -423,7 +424,7 @@ send_to(struct iter *it, size_t idx)
 static int
 pick(struct iter *it)
 {
-	uint64_t best = UINT64_MAX, now = infra_now_ms();
+	uint64_t best = UINT64_MAX, now = clock_mono_ms();
 	int idx = -1;
 
 	for (size_t i = 0; i < it->cut.naddrs; i++) {
@@ -512,7 +513,7 @@ skip_type(uint16_t type)
 {
 	/* No DNSSEC validation here: signatures and denial records are not kept. */
 	return type == DNS_TYPE_OPT || type == DNS_TYPE_RRSIG || type == DNS_TYPE_NSEC ||
-	    type == 50 /* NSEC3 */ || type == 24 /* SIG */ || type == DNS_TYPE_TSIG ||
+	    type == DNS_TYPE_NSEC3 || type == DNS_TYPE_SIG || type == DNS_TYPE_TSIG ||
 	    type == DNS_TYPE_TKEY || (type >= 128 && type <= 255);
 }
 
@@ -975,7 +976,7 @@ on_answer(void *arg, enum upstream_status st, const uint8_t *msg, size_t len,
 	struct iter *it = arg;
 	union sa46 addr = it->cut.addrs[it->asked].a;
 	uint8_t zone[DNAME_MAXLEN];
-	uint64_t now = infra_now_ms();
+	uint64_t now = clock_mono_ms();
 	enum verdict v = V_BAD;
 
 	it->uq = NULL;

@@ -1,6 +1,4 @@
 /* main.c: streamdns-dnsr: arguments, configuration, the shared cache, workers, signals. */
-#include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +6,6 @@
 
 #include <ares.h>
 #include <event2/thread.h>
-#include <sodium.h>
 
 #include "dnsr/admin.h"
 #include "dnsr/cache.h"
@@ -16,27 +13,18 @@
 #include "dnsr/hints.h"
 #include "dnsr/infra.h"
 #include "dnsr/server.h"
-#include "common/dname.h"
+#include "common/daemon.h"
 #include "common/log.h"
-#include "common/privdrop.h"
 
-static void
-usage(FILE *out)
-{
-	fprintf(out,
-	    "usage: streamdns-dnsr -c FILE [--check-config]\n"
-	    "       streamdns-dnsr --version | --help\n"
-	    "\n"
-	    "A recursive DNS resolver with its own cache (iterating from the root hints, or\n"
-	    "forwarding). Options:\n"
-	    "  -c, --config FILE   the INI configuration file\n"
-	    "  -n, --check-config  check the configuration (and the root hints) and exit\n"
-	    "  -v, --version       print the version\n"
-	    "  -h, --help          this text and the configuration keys\n"
-	    "\nSignals: TERM/INT stop, USR1 logs the counters.\n"
-	    "\nConfiguration keys:\n");
-	conf_print_help(&dnsr_conf_schema, out);
-}
+static const struct daemon_info dnsr_info = {
+	"streamdns-dnsr",
+	"A recursive DNS resolver with its own cache (iterating from the root hints, or\n"
+	"forwarding).",
+	"check the configuration (and the root hints) and exit",
+	"\nSignals: TERM/INT stop, USR1 logs the counters.\n"
+	"\nConfiguration keys:\n",
+	&dnsr_conf_schema,
+};
 
 static void
 log_stats(struct dnsr_server *srv, struct cache *cache)
@@ -80,8 +68,7 @@ wait_for_stop(const sigset_t *sigs, struct dnsr_server *srv, struct cache *cache
 	int sig;
 
 	for (;;) {
-		if (sigwait(sigs, &sig) != 0)
-			continue;
+		sig = daemon_next_signal(sigs);
 		if (sig == SIGUSR1) {
 			log_stats(srv, cache);
 			continue;
@@ -104,17 +91,11 @@ run(const struct dnsr_conf *conf)
 	struct dnsr_server *srv;
 	struct dnsr_admin *adm;
 	struct cache *cache;
-	char aerr[256];
+	char err[256];
 	struct infra *infra;
 	sigset_t sigs;
 
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	daemon_block_signals(&sigs, SIGUSR1);
 	load_start(conf, &start);
 	evthread_use_pthreads();	/* loopexit is called on the workers' bases from here */
 	if ((cache = cache_new(conf->cache_size, &lim)) == NULL || (infra = infra_new()) == NULL)
@@ -123,16 +104,12 @@ run(const struct dnsr_conf *conf)
 		fatalx("cannot open the listening sockets");
 	log_info("streamdns-dnsr %s answering on %s with %d workers; clients allowed: %s",
 	    STREAMDNS_VERSION, conf->listen, conf->workers, conf->allow);
-	if ((adm = dnsr_admin_start(conf, srv, cache, aerr, sizeof(aerr))) == NULL)
-		fatalx("admin: %s", aerr);
+	if ((adm = dnsr_admin_start(conf, srv, cache, err, sizeof(err))) == NULL)
+		fatalx("admin: %s", err);
 	/* Every socket is open (the Unix socket's file keeps its owner, group and mode). */
-	if (conf->user[0] != '\0') {
-		char err[256];
-
-		if (drop_privileges(conf->user, err, sizeof(err)) != 0)
-			fatalx("%s", err);
-		log_info("running as user %s", conf->user);
-	}
+	if (daemon_drop_privileges(conf->user[0] != '\0' ? conf->user : NULL, err,
+	    sizeof(err)) != 0)
+		fatalx("%s", err);
 	wait_for_stop(&sigs, srv, cache);
 	/* The admin thread reads the workers' counters and the cache: it stops first. */
 	dnsr_admin_stop(adm);
@@ -146,44 +123,20 @@ run(const struct dnsr_conf *conf)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, 'n' },
-		{ "version", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = NULL;
-	bool check = false;
+	struct daemon_args args;
 	struct dnsr_conf conf;
-	int ch, rc;
+	char err[256];
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, "c:nvh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': path = optarg; break;
-		case 'n': check = true; break;
-		case 'v': printf("streamdns-dnsr %s\n", STREAMDNS_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
-		}
-	}
-	if (path == NULL || optind != argc) {
-		usage(stderr);
-		return 1;
-	}
-	if (dnsr_conf_load(&conf, path, stderr) != 0) {
+	if ((rc = daemon_parse_args(argc, argv, &dnsr_info, &args)) >= 0)
+		return rc;
+	rc = daemon_conf_loaded(dnsr_conf_load(&conf, args.path, stderr), &args);
+	if (rc >= 0) {
 		dnsr_conf_free(&conf);
-		return 1;
+		return rc;
 	}
-	if (check) {
-		printf("%s: configuration is valid\n", path);
-		dnsr_conf_free(&conf);
-		return 0;
-	}
-	log_init("streamdns-dnsr", (enum log_level)log_level_parse(conf.log_level));
-	if (sodium_init() < 0)
-		fatalx("libsodium initialisation failed");
-	dname_hash_seed(((uint64_t)randombytes_random() << 32) | randombytes_random());
+	if (daemon_start(dnsr_info.name, conf.log_level, err, sizeof(err)) != 0)
+		fatalx("%s", err);
 	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
 		fatalx("c-ares initialisation failed");
 	rc = run(&conf);

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "dnsr/upstream.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "common/wire.h"
@@ -69,15 +70,6 @@ struct upstream {
 	struct upstream_stats	 stats;
 	struct upstream_drops	 drops;
 };
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* After anything c-ares did: wake up again when its next timeout is due. */
 static void
@@ -576,7 +568,7 @@ on_done(evutil_socket_t fd, short what, void *arg)
 			u->stats.errors++;
 	}
 	if (!ch->cancelled)
-		ch->cb(ch->arg, st, ch->ans, ch->anslen, now_us() - ch->sent_us);
+		ch->cb(ch->arg, st, ch->ans, ch->anslen, clock_mono_us() - ch->sent_us);
 	chan_release(ch);
 }
 
@@ -654,7 +646,7 @@ upstream_send(struct upstream *u, const struct sockaddr *sa, const uint8_t *q, s
 	ch->arg = arg;
 	ch->status = ARES_ENOTFOUND;
 	ch->anslen = 0;
-	ch->sent_us = now_us();
+	ch->sent_us = clock_mono_us();
 	u->stats.sent++;
 	ares_send(ch->ares, ch->q, (int)ch->qlen, on_ares, ch);
 	if (!ch->done)

@@ -5,6 +5,11 @@
 
 #include "proto/proto.h"
 
+#define TEXT_MAX	255	/* a HELLO name or an ERROR reason; longer ones are cut */
+
+_Static_assert(sizeof(((struct proto_msg *)0)->name) > TEXT_MAX &&
+    sizeof(((struct proto_msg *)0)->reason) > TEXT_MAX, "decoded text and its NUL fit");
+
 static uint32_t
 rd32(const uint8_t *p)
 {
@@ -103,7 +108,7 @@ decode_body(const uint8_t *b, size_t n, struct proto_msg *m, char *err, size_t e
 		m->dnslen = n - 4;
 		return 0;
 	case PROTO_ERROR:
-		if (n < 2 || n > 2 + 255)
+		if (n < 2 || n > 2 + TEXT_MAX)
 			return bad(err, errlen, "ERROR body length out of range");
 		m->code = rd16(b);
 		memcpy(m->reason, b + 2, n - 2);
@@ -143,19 +148,30 @@ frame(uint8_t *out, size_t cap, enum proto_type type, size_t bodylen)
 	return out + PROTO_HDR;
 }
 
-long
-proto_encode_hello(uint8_t *out, size_t cap, uint16_t version, const char *name)
+/* A frame whose body is head (hlen octets), then text cut to TEXT_MAX: HELLO, ERROR. */
+static long
+frame_with_text(uint8_t *out, size_t cap, enum proto_type type, const uint8_t *head,
+    size_t hlen, const char *text)
 {
-	size_t nl = strlen(name) > 255 ? 255 : strlen(name);
-	uint8_t *b = frame(out, cap, PROTO_HELLO, 5 + nl);
+	size_t tl = strnlen(text, TEXT_MAX);
+	uint8_t *b = frame(out, cap, type, hlen + tl);
 
 	if (b == NULL)
 		return -1;
-	wr16(b, version);
-	wr16(b + 2, 0);
-	b[4] = (uint8_t)nl;
-	memcpy(b + 5, name, nl);
-	return (long)(PROTO_HDR + 5 + nl);
+	memcpy(b, head, hlen);
+	memcpy(b + hlen, text, tl);
+	return (long)(PROTO_HDR + hlen + tl);
+}
+
+long
+proto_encode_hello(uint8_t *out, size_t cap, uint16_t version, const char *name)
+{
+	uint8_t head[5];	/* version, 2 reserved octets, name length */
+
+	wr16(head, version);
+	wr16(head + 2, 0);
+	head[4] = (uint8_t)strnlen(name, TEXT_MAX);
+	return frame_with_text(out, cap, PROTO_HELLO, head, sizeof(head), name);
 }
 
 long
@@ -217,12 +233,8 @@ proto_encode_answer(uint8_t *out, size_t cap, uint32_t id, const uint8_t *dns, s
 long
 proto_encode_error(uint8_t *out, size_t cap, uint16_t code, const char *reason)
 {
-	size_t rl = strlen(reason) > 255 ? 255 : strlen(reason);
-	uint8_t *b = frame(out, cap, PROTO_ERROR, 2 + rl);
+	uint8_t head[2];	/* code; the reason runs to the end of the frame */
 
-	if (b == NULL)
-		return -1;
-	wr16(b, code);
-	memcpy(b + 2, reason, rl);
-	return (long)(PROTO_HDR + 2 + rl);
+	wr16(head, code);
+	return frame_with_text(out, cap, PROTO_ERROR, head, sizeof(head), reason);
 }

@@ -40,27 +40,6 @@ static const struct ctl_command commands[] = {
 /* ---- global options ---- */
 
 static int
-opt_brokers(void *dst, const char *arg)
-{
-	((struct ctl *)dst)->brokers = arg;
-	return 0;
-}
-
-static int
-opt_topic(void *dst, const char *arg)
-{
-	((struct ctl *)dst)->topic = arg;
-	return 0;
-}
-
-static int
-opt_config(void *dst, const char *arg)
-{
-	((struct ctl *)dst)->config = arg;
-	return 0;
-}
-
-static int
 opt_sign_key(void *dst, const char *arg)
 {
 	struct ctl *c = dst;
@@ -131,14 +110,6 @@ opt_timeout(void *dst, const char *arg)
 	return 0;
 }
 
-static int
-opt_verbose(void *dst, const char *arg)
-{
-	(void)arg;
-	((struct ctl *)dst)->verbose = true;
-	return 0;
-}
-
 static int opt_help(void *dst, const char *arg);
 
 static int
@@ -150,24 +121,30 @@ opt_version(void *dst, const char *arg)
 }
 
 static const struct ctl_option global_options[] = {
-	{ "brokers", 'b', "BROKERS", opt_brokers,
-	    "bootstrap brokers (default: the -c file's, else 127.0.0.1:9092)" },
-	{ "topic", 't', "TOPIC", opt_topic,
-	    "the zone topic (default: the -c file's, else streamdns.zones)" },
-	{ "config", 'c', "FILE", opt_config,
-	    "take brokers, topic and [kafka] librdkafka properties from authd's INI file" },
+	{ "brokers", 'b', "BROKERS", NULL,
+	    "bootstrap brokers (default: the -c file's, else 127.0.0.1:9092)",
+	    offsetof(struct ctl, brokers) },
+	{ "topic", 't', "TOPIC", NULL,
+	    "the zone topic (default: the -c file's, else streamdns.zones)",
+	    offsetof(struct ctl, topic) },
+	{ "config", 'c', "FILE", NULL,
+	    "take brokers, topic and [kafka] librdkafka properties from authd's INI file",
+	    offsetof(struct ctl, config) },
 	{ "kafka", 0, "PROP=VALUE", opt_kafka,
-	    "a librdkafka property (SASL, TLS, ...); repeatable; wins over the -c file" },
+	    "a librdkafka property (SASL, TLS, ...); repeatable; wins over the -c file", 0 },
 	{ "timeout", 0, "DURATION", opt_timeout,
-	    "longest wait for the broker: connecting, each delivery, reading (default 10s)" },
+	    "longest wait for the broker: connecting, each delivery, reading (default 10s)", 0 },
 	{ "sign-key", 0, "FILE", opt_sign_key,
-	    "sign every produced event with this Ed25519 secret key (see keygen)" },
-	{ "verbose", 'v', NULL, opt_verbose, "show librdkafka's log lines" },
-	{ "version", 'V', NULL, opt_version, "print the version and exit" },
-	{ "help", 'h', NULL, opt_help, "this text" },
+	    "sign every produced event with this Ed25519 secret key (see keygen)", 0 },
+	{ "verbose", 'v', NULL, NULL, "show librdkafka's log lines",
+	    offsetof(struct ctl, verbose) },
+	{ "version", 'V', NULL, opt_version, "print the version and exit", 0 },
+	{ "help", 'h', NULL, opt_help, "this text", 0 },
 };
 
-#define NGLOBAL	(sizeof(global_options) / sizeof(global_options[0]))
+static const struct ctl_optset global_optset = {
+	NULL, NULL, global_options, sizeof(global_options) / sizeof(global_options[0]),
+};
 
 static void
 usage(FILE *out)
@@ -175,7 +152,7 @@ usage(FILE *out)
 	fprintf(out, "usage: " CTL_NAME " [OPTIONS] COMMAND [ARGS]\n\n"
 	    "Produces, imports and inspects the zone events of a Stream-DNS topic. Global\n"
 	    "options come before the command.\n\nOptions:\n");
-	ctl_options_help(global_options, NGLOBAL, out);
+	ctl_options_help(&global_optset, out);
 	fprintf(out, "\nCommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %s %s\n      %s\n", commands[i].name, commands[i].args,
@@ -211,20 +188,29 @@ find_short(const struct ctl_option *t, size_t n, int ch)
 	return NULL;
 }
 
+/* The help row the parser adds to a table that has a usage text. */
+static const struct ctl_option help_option = { "help", 'h', NULL, NULL, "this text", 0 };
+
 /* Handles argv[*i], an option; advances *i past it (and its argument). */
 static int
-parse_one(const struct ctl_option *t, size_t n, void *dst, int argc, char **argv, int *i)
+parse_one(const struct ctl_optset *s, void *dst, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i], *val = NULL;
 	const struct ctl_option *o;
+	struct ctl_optset help = { NULL, NULL, &help_option, 1 };
 
 	if (a[1] == '-') {
 		const char *eq = strchr(a + 2, '=');
+		size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
 
-		o = find_long(t, n, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+		o = find_long(s->opts, s->n, a + 2, len);
+		if (o == NULL && s->synopsis != NULL)
+			o = find_long(help.opts, help.n, a + 2, len);
 		val = eq ? eq + 1 : NULL;
 	} else {
-		o = a[2] == '\0' ? find_short(t, n, a[1]) : NULL;
+		o = a[2] == '\0' ? find_short(s->opts, s->n, a[1]) : NULL;
+		if (o == NULL && s->synopsis != NULL && a[2] == '\0')
+			o = find_short(help.opts, help.n, a[1]);
 	}
 	if (o == NULL) {
 		fprintf(stderr, CTL_NAME ": unknown option '%s' (see --help)\n", a);
@@ -241,12 +227,24 @@ parse_one(const struct ctl_option *t, size_t n, void *dst, int argc, char **argv
 		fprintf(stderr, CTL_NAME ": option --%s takes no argument\n", o->name);
 		return -1;
 	}
-	return o->set(dst, val);
+	if (o == &help_option) {
+		printf("usage: " CTL_NAME " [GLOBAL OPTIONS] %s\n\n%s\n\nOptions:\n", s->synopsis,
+		    s->about);
+		ctl_options_help(s, stdout);
+		exit(CTL_OK);
+	}
+	if (o->set != NULL)
+		return o->set(dst, val);
+	if (o->arg == NULL)
+		*(bool *)((char *)dst + o->field) = true;
+	else
+		*(const char **)((char *)dst + o->field) = val;
+	return 0;
 }
 
 int
-ctl_options_parse(const struct ctl_option *table, size_t n, void *dst, int argc,
-    char **argv, int *i, bool interleave, char **operands)
+ctl_options_parse(const struct ctl_optset *s, void *dst, int argc, char **argv, int *i,
+    bool interleave, char **operands)
 {
 	int nops = 0;
 
@@ -263,7 +261,7 @@ ctl_options_parse(const struct ctl_option *table, size_t n, void *dst, int argc,
 			operands[nops++] = argv[(*i)++];
 			continue;
 		}
-		if (parse_one(table, n, dst, argc, argv, i) != 0)
+		if (parse_one(s, dst, argc, argv, i) != 0)
 			return -1;
 	}
 	while (interleave && *i < argc)
@@ -271,18 +269,24 @@ ctl_options_parse(const struct ctl_option *table, size_t n, void *dst, int argc,
 	return nops;
 }
 
-void
-ctl_options_help(const struct ctl_option *table, size_t n, FILE *out)
+static void
+option_help(const struct ctl_option *o, FILE *out)
 {
-	for (size_t k = 0; k < n; k++) {
-		char head[64];
+	char head[64];
 
-		snprintf(head, sizeof(head), "%s%c%s--%s%s%s",
-		    table[k].short_name ? "-" : "", table[k].short_name ? table[k].short_name : ' ',
-		    table[k].short_name ? ", " : " ", table[k].name, table[k].arg ? " " : "",
-		    table[k].arg ? table[k].arg : "");
-		fprintf(out, "  %-24s %s\n", table[k].short_name ? head : head + 2, table[k].help);
-	}
+	snprintf(head, sizeof(head), "%s%c%s--%s%s%s", o->short_name ? "-" : "",
+	    o->short_name ? o->short_name : ' ', o->short_name ? ", " : " ", o->name,
+	    o->arg ? " " : "", o->arg ? o->arg : "");
+	fprintf(out, "  %-24s %s\n", o->short_name ? head : head + 2, o->help);
+}
+
+void
+ctl_options_help(const struct ctl_optset *s, FILE *out)
+{
+	for (size_t k = 0; k < s->n; k++)
+		option_help(&s->opts[k], out);
+	if (s->synopsis != NULL)
+		option_help(&help_option, out);
 }
 
 int
@@ -306,15 +310,6 @@ ctl_parse_duration(const char *s)
 	if (n > INT_MAX / mult)
 		return -1;
 	return (int)(n * mult);
-}
-
-double
-ctl_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 size_t
@@ -376,7 +371,7 @@ main(int argc, char **argv)
 
 	log_init(CTL_NAME, LOG_LVL_WARN);
 	cli.timeout_ms = CTL_TIMEOUT_DEFAULT;
-	if (ctl_options_parse(global_options, NGLOBAL, &cli, argc, argv, &i, false, NULL) < 0)
+	if (ctl_options_parse(&global_optset, &cli, argc, argv, &i, false, NULL) < 0)
 		return CTL_USAGE;
 	if (i >= argc) {
 		usage(stderr);

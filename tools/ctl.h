@@ -48,25 +48,41 @@ struct ctl_option {
 	const char	*name;		/* long name without "--" */
 	int		 short_name;	/* or 0 */
 	const char	*arg;		/* the argument's name in help; NULL: a flag */
-	int		(*set)(void *dst, const char *arg);
+	int		(*set)(void *dst, const char *arg);	/* NULL: store at field */
 	const char	*help;
+	/*
+	 * With set NULL, where the option goes in dst: a flag (arg NULL) sets a bool there
+	 * to true, an option with an argument stores the argument as a const char *.
+	 */
+	size_t		 field;
 };
 
 /*
- * Parses options of table from argv[*i] on, leaving *i at the first operand. With
+ * A command's option table and, when synopsis is set, what its -h/--help prints above
+ * the options: "usage: streamdns-ctl [GLOBAL OPTIONS] <synopsis>", then about. The
+ * parser then answers -h/--help itself (exit 0), and the help lists it last. Without a
+ * synopsis (the global options), the table has its own --help.
+ */
+struct ctl_optset {
+	const char		*synopsis;
+	const char		*about;
+	const struct ctl_option	*opts;
+	size_t			 n;
+};
+
+/*
+ * Parses options of s from argv[*i] on, leaving *i at the first operand. With
  * interleave, options may also follow operands (which are then collected in operands[],
  * room for argc of them); otherwise parsing stops at the first operand. "--" ends the
  * options. Returns the number of operands collected (interleave) or 0, or -1 on error.
  */
-int ctl_options_parse(const struct ctl_option *table, size_t n, void *dst, int argc,
-    char **argv, int *i, bool interleave, char **operands);
-void ctl_options_help(const struct ctl_option *table, size_t n, FILE *out);
+int ctl_options_parse(const struct ctl_optset *s, void *dst, int argc, char **argv, int *i,
+    bool interleave, char **operands);
+void ctl_options_help(const struct ctl_optset *s, FILE *out);
 
 /* Parses "250ms", "2s", "1m" or a bare number of seconds into milliseconds; -1 if bad. */
 int ctl_parse_duration(const char *s);
 
-/* Seconds since an arbitrary start (CLOCK_MONOTONIC). */
-double ctl_now(void);
 
 /* Threads worth running for CPU-bound work: the CPUs online, 1..CTL_THREADS_MAX. */
 size_t ctl_cpus(void);
@@ -163,9 +179,6 @@ bool ctl_rrset_equal(const struct rrset *a, const struct rrset *b);
  */
 const uint8_t *ctl_zone_of(const uint8_t *owner, bool (*is_apex)(void *, const uint8_t *),
     void *arg);
-
-/* RFC 4034 6.1 canonical order of names (lower case wire). */
-int ctl_name_cmp(const uint8_t *a, const uint8_t *b);
 
 /* Writes an RRset as master-file lines (absolute owner, TTL, IN, type, data); -1 if bad. */
 int ctl_print_rrset(FILE *out, const uint8_t *owner, const struct rrset *rs,

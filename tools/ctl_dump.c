@@ -24,7 +24,7 @@ entry_cmp(const void *pa, const void *pb)
 {
 	const struct ctl_entry *a = *(const struct ctl_entry *const *)pa;
 	const struct ctl_entry *b = *(const struct ctl_entry *const *)pb;
-	int c = ctl_name_cmp(a->owner, b->owner);
+	int c = dname_canon_cmp(a->owner, b->owner);
 	unsigned ta = a->rrset->type, tb = b->rrset->type;
 
 	if (c != 0)
@@ -121,26 +121,6 @@ ctl_cmd_dump(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
-/* The SOA serial: after MNAME and RNAME (uncompressed in our RDATA). */
-static uint32_t
-soa_serial(const struct rrset *rs)
-{
-	struct rdata_ref rd;
-	size_t pos = 0;
-
-	if (rrset_first(rs, &rd) == NULL)
-		return 0;
-	for (int i = 0; i < 2; i++) {
-		while (pos < rd.len && rd.data[pos] != 0)
-			pos += 1 + (size_t)rd.data[pos];
-		pos++;
-	}
-	if (pos + 4 > rd.len)
-		return 0;
-	return (uint32_t)rd.data[pos] << 24 | (uint32_t)rd.data[pos + 1] << 16 |
-	    (uint32_t)rd.data[pos + 2] << 8 | rd.data[pos + 3];
-}
-
 /* Per zone (in canonical order): RRsets and serial; then the RRsets in no zone. */
 static void
 print_zones(const struct ctl_state *st, struct ctl_entry **v, size_t n)
@@ -169,7 +149,7 @@ print_zones(const struct ctl_state *st, struct ctl_entry **v, size_t n)
 		printf("zone %s: %zu RRsets, serial %" PRIu32 "\n",
 		    dname_to_str(soa[i]->owner, name, sizeof(name)),
 		    (size_t)(uintptr_t)ctl_index_get(count, soa[i]->owner, KNOT_RRTYPE_SOA),
-		    soa_serial(soa[i]->rrset));
+		    rrset_soa_serial(soa[i]->rrset));
 	}
 	if (orphans > 0)
 		printf("outside every zone: %zu RRsets (authd does not serve them)\n", orphans);

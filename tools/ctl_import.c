@@ -8,6 +8,7 @@
 #include <libknot/libknot.h>
 
 #include "common/event.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/zonefile.h"
 #include "tools/ctl.h"
@@ -57,64 +58,28 @@ struct import {
 
 /* ---- options ---- */
 
-static int
-opt_origin(void *dst, const char *arg)
-{
-	((struct import_opts *)dst)->origin = arg;
-	return 0;
-}
-
-static int
-opt_prune(void *dst, const char *arg)
-{
-	(void)arg;
-	((struct import_opts *)dst)->prune = true;
-	return 0;
-}
-
-static int
-opt_progress(void *dst, const char *arg)
-{
-	(void)arg;
-	((struct import_opts *)dst)->progress = true;
-	return 0;
-}
-
-static int
-opt_dry_run(void *dst, const char *arg)
-{
-	(void)arg;
-	((struct import_opts *)dst)->dry_run = true;
-	return 0;
-}
-
-static int opt_help(void *dst, const char *arg);
-
 static const struct ctl_option import_options[] = {
-	{ "origin", 0, "ORIGIN", opt_origin,
-	    "origin of relative names before any $ORIGIN; records must lie below it" },
-	{ "prune", 0, NULL, opt_prune,
-	    "also delete the RRsets of the file's zones that the file does not have" },
-	{ "progress", 0, NULL, opt_progress,
-	    "show progress on stderr (the default when stderr is a terminal)" },
-	{ "dry-run", 'n', NULL, opt_dry_run,
-	    "check the file and count what would change; produce nothing" },
-	{ "help", 'h', NULL, opt_help, "this text" },
+	{ "origin", 0, "ORIGIN", NULL,
+	    "origin of relative names before any $ORIGIN; records must lie below it",
+	    offsetof(struct import_opts, origin) },
+	{ "prune", 0, NULL, NULL,
+	    "also delete the RRsets of the file's zones that the file does not have",
+	    offsetof(struct import_opts, prune) },
+	{ "progress", 0, NULL, NULL,
+	    "show progress on stderr (the default when stderr is a terminal)",
+	    offsetof(struct import_opts, progress) },
+	{ "dry-run", 'n', NULL, NULL,
+	    "check the file and count what would change; produce nothing",
+	    offsetof(struct import_opts, dry_run) },
 };
 
-#define NOPTIONS	(sizeof(import_options) / sizeof(import_options[0]))
-
-static int
-opt_help(void *dst, const char *arg)
-{
-	(void)dst, (void)arg;
-	printf("usage: " CTL_NAME " [GLOBAL OPTIONS] import [OPTIONS] FILE\n\n"
-	    "Produces one event per RRset of an RFC 1035 master file whose value differs from\n"
-	    "the topic's. The whole file is checked first: any error, and nothing is produced.\n"
-	    "Its zones are the owners of its SOA records (and ORIGIN).\n\nOptions:\n");
-	ctl_options_help(import_options, NOPTIONS, stdout);
-	exit(CTL_OK);
-}
+static const struct ctl_optset import_optset = {
+	"import [OPTIONS] FILE",
+	"Produces one event per RRset of an RFC 1035 master file whose value differs from\n"
+	"the topic's. The whole file is checked first: any error, and nothing is produced.\n"
+	"Its zones are the owners of its SOA records (and ORIGIN).",
+	import_options, sizeof(import_options) / sizeof(import_options[0]),
+};
 
 /* ---- reading and checking the file ---- */
 
@@ -259,7 +224,7 @@ report_rrsets(struct import *im)
 static void
 validate_progress(struct import *im, size_t done, bool final)
 {
-	double now = ctl_now();
+	double now = clock_mono_sec();
 
 	if (!final && now - im->shown < 1.0)
 		return;
@@ -305,7 +270,7 @@ validate_all(struct import *im)
 		n = 1;
 	atomic_store(&im->next, 0);
 	im->main_thread = pthread_self();
-	im->shown = ctl_now();
+	im->shown = clock_mono_sec();
 	for (size_t t = 1; t < n; t++)
 		if (pthread_create(&th[t], NULL, validate_worker, im) != 0)
 			fatal("pthread_create");
@@ -382,7 +347,7 @@ show_progress(const struct import *im, const struct ctl_delivery *d, size_t tota
     bool final)
 {
 	size_t done = d->set + d->deleted + d->failed;
-	double dt = ctl_now() - t0;
+	double dt = clock_mono_sec() - t0;
 
 	fprintf(stderr, "\r" CTL_NAME ": import: %zu/%zu events delivered (%.0f%%), %zu failed, "
 	    "%.0f events/s%s", done, total, total ? 100.0 * (double)done / (double)total : 100.0,
@@ -396,7 +361,7 @@ produce_all(struct import *im, struct ctl_delivery *d)
 {
 	struct ctl_producer *p = ctl_producer_new(im->c);
 	size_t total = im->zf->count - im->unchanged + im->ntomb;
-	double t0 = ctl_now(), shown = t0;
+	double t0 = clock_mono_sec(), shown = t0;
 
 	if (p == NULL)
 		return -1;
@@ -410,8 +375,8 @@ produce_all(struct import *im, struct ctl_delivery *d)
 		} else if (i >= im->zf->count) {
 			ctl_produce(p, im->tombstones[i - im->zf->count], NULL);
 		}
-		if (im->o.progress && (i & 1023) == 0 && ctl_now() - shown >= 1.0) {
-			shown = ctl_now();
+		if (im->o.progress && (i & 1023) == 0 && clock_mono_sec() - shown >= 1.0) {
+			shown = clock_mono_sec();
 			ctl_producer_poll(p, d);
 			show_progress(im, d, total, t0, false);
 		}
@@ -446,7 +411,7 @@ import_free(struct import *im)
 static int
 load(struct import *im)
 {
-	double t0 = ctl_now();
+	double t0 = clock_mono_sec();
 	size_t nerr = 0;
 
 	if (im->o.origin != NULL && dname_from_str(im->o.origin, NULL, im->origin) < 0) {
@@ -463,7 +428,7 @@ load(struct import *im)
 	validate_all(im);	/* even after an error: every problem is shown at once */
 	if (im->o.progress)
 		fprintf(stderr, CTL_NAME ": import: %zu RRsets (%zu records) read and checked in "
-		    "%.2f s\n", im->zf->count, im->zf->records, ctl_now() - t0);
+		    "%.2f s\n", im->zf->count, im->zf->records, clock_mono_sec() - t0);
 	return im->errors == 0 ? 0 : -1;
 }
 
@@ -474,12 +439,12 @@ ctl_cmd_import(struct ctl *c, int argc, char **argv)
 	struct ctl_delivery d = { 0, 0, 0 };
 	char **ops = xcalloc((size_t)argc + 1, sizeof(char *));
 	int i = 0, nops, rc = CTL_FAIL;
-	double t0 = ctl_now(), dt;
+	double t0 = clock_mono_sec(), dt;
 
 	memset(&im, 0, sizeof(im));
 	im.c = c;
 	im.o.progress = c->progress;
-	nops = ctl_options_parse(import_options, NOPTIONS, &im.o, argc, argv, &i, true, ops);
+	nops = ctl_options_parse(&import_optset, &im.o, argc, argv, &i, true, ops);
 	if (nops != 1) {
 		if (nops >= 0)
 			fprintf(stderr, "usage: " CTL_NAME " import [--origin ORIGIN] [--prune] "
@@ -499,7 +464,7 @@ ctl_cmd_import(struct ctl *c, int argc, char **argv)
 		if (!im.o.dry_run && produce_all(&im, &d) != 0) {
 			fprintf(stderr, CTL_NAME " import: nothing was produced\n");
 		} else {
-			dt = ctl_now() - t0;
+			dt = clock_mono_sec() - t0;
 			printf("import %s: %zu RRsets in %zu zone(s): %s %zu, unchanged %zu, "
 			    "%s %zu, failed %zu; %.2f s, %.0f RRsets/s\n", im.path, im.zf->count,
 			    im.nzones, im.o.dry_run ? "would produce" : "produced",

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/sign.h"
 #include "tools/ctl.h"
@@ -250,10 +251,10 @@ ctl_watermarks(const struct ctl *c, rd_kafka_t *rk, int32_t npart, int64_t *low,
     int64_t *high)
 {
 	/* One deadline for all partitions: 64 slow leaders must not make 64 timeouts. */
-	double deadline = ctl_now() + c->timeout_ms / 1000.0;
+	double deadline = clock_mono_sec() + c->timeout_ms / 1000.0;
 
 	for (int32_t p = 0; p < npart; p++) {
-		int left = (int)((deadline - ctl_now()) * 1000.0);
+		int left = (int)((deadline - clock_mono_sec()) * 1000.0);
 		rd_kafka_resp_err_t err = left <= 0 ? RD_KAFKA_RESP_ERR__TIMED_OUT :
 		    rd_kafka_query_watermark_offsets(rk, c->topic, p, &low[p], &high[p], left);
 
@@ -422,7 +423,7 @@ report_failures(struct ctl_producer *p)
 size_t
 ctl_producer_finish(struct ctl_producer *p)
 {
-	double last = ctl_now();
+	double last = clock_mono_sec();
 	size_t done = p->delivered + p->failed;
 
 	/*
@@ -435,8 +436,8 @@ ctl_producer_finish(struct ctl_producer *p)
 		rd_kafka_poll(p->rk, 100);
 		if (p->delivered + p->failed != done) {
 			done = p->delivered + p->failed;
-			last = ctl_now();
-		} else if (ctl_now() - last > 2.0 * p->c->timeout_ms / 1000.0 + 5.0) {
+			last = clock_mono_sec();
+		} else if (clock_mono_sec() - last > 2.0 * p->c->timeout_ms / 1000.0 + 5.0) {
 			fprintf(stderr, CTL_NAME ": no delivery report for %zu event(s)\n",
 			    p->queued - done);
 			p->failed += p->queued - done;

@@ -7,15 +7,16 @@
 
 #include <libknot/libknot.h>
 
+#include "common/clock.h"
 #include "common/event.h"
+#include "common/kafkapos.h"
 #include "common/log.h"
+#include "common/rdata.h"
 #include "tools/ctl.h"
 
 #define BATCH_MAX	10000
 #define POLL_MS		100
 #define DECODE_CHUNK	256
-#define TEXT_INITIAL	1024
-#define TEXT_MAX	(2u * 1024 * 1024)	/* as common/event.c: an NSEC of every type */
 
 /* ---- index of (owner, type) ---- */
 
@@ -135,54 +136,6 @@ ctl_zone_of(const uint8_t *owner, bool (*is_apex)(void *, const uint8_t *), void
 	return NULL;
 }
 
-/* Positions of a name's labels, root excluded; returns their number. */
-static int
-label_starts(const uint8_t *name, const uint8_t **starts)
-{
-	int n = 0;
-
-	for (; *name != 0 && n < DNAME_MAXLABELS; name += 1 + *name)
-		starts[n++] = name;
-	return n;
-}
-
-int
-ctl_name_cmp(const uint8_t *a, const uint8_t *b)
-{
-	const uint8_t *la[DNAME_MAXLABELS], *lb[DNAME_MAXLABELS];
-	int na = label_starts(a, la), nb = label_starts(b, lb);
-
-	/* RFC 4034 6.1: from the most significant label, as octet strings (lower case). */
-	while (na > 0 && nb > 0) {
-		const uint8_t *x = la[--na], *y = lb[--nb];
-		size_t n = x[0] < y[0] ? x[0] : y[0];
-		int c = memcmp(x + 1, y + 1, n);
-
-		if (c != 0)
-			return c;
-		if (x[0] != y[0])
-			return x[0] < y[0] ? -1 : 1;
-	}
-	return (na > 0) - (nb > 0);
-}
-
-/* The text of record pos of rr into *buf (grown); 0, or -1 when it cannot be written. */
-static int
-rdata_text(const knot_rrset_t *rr, size_t pos, char **buf, size_t *cap)
-{
-	for (;;) {
-		if (*cap > 0 && knot_rrset_txt_dump_data(rr, pos, *buf, *cap,
-		    &KNOT_DUMP_STYLE_DEFAULT) >= 0)
-			return 0;
-		if (*cap >= TEXT_MAX)
-			return -1;
-		*cap = *cap == 0 ? TEXT_INITIAL : *cap * 2;
-		*buf = realloc(*buf, *cap);
-		if (*buf == NULL)
-			fatalx("out of memory");
-	}
-}
-
 /*
  * Every RRset printed here came out of event_decode, which admits only RDATA that
  * libknot's text writer takes (it says so in common/event.c): no RFC 3597 fallback needed.
@@ -205,7 +158,9 @@ ctl_print_rrset(FILE *out, const uint8_t *owner, const struct rrset *rs, const c
 		if (knot_rrset_add_rdata(&rr, rd.data, rd.len, NULL) != KNOT_EOK)
 			fatalx("out of memory");
 	for (uint16_t i = 0; i < rr.rrs.count && ret == 0; i++) {
-		if ((ret = rdata_text(&rr, i, &buf, &cap)) == 0)
+		if ((ret = rdata_text(&rr, i, false, &buf, &cap)) == -2)
+			fatalx("out of memory");
+		if (ret == 0)
 			fprintf(out, "%s%s\t%" PRIu32 "\tIN\t%s\t%s\n", indent, name, rs->ttl, type,
 			    buf);
 	}
@@ -266,23 +221,13 @@ state_put(struct ctl_state *st, struct event *ev, const rd_kafka_message_t *m)
 static bool
 caught_up(const struct ctl *c, rd_kafka_t *rk, struct ctl_state *st, int64_t *next)
 {
-	rd_kafka_topic_partition_list_t *l;
-
 	for (int32_t p = 0; p < st->npart; p++)
 		if (next[p] < st->high[p])
 			goto positions;
 	return true;
 positions:
 	/* Compaction gaps and control records move the position without a message. */
-	l = rd_kafka_topic_partition_list_new(st->npart);
-	for (int32_t p = 0; p < st->npart; p++)
-		rd_kafka_topic_partition_list_add(l, c->topic, p);
-	if (rd_kafka_position(rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR)
-		for (int i = 0; i < l->cnt; i++)
-			if (l->elems[i].partition >= 0 && l->elems[i].partition < st->npart &&
-			    l->elems[i].offset > next[l->elems[i].partition])
-				next[l->elems[i].partition] = l->elems[i].offset;
-	rd_kafka_topic_partition_list_destroy(l);
+	kafkapos_advance(rk, c->topic, st->npart, next);
 	for (int32_t p = 0; p < st->npart; p++)
 		if (next[p] < st->high[p])
 			return false;
@@ -370,7 +315,7 @@ consume_one(const struct ctl *c, struct ctl_state *st, const rd_kafka_message_t 
 static void
 show_progress(const struct ctl_state *st, int64_t total, double t0, bool final)
 {
-	double dt = ctl_now() - t0;
+	double dt = clock_mono_sec() - t0;
 
 	fprintf(stderr, "\r" CTL_NAME ": reading the topic: %zu/%" PRId64 " events (%.0f%%), "
 	    "%.0f events/s%s", st->events, total, total > 0 ? 100.0 * (double)st->events /
@@ -384,7 +329,7 @@ read_to_end(const struct ctl *c, rd_kafka_t *rk, struct ctl_state *st, int64_t t
 	rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(rk);
 	struct decode_batch b;
 	int64_t *next = xcalloc((size_t)st->npart, sizeof(*next));
-	double t0 = ctl_now(), last = t0, shown = t0;
+	double t0 = clock_mono_sec(), last = t0, shown = t0;
 	size_t nthreads = ctl_cpus();
 	int ret = 0;
 
@@ -409,15 +354,15 @@ read_to_end(const struct ctl *c, rd_kafka_t *rk, struct ctl_state *st, int64_t t
 			rd_kafka_message_destroy(b.msgs[i]);
 		}
 		if (n > 0)
-			last = ctl_now();
-		else if (ctl_now() - last > c->timeout_ms / 1000.0) {
+			last = clock_mono_sec();
+		else if (clock_mono_sec() - last > c->timeout_ms / 1000.0) {
 			fprintf(stderr, CTL_NAME ": reading %s from %s: nothing received for "
 			    "%.1f s (%zu of %" PRId64 " events read)\n", c->topic, c->brokers,
 			    c->timeout_ms / 1000.0, st->events, total);
 			ret = -1;
 		}
-		if (c->progress && ctl_now() - shown >= 1.0) {
-			shown = ctl_now();
+		if (c->progress && clock_mono_sec() - shown >= 1.0) {
+			shown = clock_mono_sec();
 			show_progress(st, total, t0, false);
 		}
 	}

@@ -28,14 +28,6 @@ on_signal(int sig)
 }
 
 static int
-opt_from_beginning(void *dst, const char *arg)
-{
-	(void)arg;
-	((struct watch_opts *)dst)->from_beginning = true;
-	return 0;
-}
-
-static int
 opt_count(void *dst, const char *arg)
 {
 	char *end;
@@ -51,28 +43,19 @@ opt_count(void *dst, const char *arg)
 	return 0;
 }
 
-static int opt_help(void *dst, const char *arg);
-
 static const struct ctl_option watch_options[] = {
-	{ "from-beginning", 0, NULL, opt_from_beginning,
-	    "start with the oldest event of every partition, not with the next one" },
-	{ "count", 0, "N", opt_count, "exit after N events" },
-	{ "help", 'h', NULL, opt_help, "this text" },
+	{ "from-beginning", 0, NULL, NULL,
+	    "start with the oldest event of every partition, not with the next one",
+	    offsetof(struct watch_opts, from_beginning) },
+	{ "count", 0, "N", opt_count, "exit after N events", 0 },
 };
 
-#define NOPTIONS	(sizeof(watch_options) / sizeof(watch_options[0]))
-
-static int
-opt_help(void *dst, const char *arg)
-{
-	(void)dst, (void)arg;
-	printf("usage: " CTL_NAME " [GLOBAL OPTIONS] watch [OPTIONS]\n\n"
-	    "Prints every event as it arrives: partition:offset, key, then the RRset as\n"
-	    "master-file lines, \"deleted\", or why authd rejects it. Runs until interrupted.\n\n"
-	    "Options:\n");
-	ctl_options_help(watch_options, NOPTIONS, stdout);
-	exit(CTL_OK);
-}
+static const struct ctl_optset watch_optset = {
+	"watch [OPTIONS]",
+	"Prints every event as it arrives: partition:offset, key, then the RRset as\n"
+	"master-file lines, \"deleted\", or why authd rejects it. Runs until interrupted.",
+	watch_options, sizeof(watch_options) / sizeof(watch_options[0]),
+};
 
 /* One event, decoded with the decoder authd uses. */
 static void
@@ -163,7 +146,7 @@ ctl_cmd_watch(struct ctl *c, int argc, char **argv)
 	rd_kafka_t *rk;
 	int i = 0, rc = CTL_FAIL;
 
-	if (ctl_options_parse(watch_options, NOPTIONS, &o, argc, argv, &i, false, NULL) < 0)
+	if (ctl_options_parse(&watch_optset, &o, argc, argv, &i, false, NULL) < 0)
 		return CTL_USAGE;
 	if (i != argc) {
 		fprintf(stderr, "usage: " CTL_NAME " watch [--from-beginning] [--count N]\n");
