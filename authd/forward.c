@@ -11,6 +11,7 @@
 #include <event2/bufferevent.h>
 
 #include "authd/forward.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/wire.h"
 #include "common/envelope.h"
@@ -58,15 +59,6 @@ struct forwarder {
 	uint8_t			 rd[DNS_MAX_MSG];	/* RDATA while merging */
 	uint8_t			 frame[PROTO_HDR + PROTO_QUERY_HDR + DNS_MAX_MSG];
 };
-
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static void
 list_remove(struct forwarder *f, struct pending *p)
@@ -192,7 +184,7 @@ on_answer(struct forwarder *f, const struct proto_msg *m)
 	if (p == NULL || p->id != m->id)
 		return;		/* timed out already: a late answer is dropped */
 	counter_add(&f->stats->answered, 1);
-	histogram_observe(&f->stats->latency, mono_us() - p->sent_us);
+	histogram_observe(&f->stats->latency, clock_mono_us() - p->sent_us);
 	if (p->partial == NULL) {
 		memcpy(f->out, m->dns, m->dnslen);
 		finish(f, p, f->out, m->dnslen);
@@ -215,7 +207,7 @@ flush_waiting(struct forwarder *f)
 		bufferevent_write(f->bev, p->frame, p->flen);
 		free(p->frame);
 		p->frame = NULL;
-		p->sent_us = mono_us();
+		p->sent_us = clock_mono_us();
 	}
 }
 
@@ -321,7 +313,7 @@ static void
 on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct forwarder *f = arg;
-	uint64_t now = mono_us() / 1000;
+	uint64_t now = clock_mono_us() / 1000;
 
 	(void)fd, (void)what;
 	while (f->head != NULL && f->head->deadline_ms <= now)
@@ -429,7 +421,7 @@ forwarder_query(struct forwarder *f, const uint8_t *query, size_t qlen,
 	p->query = dup_bytes(query, qlen);
 	p->qlen = qlen;
 	p->id = f->next_id++;
-	p->sent_us = mono_us();
+	p->sent_us = clock_mono_us();
 	p->deadline_ms = p->sent_us / 1000 + (uint64_t)f->timeout_ms;
 	track(f, p);
 	if (partial != NULL) {

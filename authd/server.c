@@ -22,6 +22,7 @@
 #include "authd/answer.h"
 #include "authd/forward.h"
 #include "common/acl.h"
+#include "common/clock.h"
 #include "common/cookie.h"
 #include "common/frontend.h"
 #include "authd/rrl.h"
@@ -82,15 +83,6 @@ stats_qtype_name(int slot)
 	return slot >= 0 && slot < STATS_QTYPES ? names[slot] : "other";
 }
 
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void
 query_log(const struct sockaddr_storage *peer, bool tcp, const uint8_t *msg, size_t len,
     const struct answer_info *info, uint64_t us)
@@ -116,7 +108,7 @@ static void
 account(struct worker *wk, const struct sockaddr_storage *peer, bool tcp,
     const uint8_t *msg, size_t len, const struct answer_info *info, uint64_t t0)
 {
-	uint64_t us = now_us() - t0;
+	uint64_t us = clock_mono_us() - t0;
 	int rc = info->forward ? STATS_RCODE_FORWARDED : info->dropped ? STATS_RCODE_DROPPED :
 	    info->rcode <= DNS_RCODE_BADVERS ? info->rcode : DNS_RCODE_BADVERS;
 
@@ -195,7 +187,7 @@ serve_query(void *arg, const struct fe_request *req, uint8_t *out, size_t cap)
 	struct worker *wk = arg;
 	struct answer_opts o = current_opts(wk->srv);
 	struct answer_info info;
-	uint64_t t0 = now_us();
+	uint64_t t0 = clock_mono_us();
 	size_t len;
 
 	o.client = req->client;

@@ -38,12 +38,6 @@ struct infra {
 	struct cookie_slot	cookies[INFRA_COOKIE_SLOTS];
 };
 
-uint64_t
-infra_now_us(void)
-{
-	return clock_mono_us();
-}
-
 struct infra *
 infra_new(void)
 {

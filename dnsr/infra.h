@@ -56,7 +56,5 @@ size_t infra_cookie(struct infra *inf, const struct sockaddr *sa, uint8_t client
 void infra_cookie_learn(struct infra *inf, const struct sockaddr *sa, const uint8_t *server,
     size_t len);
 
-/* clock_mono_us() (common/clock.h), for dnsr/server.c until it calls that itself. */
-uint64_t infra_now_us(void);
 
 #endif

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "dnsr/pending.h"
 #include "dnsr/worker.h"
 
@@ -25,7 +26,7 @@ struct pending {
 	size_t		 nwaiters;
 	struct waiter	*waiters;
 	struct iter	*it;
-	uint64_t	 started_us;	/* infra_now_us() */
+	uint64_t	 started_us;	/* clock_mono_us() */
 };
 
 static void
@@ -83,7 +84,7 @@ on_resolved(void *arg, const struct result *res)
 	if (*pp == p)
 		*pp = p->hnext;
 	wk->npending--;
-	histogram_observe(&wk->stats.resolve_latency, infra_now_us() - p->started_us);
+	histogram_observe(&wk->stats.resolve_latency, clock_mono_us() - p->started_us);
 	while (p->waiters != NULL) {
 		struct waiter *w = p->waiters;
 
@@ -111,7 +112,7 @@ pending_wait(struct worker *wk, const uint8_t *name, const struct dns_query *q,
 		p->hash = hash;
 		memcpy(p->name, name, dname_len(name));
 		p->qtype = q->qtype;
-		p->started_us = infra_now_us();
+		p->started_us = clock_mono_us();
 		p->it = iter_start(&wk->env, name, q->qtype, on_resolved, p);
 		p->hnext = *pp;
 		*pp = p;
