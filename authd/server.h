@@ -1,4 +1,4 @@
-/* server.h: the answering workers: libevent loops with SO_REUSEPORT UDP and TCP sockets. */
+/* server.h: authd on the front end (common/frontend.c): its workers and what they answer. */
 #ifndef STREAMDNS_SERVER_H
 #define STREAMDNS_SERVER_H
 

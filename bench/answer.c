@@ -84,12 +84,44 @@ load(struct event_decoder *d, struct store *st, const char *owner, const char *t
 	store_apply(st, ev.owner, ev.type, ev.rrset);
 }
 
-/* One record: {"name": owner, "type": type, "content": content, "ttl": ttl}. */
-#define RR(owner, type, ttl, content)						\
-	"{\"name\":\"" owner "\",\"type\":\"" type "\",\"content\":\"" content	\
-	"\",\"ttl\":" #ttl "}"
-#define LOAD(owner, type, ttl, content)						\
-	load(d, st, owner, type, RR(owner, type, ttl, content))
+/* The zone, a record a row; consecutive rows of one (owner, type) are one RRset. */
+static const struct zrec {
+	const char	*owner, *type;
+	int		 ttl;
+	const char	*content;
+} zone[] = {
+	{ "example.com.", "SOA", 3600,
+	  "ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300" },
+	{ "example.com.", "NS", 3600, "ns1.example.com." },
+	{ "example.com.", "NS", 3600, "ns2.example.com." },
+	{ "example.com.", "MX", 300, "10 mail.example.com." },
+	{ "ns1.example.com.", "A", 3600, "192.0.2.1" },
+	{ "ns2.example.com.", "A", 3600, "192.0.2.2" },
+	{ "mail.example.com.", "A", 300, "192.0.2.25" },
+	{ "www.example.com.", "A", 300, "192.0.2.10" },
+	{ "www.example.com.", "A", 300, "192.0.2.11" },
+	{ "alias.example.com.", "CNAME", 300, "www.example.com." },
+	{ "chain1.example.com.", "CNAME", 300, "chain2.example.com." },
+	{ "chain2.example.com.", "CNAME", 300, "www.example.com." },
+	{ "loop1.example.com.", "CNAME", 300, "loop2.example.com." },
+	{ "loop2.example.com.", "CNAME", 300, "loop1.example.com." },
+	{ "dangling.example.com.", "CNAME", 300, "nothere.example.com." },
+	{ "ext.example.com.", "CNAME", 300, "www.example.org." },
+	{ "*.wild.example.com.", "A", 300, "192.0.2.99" },
+	{ "sub.example.com.", "NS", 86400, "ns.sub.example.com." },
+	{ "sub.example.com.", "DS", 86400, "12345 13 2 "
+	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" },
+	{ "ns.sub.example.com.", "A", 86400, "192.0.2.53" },
+	{ "tosub.example.com.", "CNAME", 300, "www.sub.example.com." },
+	{ "dn.example.com.", "DNAME", 600, "example.net." },
+	{ "host.ent.example.com.", "A", 300, "192.0.2.77" },
+	{ "example.net.", "SOA", 60,
+	  "ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 900" },
+	{ "example.net.", "NS", 3600, "ns1.example.com." },
+	{ "www.example.net.", "A", 300, "198.51.100.1" },
+	{ "back.example.net.", "CNAME", 300, "y.dn.example.com." },
+	{ "y.example.net.", "A", 300, "198.51.100.2" },
+};
 
 static void
 load_zone(struct event_decoder *d, struct store *st)
@@ -97,31 +129,21 @@ load_zone(struct event_decoder *d, struct store *st)
 	char content[4096], rr[256];
 	size_t len = 0;
 
-	LOAD("example.com.", "SOA", 3600,
-	    "ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300");
-	load(d, st, "example.com.", "NS", RR("example.com.", "NS", 3600, "ns1.example.com.")
-	    "," RR("example.com.", "NS", 3600, "ns2.example.com."));
-	LOAD("example.com.", "MX", 300, "10 mail.example.com.");
-	LOAD("ns1.example.com.", "A", 3600, "192.0.2.1");
-	LOAD("ns2.example.com.", "A", 3600, "192.0.2.2");
-	LOAD("mail.example.com.", "A", 300, "192.0.2.25");
-	load(d, st, "www.example.com.", "A", RR("www.example.com.", "A", 300, "192.0.2.10")
-	    "," RR("www.example.com.", "A", 300, "192.0.2.11"));
-	LOAD("alias.example.com.", "CNAME", 300, "www.example.com.");
-	LOAD("chain1.example.com.", "CNAME", 300, "chain2.example.com.");
-	LOAD("chain2.example.com.", "CNAME", 300, "www.example.com.");
-	LOAD("loop1.example.com.", "CNAME", 300, "loop2.example.com.");
-	LOAD("loop2.example.com.", "CNAME", 300, "loop1.example.com.");
-	LOAD("dangling.example.com.", "CNAME", 300, "nothere.example.com.");
-	LOAD("ext.example.com.", "CNAME", 300, "www.example.org.");
-	LOAD("*.wild.example.com.", "A", 300, "192.0.2.99");
-	LOAD("sub.example.com.", "NS", 86400, "ns.sub.example.com.");
-	LOAD("sub.example.com.", "DS", 86400, "12345 13 2 "
-	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
-	LOAD("ns.sub.example.com.", "A", 86400, "192.0.2.53");
-	LOAD("tosub.example.com.", "CNAME", 300, "www.sub.example.com.");
-	LOAD("dn.example.com.", "DNAME", 600, "example.net.");
-	LOAD("host.ent.example.com.", "A", 300, "192.0.2.77");
+	for (size_t i = 0; i < sizeof(zone) / sizeof(zone[0]); i++) {
+		const struct zrec *z = &zone[i];
+
+		snprintf(rr, sizeof(rr), "%s{\"name\":\"%s\",\"type\":\"%s\",\"content\":"
+		    "\"%s\",\"ttl\":%d}", len > 0 ? "," : "", z->owner, z->type, z->content,
+		    z->ttl);
+		memcpy(content + len, rr, strlen(rr) + 1);
+		len += strlen(rr);
+		if (i + 1 == sizeof(zone) / sizeof(zone[0]) ||
+		    strcmp(zone[i + 1].owner, z->owner) != 0 ||
+		    strcmp(zone[i + 1].type, z->type) != 0) {
+			load(d, st, z->owner, z->type, content);
+			len = 0;
+		}
+	}
 	for (int i = 0; i < 30; i++) {
 		snprintf(rr, sizeof(rr), "%s{\"name\":\"big.example.com.\",\"type\":\"TXT\","
 		    "\"content\":\"\\\"record-%02d-%051d\\\"\",\"ttl\":300}", i ? "," : "", i, 0);
@@ -140,12 +162,6 @@ load_zone(struct event_decoder *d, struct store *st)
 		    "\"2001:db8::%x\",\"ttl\":300}", owner, i);
 		load(d, st, owner, "AAAA", rr);
 	}
-	LOAD("example.net.", "SOA", 60,
-	    "ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 900");
-	LOAD("example.net.", "NS", 3600, "ns1.example.com.");
-	LOAD("www.example.net.", "A", 300, "198.51.100.1");
-	LOAD("back.example.net.", "CNAME", 300, "y.dn.example.com.");
-	LOAD("y.example.net.", "A", 300, "198.51.100.2");
 }
 
 static size_t
