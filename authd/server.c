@@ -50,6 +50,7 @@ struct server {
 	struct rrl		 rrl;
 	struct event		*rotate_ev;	/* cookie secret rotation (random secrets) */
 	struct acl		 recursion_allow;
+	struct fe_conf		 fe;		/* every worker's front end */
 	size_t			 nworkers;
 	struct worker		*workers[WORKERS_MAX];
 };
@@ -231,12 +232,9 @@ static struct worker *
 worker_new(struct server *srv)
 {
 	struct worker *wk = xcalloc(1, sizeof(*wk));
-	struct fe_conf fc = {
-		srv->conf->listen, srv->conf->tcp_max_clients, srv->conf->tcp_idle_timeout,
-	};
 
 	wk->srv = srv;
-	if ((wk->fe = fe_worker_new(&fc, serve_query, wk)) == NULL) {
+	if ((wk->fe = fe_worker_new(&srv->fe, serve_query, wk)) == NULL) {
 		free(wk);
 		return NULL;
 	}
@@ -258,6 +256,7 @@ server_start(const struct authd_conf *conf, struct authd_state *st)
 	evthread_use_pthreads();
 	srv->conf = conf;
 	srv->st = st;
+	srv->fe = (struct fe_conf){ conf->listen, conf->tcp_max_clients, conf->tcp_idle_timeout };
 	srv->opts.udp_payload = (uint16_t)conf->udp_payload_size;
 	srv->opts.serve = &st->serve;
 	srv->opts.identity = conf->identity;

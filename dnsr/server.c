@@ -200,12 +200,10 @@ static struct worker *
 worker_new(struct dnsr_server *srv)
 {
 	struct worker *wk = xcalloc(1, sizeof(*wk));
-	struct fe_conf fc = {
-		srv->conf->listen, srv->conf->tcp_max_clients, srv->conf->tcp_idle_timeout,
-	};
 
 	wk->srv = srv;
-	if ((wk->fe = fe_worker_new(&fc, serve_query, wk)) == NULL) {
+	wk->fe = fe_worker_new(&srv->fe, serve_query, wk);
+	if (wk->fe == NULL) {
 		free(wk);
 		return NULL;
 	}
@@ -234,6 +232,7 @@ dnsr_server_start(const struct dnsr_conf *conf, struct cache *cache, struct infr
 	struct dnsr_server *srv = xcalloc(1, sizeof(*srv));
 
 	srv->conf = conf;
+	srv->fe = (struct fe_conf){ conf->listen, conf->tcp_max_clients, conf->tcp_idle_timeout };
 	srv->cache = cache;
 	srv->infra = infra;
 	srv->start = start;

@@ -88,6 +88,7 @@ struct worker {
 
 struct dnsr_server {
 	const struct dnsr_conf	*conf;
+	struct fe_conf		 fe;		/* every worker's front end */
 	struct cache		*cache;
 	struct infra		*infra;
 	const struct hints	*start;
