@@ -74,10 +74,6 @@ struct answer_info {
 	enum answer_outcome outcome;	/* what the query name came to (a chain: its first link) */
 };
 
-/* EDE info-codes authd sends when recursion fails (RFC 8914). */
-#define EDE_NO_REACHABLE_AUTHORITY	22
-#define EDE_NETWORK_ERROR		23
-
 /*
  * A SERVFAIL (RA=1) for the query msg with an Extended DNS Error when the query had EDNS.
  * Returns its length, or 0 when msg is not a query that can be answered.

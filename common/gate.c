@@ -10,7 +10,6 @@
 
 #include "common/gate.h"
 
-#define EDE_PROHIBITED	18	/* RFC 8914 4.19 */
 #define RCODE_POLICY_XFR 0xffff	/* the row answers with the policy's xfr_rcode */
 
 struct gate_in {

@@ -53,7 +53,12 @@ enum {
 #define EDNS_OPT_NSID	3
 #define EDNS_OPT_COOKIE	10
 #define EDNS_OPT_EDE	15
-#define EDE_NOT_READY	14
+/* Extended DNS Error info-codes (RFC 8914 4) both daemons send. */
+#define EDE_OTHER			0
+#define EDE_NOT_READY			14
+#define EDE_PROHIBITED			18
+#define EDE_NO_REACHABLE_AUTHORITY	22
+#define EDE_NETWORK_ERROR		23
 #define EDNS_FLAG_DO	0x8000
 
 /* The rest of the protocol numbers the code names (RFC 6895 registries). */

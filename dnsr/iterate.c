@@ -163,7 +163,7 @@ on_event(evutil_socket_t fd, short what, void *arg)
 static void
 on_deadline(evutil_socket_t fd, short what, void *arg)
 {
-	fail(arg, EDE_NO_REACHABLE, "resolution timed out");
+	fail(arg, EDE_NO_REACHABLE_AUTHORITY, "resolution timed out");
 }
 
 /* ---- zone cuts ---- */
@@ -499,7 +499,7 @@ next_server(struct iter *it)
 		case NS_ADDED:
 			continue;
 		case NS_NONE:
-			fail(it, EDE_NO_REACHABLE, it->why != NULL ? it->why :
+			fail(it, EDE_NO_REACHABLE_AUTHORITY, it->why != NULL ? it->why :
 			    "no server of the zone could be asked");
 			return;
 		}

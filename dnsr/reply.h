@@ -11,9 +11,6 @@
 
 #define RESULT_MAX_AN	160	/* CNAME/DNAME links (2 entries each) plus an ANY answer */
 
-#define EDE_OTHER		0
-#define EDE_PROHIBITED		18
-#define EDE_NO_REACHABLE	22
 
 /*
  * An answer as entries: the answer section in order (CNAME/DNAME links, then the data),

@@ -242,7 +242,7 @@ test_wire_negative_and_errors(void **state)
 	assert_int_equal(rr.ttl, 50);
 	result_clear(&r);
 	/* SERVFAIL with an Extended DNS Error: code 22 and the text. */
-	len = reply_error(out, sizeof(out), &q, DNS_RCODE_SERVFAIL, EDE_NO_REACHABLE,
+	len = reply_error(out, sizeof(out), &q, DNS_RCODE_SERVFAIL, EDE_NO_REACHABLE_AUTHORITY,
 	    "upstream servers timed out", false, 1232);
 	assert_int_equal(wire_msg_parse(out, len, &m), 0);
 	assert_int_equal(wire_msg_rcode(&m), DNS_RCODE_SERVFAIL);
@@ -251,7 +251,7 @@ test_wire_negative_and_errors(void **state)
 	assert_int_equal(rr.type, DNS_TYPE_OPT);
 	assert_int_equal(rr.rdlen, 4 + 2 + strlen("upstream servers timed out"));
 	assert_int_equal(wire_read16(out + rr.rdata), EDNS_OPT_EDE);
-	assert_int_equal(wire_read16(out + rr.rdata + 4), EDE_NO_REACHABLE);
+	assert_int_equal(wire_read16(out + rr.rdata + 4), EDE_NO_REACHABLE_AUTHORITY);
 	assert_memory_equal(out + rr.rdata + 6, "upstream servers timed out", 26);
 	cache_free(c);
 }
