@@ -30,7 +30,6 @@
 #include "common/log.h"
 #include "common/wire.h"
 
-#define WORKERS_MAX	64
 
 /* A worker: the front end's thread and sockets, and authd's own state for them. */
 struct worker {
@@ -48,11 +47,11 @@ struct server {
 	struct answer_opts	 opts;
 	struct cookie_ctx	 cookies;
 	struct rrl		 rrl;
-	struct event		*rotate_ev;	/* cookie secret rotation (random secrets) */
 	struct acl		 recursion_allow;
 	struct fe_conf		 fe;		/* every worker's front end */
+	struct fe_group		 group;
 	size_t			 nworkers;
-	struct worker		*workers[WORKERS_MAX];
+	struct worker		*workers[FE_WORKERS_MAX];
 };
 
 
@@ -218,12 +217,13 @@ worker_leave(void)
 	rcu_unregister_thread();
 }
 
+/* Called by fe_group_stop() with every thread stopped, before wk->fe is freed. */
 static void
-worker_free(struct worker *wk)
+worker_free(void *arg)
 {
-	fe_worker_stop(wk->fe);
+	struct worker *wk = arg;
+
 	forwarder_free(wk->fwd);	/* releases the peers it holds */
-	fe_worker_free(wk->fe);
 	free(wk);
 }
 
@@ -234,7 +234,8 @@ worker_new(struct server *srv)
 	struct worker *wk = xcalloc(1, sizeof(*wk));
 
 	wk->srv = srv;
-	if ((wk->fe = fe_worker_new(&srv->fe, serve_query, wk)) == NULL) {
+	if ((wk->fe = fe_group_add(&srv->group, &srv->fe, serve_query, worker_free,
+	    wk)) == NULL) {
 		free(wk);
 		return NULL;
 	}
@@ -282,7 +283,7 @@ server_start(const struct authd_conf *conf, struct authd_state *st)
 	rrl_init(&srv->rrl, (unsigned)conf->rrl_rate, (unsigned)conf->rrl_slip,
 	    (unsigned)conf->rrl_v4_prefix, (unsigned)conf->rrl_v6_prefix);
 	st->rrl_limited = &srv->rrl.limited;
-	for (int i = 0; i < conf->workers && i < WORKERS_MAX; i++) {
+	for (int i = 0; i < conf->workers && i < FE_WORKERS_MAX; i++) {
 		struct worker *wk = worker_new(srv);
 
 		if (wk == NULL) {
@@ -294,13 +295,9 @@ server_start(const struct authd_conf *conf, struct authd_state *st)
 		srv->workers[srv->nworkers++] = wk;
 		st->nworkers = srv->nworkers;
 	}
-	if (conf->cookies && conf->cookie_secret == NULL) {
-		/* A random secret is replaced daily; the previous one validates for a day more. */
-		srv->rotate_ev = fe_cookie_rotation(fe_worker_base(srv->workers[0]->fe),
-		    &srv->cookies);
-	}
-	for (size_t i = 0; i < srv->nworkers; i++)
-		fe_worker_start(srv->workers[i]->fe, worker_enter, worker_leave);
+	/* A random cookie secret is replaced daily; a configured one is the operator's. */
+	fe_group_start(&srv->group, worker_enter, worker_leave,
+	    conf->cookies && conf->cookie_secret == NULL ? &srv->cookies : NULL);
 	log_info("answering on %s with %d workers", conf->listen, conf->workers);
 	return srv;
 }
@@ -310,11 +307,6 @@ server_stop(struct server *srv)
 {
 	if (srv == NULL)
 		return;
-	for (size_t i = 0; i < srv->nworkers; i++)
-		fe_worker_stop(srv->workers[i]->fe);
-	if (srv->rotate_ev != NULL)
-		event_free(srv->rotate_ev);	/* before its base */
-	for (size_t i = 0; i < srv->nworkers; i++)
-		worker_free(srv->workers[i]);
+	fe_group_stop(&srv->group);
 	free(srv);
 }

@@ -20,6 +20,7 @@
 
 #include "authd/answer.h"
 #include "authd/store.h"
+#include "common/clock.h"
 #include "common/dname.h"
 #include "common/event.h"
 #include "common/wire.h"
@@ -84,63 +85,75 @@ load(struct event_decoder *d, struct store *st, const char *owner, const char *t
 	store_apply(st, ev.owner, ev.type, ev.rrset);
 }
 
-/* The zone, a record a row; consecutive rows of one (owner, type) are one RRset. */
-static const struct zrec {
-	const char	*owner, *type;
-	int		 ttl;
-	const char	*content;
-} zone[] = {
-	{ "example.com.", "SOA", 3600,
-	  "ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300" },
-	{ "example.com.", "NS", 3600, "ns1.example.com." },
-	{ "example.com.", "NS", 3600, "ns2.example.com." },
-	{ "example.com.", "MX", 300, "10 mail.example.com." },
-	{ "ns1.example.com.", "A", 3600, "192.0.2.1" },
-	{ "ns2.example.com.", "A", 3600, "192.0.2.2" },
-	{ "mail.example.com.", "A", 300, "192.0.2.25" },
-	{ "www.example.com.", "A", 300, "192.0.2.10" },
-	{ "www.example.com.", "A", 300, "192.0.2.11" },
-	{ "alias.example.com.", "CNAME", 300, "www.example.com." },
-	{ "chain1.example.com.", "CNAME", 300, "chain2.example.com." },
-	{ "chain2.example.com.", "CNAME", 300, "www.example.com." },
-	{ "loop1.example.com.", "CNAME", 300, "loop2.example.com." },
-	{ "loop2.example.com.", "CNAME", 300, "loop1.example.com." },
-	{ "dangling.example.com.", "CNAME", 300, "nothere.example.com." },
-	{ "ext.example.com.", "CNAME", 300, "www.example.org." },
-	{ "*.wild.example.com.", "A", 300, "192.0.2.99" },
-	{ "sub.example.com.", "NS", 86400, "ns.sub.example.com." },
-	{ "sub.example.com.", "DS", 86400, "12345 13 2 "
-	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" },
-	{ "ns.sub.example.com.", "A", 86400, "192.0.2.53" },
-	{ "tosub.example.com.", "CNAME", 300, "www.sub.example.com." },
-	{ "dn.example.com.", "DNAME", 600, "example.net." },
-	{ "host.ent.example.com.", "A", 300, "192.0.2.77" },
-	{ "example.net.", "SOA", 60,
-	  "ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 900" },
-	{ "example.net.", "NS", 3600, "ns1.example.com." },
-	{ "www.example.net.", "A", 300, "198.51.100.1" },
-	{ "back.example.net.", "CNAME", 300, "y.dn.example.com." },
-	{ "y.example.net.", "A", 300, "198.51.100.2" },
-};
+/*
+ * The zone in master-file form (owner TTL type data), a record a line; consecutive lines
+ * of one owner and type are one RRset.
+ */
+static const char zone_text[] =
+    "example.com. 3600 SOA "
+    "ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300\n"
+    "example.com. 3600 NS ns1.example.com.\n"
+    "example.com. 3600 NS ns2.example.com.\n"
+    "example.com. 300 MX 10 mail.example.com.\n"
+    "ns1.example.com. 3600 A 192.0.2.1\n"
+    "ns2.example.com. 3600 A 192.0.2.2\n"
+    "mail.example.com. 300 A 192.0.2.25\n"
+    "www.example.com. 300 A 192.0.2.10\n"
+    "www.example.com. 300 A 192.0.2.11\n"
+    "alias.example.com. 300 CNAME www.example.com.\n"
+    "chain1.example.com. 300 CNAME chain2.example.com.\n"
+    "chain2.example.com. 300 CNAME www.example.com.\n"
+    "loop1.example.com. 300 CNAME loop2.example.com.\n"
+    "loop2.example.com. 300 CNAME loop1.example.com.\n"
+    "dangling.example.com. 300 CNAME nothere.example.com.\n"
+    "ext.example.com. 300 CNAME www.example.org.\n"
+    "*.wild.example.com. 300 A 192.0.2.99\n"
+    "sub.example.com. 86400 NS ns.sub.example.com.\n"
+    "sub.example.com. 86400 DS "
+    "12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+    "ns.sub.example.com. 86400 A 192.0.2.53\n"
+    "tosub.example.com. 300 CNAME www.sub.example.com.\n"
+    "dn.example.com. 600 DNAME example.net.\n"
+    "host.ent.example.com. 300 A 192.0.2.77\n"
+    "example.net. 60 SOA "
+    "ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 900\n"
+    "example.net. 3600 NS ns1.example.com.\n"
+    "www.example.net. 300 A 198.51.100.1\n"
+    "back.example.net. 300 CNAME y.dn.example.com.\n"
+    "y.example.net. 300 A 198.51.100.2\n";
+
+/* Whether the master-file line starts with owner, a TTL and type. */
+static bool
+same_rrset(const char *line, const char *owner, const char *type)
+{
+	char o[64], t[16];
+	int ttl;
+
+	return sscanf(line, "%63s %d %15s", o, &ttl, t) == 3 && strcmp(o, owner) == 0 &&
+	    strcmp(t, type) == 0;
+}
 
 static void
 load_zone(struct event_decoder *d, struct store *st)
 {
-	char content[4096], rr[256];
+	char content[4096], rr[512], owner[64], type[16];
 	size_t len = 0;
+	const char *line = zone_text;
 
-	for (size_t i = 0; i < sizeof(zone) / sizeof(zone[0]); i++) {
-		const struct zrec *z = &zone[i];
+	while (*line != '\0') {
+		const char *eol = strchr(line, '\n');
+		char data[160];
+		int ttl;
 
+		if (sscanf(line, "%63s %d %15s %159[^\n]", owner, &ttl, type, data) != 4)
+			exit(1);
 		snprintf(rr, sizeof(rr), "%s{\"name\":\"%s\",\"type\":\"%s\",\"content\":"
-		    "\"%s\",\"ttl\":%d}", len > 0 ? "," : "", z->owner, z->type, z->content,
-		    z->ttl);
+		    "\"%s\",\"ttl\":%d}", len > 0 ? "," : "", owner, type, data, ttl);
 		memcpy(content + len, rr, strlen(rr) + 1);
 		len += strlen(rr);
-		if (i + 1 == sizeof(zone) / sizeof(zone[0]) ||
-		    strcmp(zone[i + 1].owner, z->owner) != 0 ||
-		    strcmp(zone[i + 1].type, z->type) != 0) {
-			load(d, st, z->owner, z->type, content);
+		line = eol + 1;
+		if (*line == '\0' || !same_rrset(line, owner, type)) {
+			load(d, st, owner, type, content);
 			len = 0;
 		}
 	}
@@ -152,8 +165,6 @@ load_zone(struct event_decoder *d, struct store *st)
 	}
 	load(d, st, "big.example.com.", "TXT", content);
 	for (int i = 0; i < ZONE_HOSTS; i++) {
-		char owner[64];
-
 		snprintf(owner, sizeof(owner), "h%d.example.com.", i);
 		snprintf(rr, sizeof(rr), "{\"name\":\"%s\",\"type\":\"A\",\"content\":"
 		    "\"192.0.2.%d\",\"ttl\":300}", owner, i % 250);
@@ -180,15 +191,6 @@ build_query(const struct query *qs, uint16_t id, uint8_t *buf, size_t cap)
 	return wire_finish(&w);
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -211,7 +213,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < NQUERIES; i++)
 		len[i] = build_query(&queries[i], (uint16_t)i, msg[i], sizeof(msg[i]));
 
-	t0 = now();
+	t0 = clock_mono_sec();
 	for (int r = 0; r < rounds; r++) {
 		for (size_t i = 0; i < NQUERIES; i++) {
 			struct answer_info info;
@@ -237,7 +239,7 @@ main(int argc, char **argv)
 				digest = (digest ^ info.target[k]) * 1099511628211ULL;
 		}
 	}
-	t = now() - t0;
+	t = clock_mono_sec() - t0;
 	printf("queries=%zu rounds=%d %.0f answers/s digest=%016llx\n", NQUERIES, rounds,
 	    (double)NQUERIES * rounds / t, (unsigned long long)digest);
 	store_free(st);

@@ -341,8 +341,8 @@ rotate_secret(evutil_socket_t fd, short what, void *arg)
 	log_info("DNS cookie secret rotated");
 }
 
-struct event *
-fe_cookie_rotation(struct event_base *base, struct cookie_ctx *c)
+static struct event *
+cookie_rotation(struct event_base *base, struct cookie_ctx *c)
 {
 	struct timeval day = { 86400, 0 };
 	struct event *ev = event_new(base, -1, EV_PERSIST, rotate_secret, c);
@@ -350,4 +350,46 @@ fe_cookie_rotation(struct event_base *base, struct cookie_ctx *c)
 	if (ev == NULL || event_add(ev, &day) != 0)
 		fatalx("event_new");
 	return ev;
+}
+
+/* ---- groups ---- */
+
+struct fe_worker *
+fe_group_add(struct fe_group *g, const struct fe_conf *conf, fe_query_fn *query,
+    void (*release)(void *), void *arg)
+{
+	struct fe_worker *fw;
+
+	if (g->n == FE_WORKERS_MAX || (fw = fe_worker_new(conf, query, arg)) == NULL)
+		return NULL;
+	assert(g->release == NULL || g->release == release);
+	g->release = release;
+	g->fw[g->n] = fw;
+	g->arg[g->n++] = arg;
+	return fw;
+}
+
+void
+fe_group_start(struct fe_group *g, void (*enter)(void), void (*leave)(void),
+    struct cookie_ctx *cookies)
+{
+	if (cookies != NULL && g->n > 0)
+		g->rotate_ev = cookie_rotation(g->fw[0]->base, cookies);
+	for (size_t i = 0; i < g->n; i++)
+		fe_worker_start(g->fw[i], enter, leave);
+}
+
+void
+fe_group_stop(struct fe_group *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		fe_worker_stop(g->fw[i]);
+	if (g->rotate_ev != NULL)
+		event_free(g->rotate_ev);	/* before its base */
+	g->rotate_ev = NULL;
+	for (size_t i = 0; i < g->n; i++) {
+		g->release(g->arg[i]);
+		fe_worker_free(g->fw[i]);
+	}
+	g->n = 0;
 }

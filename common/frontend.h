@@ -79,10 +79,34 @@ void fe_peer_send(const struct fe_peer *p, const uint8_t *msg, size_t len);
 /* The answer is sent or given up: drops the reference fe_peer_hold() took. */
 void fe_peer_release(struct fe_peer *p);
 
+#define FE_WORKERS_MAX	64
+
 /*
- * Replaces the cookie secret of c daily on base (cookies made with the old one still
- * validate for a day, cookie.h). Returns the event, for event_free() before the base's.
+ * A daemon's workers, started and stopped as one: the daemon's own state of each worker
+ * (arg) is handed back to release(arg) once every thread has stopped, before the worker's
+ * sockets close, so held peers can still be released.
  */
-struct event *fe_cookie_rotation(struct event_base *base, struct cookie_ctx *c);
+struct fe_group {
+	size_t			 n;
+	struct fe_worker	*fw[FE_WORKERS_MAX];
+	void			*arg[FE_WORKERS_MAX];
+	void			(*release)(void *);
+	struct event		*rotate_ev;	/* cookie secret rotation, on worker 0 */
+};
+
+/*
+ * Adds a worker answering with query(arg, ...) (fe_worker_new()); release(arg) is called
+ * by fe_group_stop(). NULL, and nothing added, when it cannot listen or the group is full.
+ */
+struct fe_worker *fe_group_add(struct fe_group *g, const struct fe_conf *conf,
+    fe_query_fn *query, void (*release)(void *), void *arg);
+/*
+ * Starts every worker's thread (enter and leave as fe_worker_start()). A non-NULL cookies
+ * has its secret replaced daily; cookies made with the old one still validate for a day.
+ */
+void fe_group_start(struct fe_group *g, void (*enter)(void), void (*leave)(void),
+    struct cookie_ctx *cookies);
+/* Stops every thread, then releases and frees each worker. The group is empty after. */
+void fe_group_stop(struct fe_group *g);
 
 #endif

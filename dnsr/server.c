@@ -181,10 +181,12 @@ server_conn_close(struct conn *c)
 
 /* ---- workers ---- */
 
+/* Called by fe_group_stop() with every thread stopped, before wk->fe is freed. */
 static void
-worker_free(struct worker *wk)
+worker_free(void *arg)
 {
-	fe_worker_stop(wk->fe);
+	struct worker *wk = arg;
+
 	while (wk->conns != NULL)
 		server_conn_close(wk->conns);	/* first: it unlinks the waiters freed next */
 	pending_free_all(wk);		/* releases the clients they hold */
@@ -192,7 +194,6 @@ worker_free(struct worker *wk)
 		event_free(wk->unix_ev);
 	upstream_free(wk->env.up);
 	iter_env_clear(&wk->env);
-	fe_worker_free(wk->fe);
 	free(wk);
 }
 
@@ -202,7 +203,7 @@ worker_new(struct dnsr_server *srv)
 	struct worker *wk = xcalloc(1, sizeof(*wk));
 
 	wk->srv = srv;
-	wk->fe = fe_worker_new(&srv->fe, serve_query, wk);
+	wk->fe = fe_group_add(&srv->group, &srv->fe, serve_query, worker_free, wk);
 	if (wk->fe == NULL) {
 		free(wk);
 		return NULL;
@@ -246,7 +247,7 @@ dnsr_server_start(const struct dnsr_conf *conf, struct cache *cache, struct infr
 		    (unsigned)conf->socket_mode, conf->socket_group[0] != '\0' ?
 		    conf->socket_group : "unchanged");
 	}
-	for (int i = 0; i < conf->workers && i < WORKERS_MAX; i++) {
+	for (int i = 0; i < conf->workers && i < FE_WORKERS_MAX; i++) {
 		struct worker *wk = worker_new(srv);
 
 		if (wk == NULL) {
@@ -256,10 +257,7 @@ dnsr_server_start(const struct dnsr_conf *conf, struct cache *cache, struct infr
 		srv->workers[srv->nworkers++] = wk;
 	}
 	cookie_init(&srv->cookies, NULL);
-	if (conf->cookies && srv->nworkers > 0)
-		srv->rotate_ev = fe_cookie_rotation(srv->workers[0]->base, &srv->cookies);
-	for (size_t i = 0; i < srv->nworkers; i++)
-		fe_worker_start(srv->workers[i]->fe, NULL, NULL);
+	fe_group_start(&srv->group, NULL, NULL, conf->cookies ? &srv->cookies : NULL);
 	return srv;
 }
 
@@ -268,12 +266,7 @@ dnsr_server_stop(struct dnsr_server *srv)
 {
 	if (srv == NULL)
 		return;
-	for (size_t i = 0; i < srv->nworkers; i++)
-		fe_worker_stop(srv->workers[i]->fe);
-	if (srv->rotate_ev != NULL)
-		event_free(srv->rotate_ev);	/* before its base */
-	for (size_t i = 0; i < srv->nworkers; i++)
-		worker_free(srv->workers[i]);
+	fe_group_stop(&srv->group);
 	sock_remove(srv);
 	free(srv);
 }
@@ -282,7 +275,7 @@ dnsr_server_stop(struct dnsr_server *srv)
 static void
 sum_metrics(struct dnsr_server *srv, struct dnsr_stats *st)
 {
-	const struct histogram *rtt[WORKERS_MAX], *lat[WORKERS_MAX];
+	const struct histogram *rtt[FE_WORKERS_MAX], *lat[FE_WORKERS_MAX];
 
 	for (size_t i = 0; i < srv->nworkers; i++) {
 		struct worker *wk = srv->workers[i];

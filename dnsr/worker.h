@@ -20,7 +20,6 @@
 #include "common/wire.h"
 #include "proto/proto.h"
 
-#define WORKERS_MAX	64
 #define PENDING_BUCKETS	4096		/* a power of two */
 
 struct conn;
@@ -89,13 +88,13 @@ struct worker {
 struct dnsr_server {
 	const struct dnsr_conf	*conf;
 	struct fe_conf		 fe;		/* every worker's front end */
+	struct fe_group		 group;
 	struct cache		*cache;
 	struct infra		*infra;
 	const struct hints	*start;
 	size_t			 nworkers;
-	struct worker		*workers[WORKERS_MAX];
+	struct worker		*workers[FE_WORKERS_MAX];
 	struct cookie_ctx	 cookies;	/* our server cookies (conf->cookies) */
-	struct event		*rotate_ev;	/* their secret's rotation, on worker 0 */
 	int			 unix_fd;	/* authd's socket, -1 when none */
 	bool			 unix_bound;	/* the file is ours (unix_dev, unix_ino)... */
 	dev_t			 unix_dev;	/* ...to remove at exit */
