@@ -71,6 +71,10 @@ struct authd_conf {
 	/* [store] */
 	char		*snapshot;
 	int		 snapshot_interval;	/* ms */
+	/* [dnssec] */
+	char		*dnssec_secret_file;	/* the fleet secret (keyset.h) */
+	int		 dnssec_delay;		/* propagation-delay, ms */
+	size_t		 dnssec_cache_size;	/* signature-cache, octets */
 };
 
 struct zone_filter;

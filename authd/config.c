@@ -111,6 +111,12 @@ static const struct conf_key authd_keys[] = {
 	    "snapshot file: restarts load it and resume from its offsets" },
 	{ "store", "snapshot-interval", CONF_MSEC, 1000, 86400000, "5m",
 	    OFF(snapshot_interval), NULL, "write the snapshot this often (and at stop)" },
+	{ "dnssec", "secret-file", CONF_STR, 0, 0, NULL, OFF(dnssec_secret_file), NULL,
+	    "the fleet secret sealing the zones' private keys (streamdns-ctl dnssec secret)" },
+	{ "dnssec", "propagation-delay", CONF_MSEC, 0, 604800000, "1h", OFF(dnssec_delay),
+	    NULL, "added to TTLs in rollover timings: how long a change takes to be seen" },
+	{ "dnssec", "signature-cache", CONF_SIZE, 64 * 1024, (long long)1 << 40, "64M",
+	    OFF(dnssec_cache_size), NULL, "memory for signatures of negative answers" },
 };
 
 static const char *const passthrough_sections[] = { "kafka", NULL };
