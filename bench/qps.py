@@ -1,15 +1,20 @@
 #!/usr/bin/python3
 """authd vs knotd vs nsd: UDP (and TCP) queries per second with dnsperf, in one run (issue 7).
 
-Usage: bench/qps.py [--names N ...] [--runs R] [--seconds S] [--tcp]
+Usage: bench/qps.py [--names N ...] [--runs R] [--seconds S] [--tcp] [--workers W]
+                    [--baseline-build DIR]
 For each N (default 100000 and 1000000) generates one zone: A on every name, AAAA on half,
 MX and TXT on a tenth each, CNAMEs, wildcards and a delegation; and a query mix of 80 %
 existing names, 10 % NXDOMAIN, 5 % NODATA, 5 % CNAME/wildcard. knotd and nsd load it as a
 master file, authd as events through devbroker. dnsperf runs against each in turn,
 interleaved (A B C A B C ...), R times; medians and ratios are printed, with qps per
 server CPU-second (utime+stime of the server process).
-Reference settings: knotd udp-workers 2, tcp-workers 2, background-workers 1; nsd
-server-count 2, reuseport yes, rrl-ratelimit 0, minimal-responses yes; authd workers 2.
+Reference settings: knotd udp-workers W, tcp-workers W, background-workers 1; nsd
+server-count W, reuseport yes, rrl-ratelimit 0, minimal-responses yes; authd workers W;
+W is --workers (default 2; `make bench-qps-one` runs W = 1).
+--baseline-build DIR also starts the streamdns-authd of DIR (another commit's build
+directory) on its own port, loaded from the same topic, and measures it in the same
+interleaved rounds as "authd-base", with the ratio authd/authd-base.
 """
 import argparse
 import os
@@ -22,7 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
-from streamdns import Authd, Broker, free_port  # noqa: E402
+from streamdns import Authd, Broker, free_port, terminate  # noqa: E402
 
 ZONE = "bench.test."
 
@@ -91,15 +96,15 @@ def write_queries(n, path, count=200000, seed=7):
 
 
 KNOT_CONF = (
-    "server:\n  rundir: {d}\n  listen: 127.0.0.1@{port}\n  udp-workers: 2\n"
-    "  tcp-workers: 2\n  background-workers: 1\n"
+    "server:\n  rundir: {d}\n  listen: 127.0.0.1@{port}\n  udp-workers: {workers}\n"
+    "  tcp-workers: {workers}\n  background-workers: 1\n"
     "database:\n  storage: {d}\n"
     "template:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n"
     "    zonefile-sync: -1\n    journal-content: none\n    zonefile-load: whole\n"
     "zone:\n  - domain: {zone}\n    file: {zonefile}\n")
 
 NSD_CONF = (
-    'server:\n  ip-address: 127.0.0.1@{port}\n  server-count: 2\n  reuseport: yes\n'
+    'server:\n  ip-address: 127.0.0.1@{port}\n  server-count: {workers}\n  reuseport: yes\n'
     '  rrl-ratelimit: 0\n  minimal-responses: yes\n  username: ""\n'
     '  zonesdir: "{d}"\n  database: ""\n  pidfile: "{d}/nsd.pid"\n'
     '  xfrdfile: "{d}/xfrd.state"\n  zonelistfile: "{d}/zone.list"\n'
@@ -111,27 +116,28 @@ NSD_CONF = (
 class Reference:
     """A reference server (knotd, nsd) on a free port, its configuration written in d."""
 
-    def __init__(self, d, zonefile, conf_name, conf_template, argv):
+    def __init__(self, d, zonefile, workers, conf_name, conf_template, argv):
         self.port = free_port()
         conf = os.path.join(d, conf_name)
         with open(conf, "w") as f:
-            f.write(conf_template.format(d=d, port=self.port, zone=ZONE, zonefile=zonefile))
+            f.write(conf_template.format(d=d, port=self.port, zone=ZONE, zonefile=zonefile,
+                                         workers=workers))
         self.proc = subprocess.Popen(argv + [conf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
 
 
-def start_knot(d, zonefile):
-    return Reference(d, zonefile, "knot.conf", KNOT_CONF, ["knotd", "-c"])
+def start_knot(d, zonefile, workers):
+    return Reference(d, zonefile, workers, "knot.conf", KNOT_CONF, ["knotd", "-c"])
 
 
-def start_nsd(d, zonefile):
-    return Reference(d, zonefile, "nsd.conf", NSD_CONF, ["nsd", "-d", "-c"])
+def start_nsd(d, zonefile, workers):
+    return Reference(d, zonefile, workers, "nsd.conf", NSD_CONF, ["nsd", "-d", "-c"])
 
 
-def start_timed(start, d, zonefile, procs):
+def start_timed(start, d, zonefile, workers, procs):
     """Starts a reference server (added to procs); returns it and its seconds to answer."""
     t0 = time.time()
-    server = start(d, zonefile)
+    server = start(d, zonefile, workers)
     procs.append(server.proc)
     wait_answer(server.port)
     return server, time.time() - t0
@@ -201,13 +207,25 @@ def rss_mb(pid):
     return 0.0
 
 
-def bench(n, runs, seconds, tcp_too):
+def start_authd(broker, workers, authds, build=None):
+    """Starts authd (added to authds) from build (None: STREAMDNS_BUILD); returns it and
+    its seconds to ready and answering."""
+    t0 = time.time()
+    authd = Authd(broker.address, workers=workers, start=False, build=build)
+    authds.append(authd)
+    authd.start_nowait()
+    authd.wait_ready(timeout=300)
+    wait_answer(authd.port)
+    return authd, time.time() - t0
+
+
+def bench(n, runs, seconds, tcp_too, workers, baseline_build):
     d = tempfile.mkdtemp(prefix="bench-qps-")
     zonefile, events, queries = (os.path.join(d, x) for x in ("zone", "events.tsv", "q"))
     nsets = write_zone(n, zonefile, events)
     write_queries(n, queries)
     broker = Broker(partitions=64)
-    procs = []
+    procs, authds = [], []
     try:
         with open(events) as f:
             subprocess.run(["kcat", "-P", "-b", broker.address, "-t", broker.topic, "-K", "\t",
@@ -216,18 +234,19 @@ def bench(n, runs, seconds, tcp_too):
         kd, nd = os.path.join(d, "knot"), os.path.join(d, "nsd")
         os.makedirs(kd)
         os.makedirs(nd)
-        knot, knot_load = start_timed(start_knot, kd, zonefile, procs)
-        nsd, nsd_load = start_timed(start_nsd, nd, zonefile, procs)
-        t0 = time.time()
-        authd = Authd(broker.address, workers=2, start=False)
-        authd.start_nowait()
-        authd.wait_ready(timeout=300)
-        wait_answer(authd.port)
-        authd_load = time.time() - t0
-        servers = [("authd", authd.port, authd.proc.pid), ("knotd", knot.port, knot.proc.pid),
-                   ("nsd", nsd.port, nsd.proc.pid)]
-        print("names=%d rrsets=%d load_s: authd=%.2f knotd=%.2f nsd=%.2f" %
-              (n, nsets, authd_load, knot_load, nsd_load))
+        knot, knot_load = start_timed(start_knot, kd, zonefile, workers, procs)
+        nsd, nsd_load = start_timed(start_nsd, nd, zonefile, workers, procs)
+        authd, authd_load = start_authd(broker, workers, authds)
+        servers = [("authd", authd.port, authd.proc.pid)]
+        loads = [("authd", authd_load)]
+        if baseline_build:
+            base, base_load = start_authd(broker, workers, authds, build=baseline_build)
+            servers.append(("authd-base", base.port, base.proc.pid))
+            loads.append(("authd-base", base_load))
+        servers += [("knotd", knot.port, knot.proc.pid), ("nsd", nsd.port, nsd.proc.pid)]
+        loads += [("knotd", knot_load), ("nsd", nsd_load)]
+        print("names=%d rrsets=%d workers=%d load_s: %s" %
+              (n, nsets, workers, " ".join("%s=%.2f" % sl for sl in loads)))
         print("rss_mb: " + " ".join("%s=%.0f" % (s, rss_mb(pid)) for s, _, pid in servers))
         modes = [False, True] if tcp_too else [False]
         for tcp in modes:
@@ -247,10 +266,16 @@ def bench(n, runs, seconds, tcp_too):
                                         for s, v in res.items()))
             print("  qps per server CPU-second: " + " ".join("%s=%.0f" % (s, medc[s])
                                                            for s in medc))
-            print("  ratio authd/knotd=%.2f authd/nsd=%.2f" %
-                  (med["authd"] / med["knotd"], med["authd"] / med["nsd"]))
-        authd.stop()
+            print("  ratio authd/knotd=%.2f authd/nsd=%.2f%s" %
+                  (med["authd"] / med["knotd"], med["authd"] / med["nsd"],
+                   " authd/authd-base=%.2f" % (med["authd"] / med["authd-base"])
+                   if "authd-base" in med else ""))
+        while authds:
+            authds.pop().stop()
     finally:
+        for a in authds:
+            if a.proc is not None:
+                terminate(a.proc)
         for p in procs:
             p.terminate()
             try:
@@ -267,9 +292,17 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--tcp", action="store_true")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="authd workers, knotd udp-/tcp-workers, nsd server-count")
+    ap.add_argument("--baseline-build", metavar="DIR",
+                    help="also measure the streamdns-authd in DIR (an older build)")
     a = ap.parse_args()
+    if a.baseline_build:
+        a.baseline_build = os.path.abspath(a.baseline_build)
+        if not os.access(os.path.join(a.baseline_build, "streamdns-authd"), os.X_OK):
+            ap.error("no streamdns-authd in %s" % a.baseline_build)
     for n in a.names:
-        bench(n, a.runs, a.seconds, a.tcp)
+        bench(n, a.runs, a.seconds, a.tcp, a.workers, a.baseline_build)
 
 
 if __name__ == "__main__":

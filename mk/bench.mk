@@ -2,13 +2,20 @@
 # `make bench` runs every comparison of issue 7 in one invocation; each script prints its
 # medians and ratios. docs/PERFORMANCE.md records the figures with the command and date.
 
-.PHONY: bench bench-qps bench-startup bench-forward bench-forward-burst bench-propagation \
-	bench-dnsr bench-ctl soak
+.PHONY: bench bench-qps bench-qps-one bench-startup bench-forward bench-forward-burst \
+	bench-propagation bench-dnsr bench-ctl soak
 bench: bench-qps bench-startup bench-propagation bench-forward bench-forward-burst bench-dnsr
 
 # authd vs knotd vs nsd, UDP and TCP, 100k and 1M names, interleaved runs.
 bench-qps: all
 	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/qps.py --tcp --runs 5
+
+# The same with one worker each (authd workers, knotd udp-/tcp-workers, nsd server-count).
+# Not part of `make bench`.
+# QPS_ARGS adds options, e.g. QPS_ARGS="--baseline-build ../base/build" for an older authd.
+bench-qps-one: all
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/qps.py --tcp --runs 5 --workers 1 \
+	    $(QPS_ARGS)
 
 # 1M RRsets: full replay and snapshot to ready, and the consumer's work alone.
 bench-startup: all $(BUILD)/bench/apply

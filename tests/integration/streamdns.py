@@ -168,10 +168,12 @@ class Broker:
 
 
 class Authd:
-    """streamdns-authd with a generated INI file."""
+    """streamdns-authd with a generated INI file; build, when given, is the directory of
+    another build's binaries (bench/qps.py --baseline-build), else BUILD."""
 
     def __init__(self, broker_address, topic="streamdns.zones", extra="", workers=2,
-                 sections="", start=True):
+                 sections="", start=True, build=None):
+        self.build = build or BUILD
         self.port = free_port()
         self.admin_port = free_port()
         self.dir = tempfile.mkdtemp(prefix="authd-")
@@ -191,7 +193,7 @@ class Authd:
     def start_nowait(self):
         assert self.proc is None, "already running"
         self.logf = open(self.logpath, "a")
-        self.proc = subprocess.Popen([os.path.join(BUILD, "streamdns-authd"), "-c",
+        self.proc = subprocess.Popen([os.path.join(self.build, "streamdns-authd"), "-c",
                                       self.conf], stderr=self.logf)
 
     def start(self, timeout=20):
