@@ -14,6 +14,7 @@
 #include <urcu.h>
 
 #include "authd/admin.h"
+#include "authd/signer.h"
 #include "authd/answer.h"
 #include "authd/forward.h"
 #include "authd/zonemd.h"
@@ -131,6 +132,20 @@ collect_consumer(struct authd_state *st, const struct metric_sink *s)
 	metric_gauge(s, "streamdns_authd_rrsets", "RRsets in the store", (double)cs.store.rrsets);
 	metric_gauge(s, "streamdns_authd_records", "records in the store", (double)cs.store.records);
 	metric_gauge(s, "streamdns_authd_names", "owner names in the store", (double)cs.store.names);
+	metric_gauge(s, "streamdns_authd_dnssec_zones_unusable",
+	    "signed zones whose keys this instance cannot unseal (answered SERVFAIL)",
+	    atomic_load(&st->keys_unusable));
+	metric_family(s, "streamdns_authd_dnssec_signatures_total", METRIC_COUNTER,
+	    "RRSIGs made");
+	metric_sample(s, "streamdns_authd_dnssec_signatures_total", "",
+	    (double)atomic_load(&sign_stats.signatures));
+	metric_family(s, "streamdns_authd_dnssec_signature_cache_hits_total", METRIC_COUNTER,
+	    "signed RRsets whose RRSIGs came from the cache");
+	metric_sample(s, "streamdns_authd_dnssec_signature_cache_hits_total", "",
+	    (double)atomic_load(&sign_stats.cache_hits));
+	metric_gauge(s, "streamdns_authd_dnssec_signature_cache_bytes",
+	    "memory held by cached RRSIGs of stored RRsets",
+	    (double)atomic_load(&sign_stats.cache_bytes));
 }
 
 /* Queries handed to dnsr, their fate and dnsr's latency (summed over the workers). */
@@ -374,10 +389,21 @@ handle_ready(struct evhttp_request *req, const char *uri, void *arg)
 	struct admin *a = arg;
 
 	(void)uri;
-	if (atomic_load(&a->st->ready))
-		httpadmin_reply_text(req, 200, "OK", "ready\n");
-	else
+	char text[1500];
+	int unusable = atomic_load(&a->st->keys_unusable);
+
+	if (!atomic_load(&a->st->ready)) {
 		httpadmin_reply_text(req, 503, "Service Unavailable", "not ready: catching up\n");
+	} else if (unusable > 0) {
+		/* Such a zone is answered SERVFAIL: this instance should take no traffic. */
+		pthread_mutex_lock(&a->st->status_mtx);
+		snprintf(text, sizeof(text), "not ready: %d signed zone%s cannot be signed here "
+		    "(%s)\n", unusable, unusable > 1 ? "s" : "", a->st->status.keys_why);
+		pthread_mutex_unlock(&a->st->status_mtx);
+		httpadmin_reply_text(req, 503, "Service Unavailable", text);
+	} else {
+		httpadmin_reply_text(req, 200, "OK", "ready\n");
+	}
 }
 
 static void

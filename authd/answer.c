@@ -7,10 +7,13 @@
 
 #include "authd/answer.h"
 #include "authd/chaos.h"
+#include "authd/signer.h"
 #include "common/envelope.h"
 #include "common/gate.h"
 #include "common/dname.h"
 #include "common/wire.h"
+
+#include <libdnssec/nsec.h>
 
 #define CHAIN_MAX	12	/* CNAME/DNAME links followed in one answer */
 
@@ -37,6 +40,7 @@ struct answer_step {
 	const struct znode	*cut;		/* REFERRAL: the delegation's node */
 	const struct rrset	*rrset;		/* the RRset answered: the data, CNAME, DNAME or
 						   the cut's NS; NULL for ANY and negatives */
+	bool			 keys_made;	/* rrset is the signer's (DNSKEY, CDS, CDNSKEY) */
 };
 
 struct ans {
@@ -54,7 +58,14 @@ struct ans {
 	int			 nsteps;
 	int			 nsynth;
 	int			 ndnames;
-	/* Above: zeroed for every answer. Below: written before it is read (4 KB). */
+	bool			 dnssec;	/* DO: RRSIGs and denial records wanted */
+	bool			 compact_ok;	/* CO (RFC 9824 3.4): NXDOMAIN may be said */
+	bool			 servfail;	/* a signed zone could not be signed */
+	const struct znode	*sc_apex;	/* the zone sc was begun for, NULL: none */
+	bool			 sc_signed;	/* ...and whether that zone is signed */
+	time_t			 now;
+	/* Above: zeroed for every answer. Below: written before it is read. */
+	struct sign_ctx		 sc;
 	uint8_t			 target[DNAME_MAXLEN];
 	struct answer_step	 step[CHAIN_MAX + 1];	/* the query name, then one per link */
 	uint8_t			 synth[CHAIN_MAX][DNAME_MAXLEN];	/* names made by DNAMEs */
@@ -149,6 +160,172 @@ add_rrset(struct ans *a, int sec, const uint8_t *owner, const struct rrset *rs,
 	return 0;
 }
 
+/* ---- DNSSEC: what a signed zone adds to an answer (issue 15, RFC 4035 3.1, RFC 9824) ---- */
+
+/*
+ * Whether the zone at apex is signed now; begins a->sc for it. A signed zone whose keys
+ * this instance cannot use makes the whole answer SERVFAIL: never unsigned data from a
+ * signed zone.
+ */
+static bool
+zone_signed(struct ans *a, const struct znode *apex)
+{
+	const struct zone_keys *zk;
+
+	if (apex == NULL)
+		return false;
+	if (a->sc_apex == apex)
+		return a->sc_signed;
+	a->sc_apex = apex;
+	a->sc_signed = false;
+	zk = znode_keys(apex);
+	if (!zone_keys_signed(zk, a->now))
+		return false;
+	a->sc_signed = true;
+	if (sign_begin(&a->sc, zk, znode_name(apex), a->now) != 0)
+		a->servfail = true;
+	return true;
+}
+
+/* The signing context when the answer carries DNSSEC records of apex's zone, or NULL. */
+static struct sign_ctx *
+signing(struct ans *a, const struct znode *apex)
+{
+	return a->dnssec && zone_signed(a, apex) && !a->servfail ? &a->sc : NULL;
+}
+
+/*
+ * The RRSIGs of rs, just written at owner (as written) in section sec, when the answer
+ * carries DNSSEC records of apex's zone. node is where rs is stored (its vector caches the
+ * signatures), or NULL for an RRset made for this answer. An RRSIG that does not fit
+ * truncates the answer: no RRset goes out without its signatures.
+ */
+static int
+add_sigs(struct ans *a, int sec, const uint8_t *owner, const struct rrset *rs,
+    uint32_t ttl, const struct znode *apex, const struct znode *node)
+{
+	struct sign_ctx *sc = signing(a, apex);
+	uint8_t lowner[DNAME_MAXLEN];
+	struct rrsigs sigs;
+	int rc;
+
+	if (sc == NULL)
+		return 0;
+	memcpy(lowner, owner, dname_len(owner));
+	dname_lower(lowner);
+	if (node != NULL)
+		rc = sign_rrset(sc, lowner, rs, znode_vec_of(node, rs), &sigs);
+	else if (rs->type == DNS_TYPE_DNSKEY || rs->type == DNS_TYPE_CDS ||
+	    rs->type == DNS_TYPE_CDNSKEY)
+		rc = sign_apex_sigs(sc, rs, &sigs);
+	else
+		rc = sign_once(sc, lowner, rs, &sigs);
+	if (rc != 0) {
+		a->servfail = true;
+		return -1;
+	}
+	for (size_t i = 0; i < sigs.n; i++) {
+		if (wire_rr(a->w, sec, owner, DNS_TYPE_RRSIG, DNS_CLASS_IN, ttl, sigs.rdata[i],
+		    sigs.len[i]) != 0) {
+			a->truncated = true;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* add_rrset(), then its RRSIGs (add_sigs()). */
+static int
+add_signed(struct ans *a, int sec, const uint8_t *owner, const struct rrset *rs,
+    uint32_t ttl, const struct znode *apex, const struct znode *node)
+{
+	if (add_rrset(a, sec, owner, rs, ttl) != 0)
+		return -1;
+	return add_sigs(a, sec, owner, rs, ttl, apex, node);
+}
+
+/*
+ * Types a signed zone makes itself: stored RRsets of these types are not served there
+ * (DS only at a delegation, where the cut's node is the parent's).
+ */
+static bool
+synthesised_type(uint16_t type)
+{
+	switch (type) {
+	case DNS_TYPE_DNSKEY: case DNS_TYPE_CDS: case DNS_TYPE_CDNSKEY: case DNS_TYPE_RRSIG:
+	case DNS_TYPE_NSEC: case DNS_TYPE_NSEC3: case DNS_TYPE_NSEC3PARAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The types node n has, as a compact-denial NSEC lists them (RFC 9824 3.2). */
+static void
+bitmap_node(dnssec_nsec_bitmap_t *map, const struct znode *n, bool apex)
+{
+	const struct rrset_vec *layers[2] = { znode_local(n), znode_rrsets(n) };
+
+	for (int k = 0; k < 2; k++)
+		for (uint32_t i = 0; i < layers[k]->count; i++)
+			if (!synthesised_type(layers[k]->sets[i]->type))
+				dnssec_nsec_bitmap_add(map, layers[k]->sets[i]->type);
+	if (apex)
+		dnssec_nsec_bitmap_add(map, DNS_TYPE_DNSKEY);
+}
+
+/*
+ * The one NSEC of compact denial (RFC 9824 3): owner the name denied, next its immediate
+ * successor (\000.owner), the bitmap of what the name has (n, or nothing: NXNAME), RRSIG
+ * and NSEC; with its RRSIG, TTL that of the negative answer (RFC 9077).
+ */
+static void
+add_denial(struct ans *a, const uint8_t *owner, const struct znode *apex,
+    const struct znode *n, uint32_t ttl)
+{
+	dnssec_nsec_bitmap_t *map = dnssec_nsec_bitmap_new();
+	size_t olen = dname_len(owner), nlen, blen;
+	union {
+		struct rrset	rs;
+		uint8_t		raw[sizeof(struct rrset) + 2 + DNAME_MAXLEN + 8192];
+	} u;
+	struct rrset *nsec = &u.rs;
+	uint8_t *rd = nsec->data + 2;
+
+	if (map == NULL) {
+		a->servfail = true;
+		return;
+	}
+	if (n != NULL)
+		bitmap_node(map, n, n == apex);
+	else
+		dnssec_nsec_bitmap_add(map, DNS_TYPE_NXNAME);
+	dnssec_nsec_bitmap_add(map, DNS_TYPE_RRSIG);
+	dnssec_nsec_bitmap_add(map, DNS_TYPE_NSEC);
+	if (olen + 2 <= DNAME_MAXLEN) {
+		rd[0] = 1;
+		rd[1] = 0;
+		memcpy(rd + 2, owner, olen);
+		nlen = olen + 2;
+	} else {
+		/* No room for a label: the successor at the same length (RFC 4471 3.1.2). */
+		memcpy(rd, owner, olen);
+		if (rd[rd[0]] < 0xff)
+			rd[rd[0]]++;
+		nlen = olen;
+	}
+	dname_lower(rd);
+	blen = dnssec_nsec_bitmap_size(map);
+	dnssec_nsec_bitmap_write(map, rd + nlen);
+	dnssec_nsec_bitmap_free(map);
+	nsec->type = DNS_TYPE_NSEC;
+	nsec->count = 1;
+	nsec->ttl = ttl;
+	nsec->datalen = (uint32_t)(2 + nlen + blen);
+	memcpy(nsec->data, &(uint16_t){ (uint16_t)(nlen + blen) }, 2);
+	add_signed(a, WIRE_NS, owner, nsec, ttl, apex, NULL);
+}
+
 /* Additional data is optional: an RRset that does not fit is left out whole. */
 static void
 add_additional_rrset(struct ans *a, const uint8_t *owner, const struct rrset *rs)
@@ -222,7 +399,7 @@ outside_outcome(const struct ans *a)
 
 /* Node n holds the data of the step's name (its own node, or st->wildcard for it). */
 static enum answer_outcome
-node_outcome(const struct ans *a, struct answer_step *st, const struct znode *n)
+node_outcome(struct ans *a, struct answer_step *st, const struct znode *n)
 {
 	uint16_t qtype = a->q->qtype;
 	enum answer_outcome hit = st->wildcard != NULL ? ANSWER_WILDCARD : ANSWER_HIT;
@@ -235,6 +412,19 @@ node_outcome(const struct ans *a, struct answer_step *st, const struct znode *n)
 		st->rrset = NULL;	/* every RRset of n */
 		return hit;
 	}
+	if (synthesised_type(qtype) && zone_signed(a, st->apex)) {
+		/* A signed zone's own: DNSKEY, CDS, CDNSKEY at the apex, made from its keys. */
+		st->rrset = NULL;
+		if (n == st->apex && !a->servfail && qtype != DNS_TYPE_RRSIG &&
+		    qtype != DNS_TYPE_NSEC && qtype != DNS_TYPE_NSEC3 &&
+		    qtype != DNS_TYPE_NSEC3PARAM) {
+			const struct rrset *soa = znode_find(n, DNS_TYPE_SOA);
+
+			st->rrset = sign_apex_rrset(&a->sc, qtype, soa->ttl);
+			st->keys_made = true;
+		}
+		return st->rrset != NULL ? hit : ANSWER_NODATA;
+	}
 	if ((st->rrset = znode_find(n, qtype)) == NULL)
 		return ANSWER_NODATA;
 	return hit;
@@ -242,7 +432,7 @@ node_outcome(const struct ans *a, struct answer_step *st, const struct znode *n)
 
 /* No node for the name: the wildcard at the closest encloser (RFC 4592 3.3.1)? */
 static enum answer_outcome
-wildcard_outcome(const struct ans *a, struct answer_step *st)
+wildcard_outcome(struct ans *a, struct answer_step *st)
 {
 	const uint8_t *cename = znode_name(st->encloser);
 	size_t celen = dname_len(cename);
@@ -280,7 +470,7 @@ dname_outcome(struct answer_step *st, const struct suffixes *sx, int at, uint8_t
  * wildcard, or nothing. A DNAME's substituted name goes to next.
  */
 static enum answer_outcome
-step_outcome(const struct ans *a, struct answer_step *st, uint8_t *next)
+step_outcome(struct ans *a, struct answer_step *st, uint8_t *next)
 {
 	uint8_t lname[DNAME_MAXLEN];
 	struct suffixes sx;
@@ -315,22 +505,51 @@ step_outcome(const struct ans *a, struct answer_step *st, uint8_t *next)
 
 /* ---- what each outcome writes ---- */
 
+/*
+ * NODATA and NXDOMAIN: the SOA, and in a signed zone with DO its RRSIG and the one NSEC
+ * of compact denial. A name that does not exist is then NOERROR, unless the client said
+ * with CO that it understands NXDOMAIN here (RFC 9824 3.4).
+ */
 static void
-negative(struct ans *a, const struct znode *apex, uint8_t rcode)
+negative(struct ans *a, const struct answer_step *st, uint8_t rcode)
 {
+	const struct znode *apex = st->apex;
 	const struct rrset *soa = znode_find(apex, DNS_TYPE_SOA);
+	uint32_t ttl = rrset_soa_negative_ttl(soa);
+	bool proof = signing(a, apex) != NULL;
 
-	a->rcode = rcode;
-	if (soa != NULL)
-		add_rrset(a, WIRE_NS, znode_name(apex), soa, rrset_soa_negative_ttl(soa));
+	a->rcode = proof && !a->compact_ok ? DNS_RCODE_NOERROR : rcode;
+	if (soa == NULL || add_signed(a, WIRE_NS, znode_name(apex), soa, ttl, apex, apex) != 0)
+		return;
+	if (proof)
+		add_denial(a, st->name, apex, st->wildcard != NULL ? st->wildcard :
+		    rcode == DNS_RCODE_NOERROR ? st->encloser : NULL, ttl);
 }
 
-/* REFERRAL: the cut's NS in authority, with glue. */
+/*
+ * REFERRAL: the cut's NS in authority, with glue; in a signed parent with DO, the DS
+ * RRset and its RRSIG, or the NSEC at the cut that proves there is none (RFC 4035 3.1.4).
+ */
 static void
 referral(struct ans *a, const struct answer_step *st)
 {
-	if (add_rrset(a, WIRE_NS, znode_name(st->cut), st->rrset, st->rrset->ttl) == 0)
-		add_additional(a, st->rrset, znode_name(st->apex));
+	const struct rrset *ds;
+	const struct rrset *soa;
+
+	if (add_rrset(a, WIRE_NS, znode_name(st->cut), st->rrset, st->rrset->ttl) != 0)
+		return;
+	if (signing(a, st->apex) != NULL) {
+		if (st->cut_ds && (ds = znode_find(st->cut, DNS_TYPE_DS)) != NULL) {
+			if (add_signed(a, WIRE_NS, znode_name(st->cut), ds, ds->ttl, st->apex,
+			    st->cut) != 0)
+				return;
+		} else {
+			soa = znode_find(st->apex, DNS_TYPE_SOA);
+			add_denial(a, znode_name(st->cut), st->apex, st->cut,
+			    rrset_soa_negative_ttl(soa));
+		}
+	}
+	add_additional(a, st->rrset, znode_name(st->apex));
 }
 
 /*
@@ -338,10 +557,13 @@ referral(struct ans *a, const struct answer_step *st)
  * RRsets first, then the topic's whose type no local RRset hides.
  */
 static void
-answer_any(struct ans *a, const uint8_t *owner, const struct znode *n)
+answer_any(struct ans *a, const struct answer_step *st, const uint8_t *owner,
+    const struct znode *n)
 {
 	const struct rrset_vec *layers[2] = { znode_local(n), znode_rrsets(n) };
 	const struct rrset *pick = NULL;
+	const struct znode *cache = st->wildcard != NULL ? NULL : n;
+	bool sig = zone_signed(a, st->apex);
 
 	for (int k = 0; k < 2; k++) {
 		for (uint32_t i = 0; i < layers[k]->count; i++) {
@@ -349,25 +571,35 @@ answer_any(struct ans *a, const uint8_t *owner, const struct znode *n)
 
 			if (k == 1 && znode_find(n, rs->type) != rs)
 				continue;	/* hidden by a local RRset */
+			if (sig && synthesised_type(rs->type))
+				continue;	/* not served from the store in a signed zone */
 			if (a->tcp)
-				add_rrset(a, WIRE_AN, owner, rs, rs->ttl);
+				add_signed(a, WIRE_AN, owner, rs, rs->ttl, st->apex, cache);
 			else if (pick == NULL || rs->type < pick->type)
 				pick = rs;
 		}
 	}
 	if (pick != NULL)
-		add_rrset(a, WIRE_AN, owner, pick, pick->ttl);
+		add_signed(a, WIRE_AN, owner, pick, pick->ttl, st->apex, cache);
 }
 
 /* HIT, WILDCARD: the data at the name (the wildcard's, with the name as owner). */
 static void
 answer_node(struct ans *a, const struct answer_step *st)
 {
+	/*
+	 * An answer from a wildcard is signed at the name it answers, as Knot's onlinesign
+	 * does: nothing tells a validator it was synthesised, so no proof that the name
+	 * does not exist is needed (the signature is made per name, uncached).
+	 */
+	const struct znode *cache = st->wildcard != NULL || st->keys_made ? NULL :
+	    st->encloser;
+
 	if (a->q->qtype == DNS_TYPE_ANY) {
-		answer_any(a, st->name, st->wildcard != NULL ? st->wildcard : st->encloser);
+		answer_any(a, st, st->name, st->wildcard != NULL ? st->wildcard : st->encloser);
 		return;
 	}
-	if (add_rrset(a, WIRE_AN, st->name, st->rrset, st->rrset->ttl) == 0)
+	if (add_signed(a, WIRE_AN, st->name, st->rrset, st->rrset->ttl, st->apex, cache) == 0)
 		add_additional(a, st->rrset, znode_name(st->apex));
 }
 
@@ -390,7 +622,8 @@ follow_cname(struct ans *a, const struct answer_step *st)
 {
 	struct rdata_ref rd;
 
-	if (add_rrset(a, WIRE_AN, st->name, st->rrset, st->rrset->ttl) != 0)
+	if (add_signed(a, WIRE_AN, st->name, st->rrset, st->rrset->ttl, st->apex,
+	    st->wildcard != NULL ? NULL : st->encloser) != 0)
 		return NULL;
 	rrset_first(st->rrset, &rd);
 	return chain_next(a, rd.data) ? rd.data : NULL;
@@ -405,7 +638,8 @@ add_dname(struct ans *a, const struct answer_step *st)
 			return 0;
 	if (a->ndnames < CHAIN_MAX)
 		a->dnames[a->ndnames++] = st->rrset;
-	return add_rrset(a, WIRE_AN, znode_name(st->encloser), st->rrset, st->rrset->ttl);
+	return add_signed(a, WIRE_AN, znode_name(st->encloser), st->rrset, st->rrset->ttl,
+	    st->apex, st->encloser);
 }
 
 /*
@@ -474,10 +708,10 @@ resolve(struct ans *a)
 				a->rcode = DNS_RCODE_YXDOMAIN;
 			break;
 		case ANSWER_NODATA:
-			negative(a, st->apex, DNS_RCODE_NOERROR);
+			negative(a, st, DNS_RCODE_NOERROR);
 			break;
 		case ANSWER_NXDOMAIN:
-			negative(a, st->apex, DNS_RCODE_NXDOMAIN);
+			negative(a, st, DNS_RCODE_NXDOMAIN);
 			break;
 		case ANSWER_REFERRAL:
 			referral(a, st);
@@ -507,7 +741,7 @@ resolve(struct ans *a)
 static struct env_opts
 envelope_opts(const struct answer_opts *o)
 {
-	struct env_opts eo = { o->udp_payload, NULL };
+	struct env_opts eo = { o->udp_payload, NULL, EDNS_FLAG_CO };
 
 	if (o->nsid)
 		eo.nsid = o->identity;
@@ -567,17 +801,26 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 		return env_error(out, lim, &q, &eo, DNS_RCODE_SERVFAIL, 0, EDE_NOT_READY, NULL);
 	}
 	env_begin(&w, out, lim, &q);
-	memset(&a, 0, offsetof(struct ans, target));
+	memset(&a, 0, offsetof(struct ans, sc));
 	a.s = s;
 	a.w = &w;
 	a.q = &q;
 	a.tcp = tcp;
 	a.recursion = o->recursion;
+	a.now = (time_t)o->now;
+	a.dnssec = q.edns && (q.edns_flags & EDNS_FLAG_DO);
+	a.compact_ok = a.dnssec && (q.edns_flags & EDNS_FLAG_CO);
 	rcu_read_lock();
 	a.serve = o->serve != NULL ? rcu_dereference(*(struct zone_filter **)o->serve) : NULL;
 	resolve(&a);
 	rcu_read_unlock();
 	info->outcome = a.nsteps > 0 ? a.step[0].outcome : ANSWER_NONE;
+	if (a.servfail) {
+		/* A signed zone this instance cannot sign: never its data unsigned. */
+		info->rcode = DNS_RCODE_SERVFAIL;
+		return env_error(out, lim, &q, &eo, DNS_RCODE_SERVFAIL, 0, EDE_OTHER,
+		    "signing keys unavailable");
+	}
 	info->rcode = a.rcode;
 	if (a.forward) {
 		info->forward = true;

@@ -121,6 +121,7 @@ struct consumer_status {
 	double			last_event;	/* CLOCK_REALTIME seconds, 0 = none */
 	double			ready_at;	/* seconds from start to ready, 0 = not yet */
 	uint64_t		snapshot_events;	/* events loaded from the snapshot */
+	char			keys_why[1300];	/* the last zone whose keys are unusable */
 };
 
 /* State shared by the threads of authd. */
@@ -132,6 +133,7 @@ struct authd_state {
 	atomic_ullong		 events_applied;
 	atomic_ullong		 events_rejected;
 	atomic_ullong		 rejected_by[EVENT_ERR__COUNT];
+	atomic_int		 keys_unusable;	/* zones whose DNSSEC keys cannot be unsealed */
 	atomic_int		 log_level;	/* SIGHUP may change it */
 	pthread_mutex_t		 status_mtx;
 	struct consumer_status	 status;

@@ -145,7 +145,7 @@ disconnect(struct forwarder *f, const char *why)
 static size_t
 merge(struct forwarder *f, const struct pending *p, const uint8_t *ans, size_t alen)
 {
-	const struct env_opts eo = { f->opts->udp_payload, NULL };
+	const struct env_opts eo = { f->opts->udp_payload, NULL, 0 };
 	struct wire_msg ours, theirs;
 	struct wire_writer w;
 	struct wire_iter it;

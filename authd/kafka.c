@@ -8,14 +8,17 @@
 #include <time.h>
 
 #include <librdkafka/rdkafka.h>
+#include <sodium.h>
 #include <urcu.h>
 
 #include "authd/kafka.h"
 #include "authd/local.h"
+#include "authd/signer.h"
 #include "authd/snapshot.h"
 #include "common/clock.h"
 #include "common/event.h"
 #include "common/kafkapos.h"
+#include "common/keyset.h"
 #include "common/log.h"
 #include "common/sign.h"
 
@@ -40,6 +43,8 @@ struct consumer {
 	struct log_rl		 wait_rl;	/* "waiting for the topic" lines */
 	struct log_rl		 err_rl;	/* "brokers down" lines */
 	struct trusted_keys	*trusted;	/* when [kafka] require-signed */
+	uint8_t			 secret[KEYSET_SECRET_LEN];	/* [dnssec] secret-file */
+	bool			 have_secret;
 	struct local_data	*local;		/* the local records in the store now */
 	double			 last_snap;
 	uint64_t		 applied_at_snap;
@@ -293,6 +298,60 @@ check_signature(struct consumer *c, rd_kafka_message_t *m, char *err, size_t err
 }
 
 static void
+reject(struct consumer *c, const rd_kafka_message_t *m, enum event_error e, const char *err)
+{
+	log_warnx("event rejected: topic %s partition %" PRId32 " offset %" PRId64
+	    " key '%.*s': %s: %s", c->conf->topic, m->partition, m->offset,
+	    m->key_len > 300 ? 300 : (int)m->key_len, m->key ? (const char *)m->key : "",
+	    event_error_name(e), err);
+	atomic_fetch_add(&c->st->events_rejected, 1);
+	atomic_fetch_add(&c->st->rejected_by[e], 1);
+}
+
+/*
+ * A zone's key set ("<zone>|DNSSEC"): replaces the zone's keys, or removes them
+ * (tombstone). A value that does not parse is rejected and the previous keys stay; one
+ * whose keys this instance cannot unseal is applied as unusable, so the zone is answered
+ * SERVFAIL rather than unsigned, and counted (/ready, /metrics) until keys it can use
+ * arrive.
+ */
+static enum event_error
+apply_keys(struct consumer *c, const uint8_t *apex, const char *value, size_t len,
+    char *err, size_t errlen)
+{
+	struct zone_keys *zk = NULL;
+	const struct znode *n;
+	const struct zone_keys *prev;
+	char name[DNAME_STRLEN];
+
+	if (value != NULL && (zk = zone_keys_new(apex, value, len,
+	    c->have_secret ? c->secret : NULL, err, errlen)) == NULL)
+		return EVENT_ERR_KEYSET;
+	rcu_read_lock();
+	n = store_lookup(c->st->store, apex, dname_len(apex));
+	prev = n != NULL ? znode_keys(n) : NULL;
+	if (prev != NULL && !prev->usable)
+		atomic_fetch_sub(&c->st->keys_unusable, 1);
+	rcu_read_unlock();
+	dname_to_str(apex, name, sizeof(name));
+	if (zk != NULL && !zk->usable) {
+		atomic_fetch_add(&c->st->keys_unusable, 1);
+		log_warnx("zone %s: %s; the zone is answered SERVFAIL while it is signed", name,
+		    zk->why);
+		pthread_mutex_lock(&c->st->status_mtx);
+		snprintf(c->st->status.keys_why, sizeof(c->st->status.keys_why), "zone %s: %s",
+		    name, zk->why);
+		pthread_mutex_unlock(&c->st->status_mtx);
+	} else if (zk != NULL) {
+		log_info("zone %s: %zu DNSSEC keys", name, zk->ks->nkeys);
+	} else {
+		log_info("zone %s: DNSSEC keys removed", name);
+	}
+	store_apply_keys(c->st->store, apex, zk);
+	return EVENT_OK;
+}
+
+static void
 apply_message(struct consumer *c, rd_kafka_message_t *m)
 {
 	struct event ev;
@@ -311,15 +370,17 @@ apply_message(struct consumer *c, rd_kafka_message_t *m)
 		e = event_decode(c->dec, m->key, m->key_len, m->payload, m->len, &ev, err,
 		    sizeof(err));
 	if (e != EVENT_OK) {
-		log_warnx("event rejected: topic %s partition %" PRId32 " offset %" PRId64
-		    " key '%.*s': %s: %s", c->conf->topic, m->partition, m->offset,
-		    m->key_len > 300 ? 300 : (int)m->key_len, m->key ? (const char *)m->key : "",
-		    event_error_name(e), err);
-		atomic_fetch_add(&c->st->events_rejected, 1);
-		atomic_fetch_add(&c->st->rejected_by[e], 1);
+		reject(c, m, e, err);
 		return;
 	}
-	store_apply(c->st->store, ev.owner, ev.type, ev.rrset);
+	if (ev.keyset)
+		e = apply_keys(c, ev.owner, m->payload, m->len, err, sizeof(err));
+	if (e != EVENT_OK) {
+		reject(c, m, e, err);
+		return;
+	}
+	if (!ev.keyset)
+		store_apply(c->st->store, ev.owner, ev.type, ev.rrset);
 	atomic_fetch_add(&c->st->events_applied, 1);
 }
 
@@ -403,16 +464,28 @@ check_ready(struct consumer *c, double *last_progress)
 	}
 }
 
+/* A key set from the snapshot: applied as its event was (it was valid then). */
+static void
+snapshot_keys_apply(void *arg, const uint8_t *apex, const char *value, size_t len)
+{
+	char err[512];
+
+	if (apply_keys(arg, apex, value, len, err, sizeof(err)) != EVENT_OK)
+		log_warnx("snapshot: key set dropped: %s", err);
+}
+
 /* Loads the snapshot, if one is configured and valid, before the topic is read. */
 static void
 load_snapshot(struct consumer *c)
 {
 	uint64_t n = 0;
 	double t = clock_mono_sec();
+	struct snapshot_keys keys = { snapshot_keys_apply, c };
 
 	if (c->conf->snapshot == NULL)
 		return;
-	if (snapshot_load(c->conf->snapshot, c->conf->topic, c->st->store, &c->snap, &n) != 0)
+	if (snapshot_load(c->conf->snapshot, c->conf->topic, c->st->store, &c->snap, &n,
+	    &keys) != 0)
 		return;
 	c->have_snap = true;
 	pthread_mutex_lock(&c->st->status_mtx);
@@ -544,6 +617,14 @@ consumer_start(const struct authd_conf *conf, struct authd_state *st)
 		log_info("accepting only events signed by one of %zu trusted keys",
 		    c->trusted->n);
 	}
+	if (conf->dnssec_secret_file != NULL) {
+		char err[512];
+
+		if (keyset_secret_load(conf->dnssec_secret_file, c->secret, err,
+		    sizeof(err)) != 0)
+			fatalx("%s", err);
+		c->have_secret = true;
+	}
 	if (pthread_create(&c->thread, NULL, consumer_main, c) != 0)
 		fatal("pthread_create");
 	return c;
@@ -562,6 +643,7 @@ consumer_stop(struct consumer *c)
 	free(c->target);
 	free(c->snap.next);
 	free(c->trusted);
+	sodium_memzero(c->secret, sizeof(c->secret));
 	local_free(c->local);
 	free(c);
 }

@@ -14,12 +14,14 @@
 #include <sodium.h>
 #include <urcu.h>
 
+#include "authd/signer.h"
 #include "authd/snapshot.h"
+#include "common/array.h"
 #include "common/dname.h"
 #include "common/log.h"
 
 #define SNAP_MAGIC	"SDNSSNAP"
-#define SNAP_VERSION	1
+#define SNAP_VERSION	2	/* 2: the zones' DNSSEC key sets follow the RRsets */
 #define SNAP_SUMLEN	crypto_generichash_BYTES	/* 32 */
 #define SNAP_ENDIAN	0x0102	/* RRset data keeps host-order lengths: same-endian only */
 
@@ -30,6 +32,8 @@ struct writer {
 	uint64_t			 count;
 	uint64_t			 pause_at;	/* fault injection, see below */
 	long				 pause_ms;
+	const struct znode		**keyed;	/* nodes with DNSSEC keys, written last */
+	size_t				 nkeyed, capkeyed;
 };
 
 static void
@@ -68,6 +72,12 @@ write_node(const struct znode *n, void *arg)
 	const uint8_t *name = znode_name(n);
 	size_t len = dname_len(name);
 
+	if (znode_keys(n) != NULL) {
+		if (array_grow((void **)&w->keyed, &w->capkeyed, w->nkeyed + 1,
+		    sizeof(*w->keyed), 16) != 0)
+			fatal("snapshot");
+		w->keyed[w->nkeyed++] = n;
+	}
 	for (uint32_t i = 0; i < v->count; i++) {
 		const struct rrset *rs = v->sets[i];
 
@@ -137,7 +147,19 @@ snapshot_write(const char *path, const char *topic, const struct store *s,
 	w_u64(&w, st.rrsets);
 	rcu_read_lock();
 	store_walk(s, write_node, &w);
+	/* The key sets as their events carried them: private keys stay sealed on disk. */
+	w_u64(&w, w.nkeyed);
+	for (size_t i = 0; i < w.nkeyed; i++) {
+		const uint8_t *name = znode_name(w.keyed[i]);
+		const struct zone_keys *zk = znode_keys(w.keyed[i]);
+
+		w_bytes(&w, &(uint8_t){ (uint8_t)dname_len(name) }, 1);
+		w_bytes(&w, name, dname_len(name));
+		w_u32(&w, (uint32_t)zk->valuelen);
+		w_bytes(&w, zk->value, zk->valuelen);
+	}
 	rcu_read_unlock();
+	free(w.keyed);
 	if (!w.err && w.count != st.rrsets)
 		w.err = EINVAL;
 	crypto_generichash_final(&w.h, sum, sizeof(sum));
@@ -262,14 +284,33 @@ read_header(struct reader *r, const char *topic, struct snapshot_offsets *off,
 	return 0;
 }
 
+/* Reads one key set; with keys == NULL only checks its framing. */
+static int
+read_keys(struct reader *r, const struct snapshot_keys *keys)
+{
+	uint8_t len, raw[DNAME_MAXLEN], name[DNAME_MAXLEN];
+	size_t pos = 0;
+	uint32_t vlen;
+
+	if (r_bytes(r, &len, 1) != 0 || len == 0 || r_bytes(r, raw, len) != 0 ||
+	    dname_unpack(raw, len, &pos, name) != (int)len || pos != len ||
+	    r_bytes(r, &vlen, 4) != 0 || (size_t)(r->end - r->p) < vlen)
+		return -1;
+	if (keys != NULL)
+		keys->apply(keys->arg, name, (const char *)r->p, vlen);
+	r->p += vlen;
+	return 0;
+}
+
 /* Two passes over the verified bytes: check every record, then apply them. */
 static int
 parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
-    struct snapshot_offsets *off, uint64_t *loaded, const char **why)
+    struct snapshot_offsets *off, uint64_t *loaded, const struct snapshot_keys *keys,
+    const char **why)
 {
 	struct reader r = { data, data + len };
-	const uint8_t *records;
-	uint64_t count;
+	const uint8_t *records, *keysets;
+	uint64_t count, nkeys;
 
 	if (read_header(&r, topic, off, &count, why) != 0)
 		return -1;
@@ -279,6 +320,16 @@ parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
 			*why = "malformed record";
 			return -1;
 		}
+	keysets = r.p;
+	if (r_bytes(&r, &nkeys, 8) != 0) {
+		*why = "truncated";
+		return -1;
+	}
+	for (uint64_t i = 0; i < nkeys; i++)
+		if (read_keys(&r, NULL) != 0) {
+			*why = "malformed key set";
+			return -1;
+		}
 	if (r.p != r.end) {
 		*why = "trailing data";
 		return -1;
@@ -286,6 +337,9 @@ parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
 	r.p = records;
 	for (uint64_t i = 0; i < count; i++)
 		read_record(&r, s);
+	r.p = keysets + 8;
+	for (uint64_t i = 0; i < nkeys; i++)
+		read_keys(&r, keys);
 	store_commit(s);
 	*loaded = count;
 	return 0;
@@ -293,7 +347,7 @@ parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
 
 int
 snapshot_load(const char *path, const char *topic, struct store *s,
-    struct snapshot_offsets *off, uint64_t *loaded)
+    struct snapshot_offsets *off, uint64_t *loaded, const struct snapshot_keys *keys)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
 	struct stat sb;
@@ -321,7 +375,7 @@ snapshot_load(const char *path, const char *topic, struct store *s,
 		why = "checksum mismatch (corrupt or partly written)";
 		goto out;
 	}
-	rc = parse(data, (size_t)sb.st_size - SNAP_SUMLEN, topic, s, off, loaded, &why);
+	rc = parse(data, (size_t)sb.st_size - SNAP_SUMLEN, topic, s, off, loaded, keys, &why);
 out:
 	if (data != MAP_FAILED)
 		munmap(data, (size_t)sb.st_size);

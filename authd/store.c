@@ -5,6 +5,7 @@
 
 #include <urcu.h>
 
+#include "authd/signer.h"
 #include "authd/store.h"
 #include "common/dname.h"
 #include "common/log.h"
@@ -14,14 +15,20 @@ struct znode {
 	uint64_t		 hash;		/* dname_hash of the name */
 	struct rrset_vec	*sets;		/* RCU-published: the topic's RRsets */
 	struct rrset_vec	*local;		/* RCU-published: [local] zone-file RRsets */
+	struct zone_keys	*keys;		/* RCU-published: a zone apex's DNSSEC keys */
 	uint32_t		 children;	/* writer only: child nodes that exist */
 	uint8_t			 namelen;
 	uint8_t			 name[];	/* lower case wire format */
 };
 
-/* What the writer replaced, freed after the next grace period. */
+/* What the writer replaced, freed after the next grace period, each by its function. */
+struct garbage_item {
+	void		 *p;
+	void		(*free)(void *);
+};
+
 struct garbage {
-	void		**items;
+	struct garbage_item *items;
 	size_t		  count, cap;
 };
 
@@ -55,7 +62,22 @@ static char tomb_marker;
 static struct rrset_vec empty_vec = { 0 };
 
 static void
-garbage_add(struct garbage *g, void *p)
+vec_free(void *p)
+{
+	struct rrset_vec *v = p;
+
+	sign_cache_free(atomic_load_explicit(&v->sigs, memory_order_relaxed));
+	free(v);
+}
+
+static void
+keys_free(void *p)
+{
+	zone_keys_free(p);
+}
+
+static void
+garbage_add_fn(struct garbage *g, void *p, void (*fn)(void *))
 {
 	if (p == NULL || p == &empty_vec)
 		return;
@@ -65,7 +87,13 @@ garbage_add(struct garbage *g, void *p)
 		if (g->items == NULL)
 			fatal("store garbage");
 	}
-	g->items[g->count++] = p;
+	g->items[g->count++] = (struct garbage_item){ p, fn };
+}
+
+static void
+garbage_add(struct garbage *g, void *p)
+{
+	garbage_add_fn(g, p, free);
 }
 
 static struct table *
@@ -158,8 +186,9 @@ node_free(struct znode *n)
 		for (uint32_t i = 0; vs[k] != &empty_vec && i < vs[k]->count; i++)
 			free(vs[k]->sets[i]);
 		if (vs[k] != &empty_vec)
-			free(vs[k]);
+			vec_free(vs[k]);
 	}
+	zone_keys_free(n->keys);
 	free(n);
 }
 
@@ -261,6 +290,7 @@ node_get(struct store *s, const uint8_t *name)
 	n->hash = dname_hash(name, len);
 	n->sets = &empty_vec;
 	n->local = &empty_vec;
+	n->keys = NULL;
 	n->children = 0;
 	n->namelen = (uint8_t)len;
 	memcpy(n->name, name, len);
@@ -275,7 +305,8 @@ node_get(struct store *s, const uint8_t *name)
 static void
 node_prune(struct store *s, struct znode *n)
 {
-	while (n != NULL && n->sets->count == 0 && n->local->count == 0 && n->children == 0) {
+	while (n != NULL && n->sets->count == 0 && n->local->count == 0 && n->keys == NULL &&
+	    n->children == 0) {
 		const uint8_t *parent = dname_parent(n->name);
 
 		table_delete(s, n);
@@ -309,6 +340,7 @@ vec_with(const struct rrset_vec *old, uint16_t type, struct rrset *rs, struct rr
 		return &empty_vec;
 	v = xmalloc(sizeof(*v) + count * (sizeof(v->sets[0]) + sizeof(uint16_t)));
 	v->count = count;
+	atomic_init(&v->sigs, NULL);
 	types = vec_types(v);
 	for (uint32_t i = 0; i < old->count; i++) {
 		if (otypes[i] != type) {
@@ -364,7 +396,7 @@ apply_layer(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *
 	v = vec_with(*layer, type, rs, &prev);
 	if (!local)
 		count_change(s, (*layer)->count, v->count, prev, rs, type);
-	garbage_add(&s->garbage, *layer);
+	garbage_add_fn(&s->garbage, *layer, vec_free);
 	garbage_add(&s->garbage, prev);
 	rcu_assign_pointer(*layer, v);
 	if (v->count == 0)
@@ -385,6 +417,40 @@ store_apply(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *
 }
 
 void
+store_apply_keys(struct store *s, const uint8_t *apex, struct zone_keys *zk)
+{
+	struct znode *n;
+
+	rcu_read_lock();
+	n = zk != NULL ? node_get(s, apex) :
+	    (struct znode *)store_lookup(s, apex, dname_len(apex));
+	if (n != NULL) {
+		garbage_add_fn(&s->garbage, n->keys, keys_free);
+		rcu_assign_pointer(n->keys, zk);
+		if (zk == NULL)
+			node_prune(s, n);
+	}
+	rcu_read_unlock();
+}
+
+const struct zone_keys *
+znode_keys(const struct znode *n)
+{
+	return rcu_dereference(n->keys);
+}
+
+const struct rrset_vec *
+znode_vec_of(const struct znode *n, const struct rrset *rs)
+{
+	const struct rrset_vec *v = rcu_dereference(n->local);
+
+	for (uint32_t i = 0; i < v->count; i++)
+		if (v->sets[i] == rs)
+			return v;
+	return rcu_dereference(n->sets);
+}
+
+void
 store_clear(struct store *s)
 {
 	struct table *old = s->table;
@@ -400,8 +466,9 @@ store_clear(struct store *s)
 		for (int k = 0; k < 2; k++) {
 			for (uint32_t i = 0; i < vs[k]->count; i++)
 				garbage_add(&s->garbage, vs[k]->sets[i]);
-			garbage_add(&s->garbage, vs[k]);
+			garbage_add_fn(&s->garbage, vs[k], vec_free);
 		}
+		garbage_add_fn(&s->garbage, n->keys, keys_free);
 		garbage_add(&s->garbage, n);
 	}
 	rcu_assign_pointer(s->table, table_new(TABLE_MIN));
@@ -417,7 +484,7 @@ store_commit(struct store *s)
 		return;
 	synchronize_rcu();
 	for (size_t i = 0; i < s->garbage.count; i++)
-		free(s->garbage.items[i]);
+		s->garbage.items[i].free(s->garbage.items[i].p);
 	s->garbage.count = 0;
 }
 

@@ -2,6 +2,7 @@
 #ifndef STREAMDNS_STORE_H
 #define STREAMDNS_STORE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,8 +28,14 @@ struct store;
  * sets follow sets[] in the same allocation (store.c), so finding one type reads this
  * vector only, not the header of every RRset before it.
  */
+struct sig_cache;
 struct rrset_vec {
 	uint32_t	 count;
+	/*
+	 * The RRSIGs made for these RRsets (authd/signer.c): the one part of a vector that
+	 * changes after it is published, by compare-and-swap; freed with the vector.
+	 */
+	_Atomic(struct sig_cache *) sigs;
 	struct rrset	*sets[];
 };
 
@@ -75,6 +82,17 @@ const struct rrset *znode_find(const struct znode *n, uint16_t type);
 /* No RRset at all, local or from the topic (an empty non-terminal). */
 bool znode_empty(const struct znode *n);
 const uint8_t *znode_name(const struct znode *n);
+
+/*
+ * Writer: sets (zk) or removes (NULL) the DNSSEC keys of the zone at apex (authd/signer.h).
+ * Takes ownership; the replaced keys are freed by the next store_commit().
+ */
+struct zone_keys;
+void store_apply_keys(struct store *s, const uint8_t *apex, struct zone_keys *zk);
+/* Readers: the keys of a zone's apex node, or NULL. */
+const struct zone_keys *znode_keys(const struct znode *n);
+/* Readers: the vector (topic or local layer) of n that holds rs, for its signatures. */
+const struct rrset_vec *znode_vec_of(const struct znode *n, const struct rrset *rs);
 
 /*
  * Readers: calls fn for every node, in no particular order (admin, digests, tests).

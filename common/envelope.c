@@ -94,7 +94,8 @@ env_finish(struct wire_writer *w, const struct dns_query *q, const struct env_op
 	w->reserve = 0;
 	if (q->edns)
 		wire_opt(w, o->udp_payload, (uint8_t)(rcode >> 4), 0,
-		    q->edns_flags & EDNS_FLAG_DO, opts, build_options(q, o, ede, text, opts));
+		    q->edns_flags & (EDNS_FLAG_DO | o->echo), opts,
+		    build_options(q, o, ede, text, opts));
 	return wire_finish(w);
 }
 

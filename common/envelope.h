@@ -23,6 +23,7 @@
 struct env_opts {
 	uint16_t	 udp_payload;	/* our EDNS payload size (RFC 6891 6.2.5) */
 	const char	*nsid;		/* NSID (RFC 5001) for who asks, or NULL: none */
+	uint16_t	 echo;		/* EDNS flags echoed besides DO (authd: CO, RFC 9824) */
 };
 
 /* The largest response to q over tcp or UDP (RFC 6891 6.2.5, RFC 1035 4.2.1), <= outcap. */
@@ -47,7 +48,7 @@ void env_restart(struct wire_writer *w, const struct dns_query *q);
 
 /*
  * Ends the response: flags (env_flags(q) | extra) with rcode's low bits, and when q had
- * EDNS our OPT with its high bits, DO as received, q's cookie when the gate left a fresh
+ * EDNS our OPT with its high bits, DO (and o->echo) as received, q's cookie when the gate left a fresh
  * one (COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN octets), NSID when asked and configured, and
  * the EDE info-code ede (>= 0; -1: none) with text (or NULL). Returns the length.
  */

@@ -10,6 +10,7 @@
 #include <libzscanner/scanner.h>
 
 #include "common/event.h"
+#include "common/keyset.h"
 #include "common/event_fast.h"
 #include "common/rdata.h"
 #include "common/wire.h"
@@ -45,6 +46,7 @@ static const char *const error_names[EVENT_ERR__COUNT] = {
 	[EVENT_ERR_JSON] = "json",
 	[EVENT_ERR_MISMATCH] = "mismatch",
 	[EVENT_ERR_SIGNATURE] = "signature",
+	[EVENT_ERR_KEYSET] = "keyset",
 	[EVENT_ERR_CONTENT] = "content",
 	[EVENT_ERR_TTL] = "ttl",
 	[EVENT_ERR_RRSET] = "rrset",
@@ -288,6 +290,10 @@ key_parse(struct event_decoder *d, const char *key, size_t keylen, struct event 
 	memcpy(type_text, bar + 1, tlen);
 	type_text[tlen] = '\0';
 	e = key_owner(owner_text, ev, err, errlen);
+	if (e == EVENT_OK && strcmp(type_text, KEYSET_TYPE_NAME) == 0) {
+		ev->keyset = true;	/* a zone's DNSSEC keys: common/keyset.h reads the value */
+		return EVENT_OK;
+	}
 	return e != EVENT_OK ? e : key_type(d, type_text, ev, err, errlen);
 }
 
@@ -680,11 +686,13 @@ event_decode(struct event_decoder *d, const char *key, size_t keylen, const char
 	int r;
 
 	ev->rrset = NULL;
+	ev->keyset = false;
+	ev->type = 0;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if ((e = key_parse(d, key, keylen, ev, owner_text, type_text, err, errlen)) != EVENT_OK)
 		return e;
-	if (value == NULL)
+	if (value == NULL || ev->keyset)
 		return EVENT_OK;
 	r = d->fast ? event_fast_value(value, valuelen, owner_text, type_text, ev->type,
 	    &ev->rrset) : 0;

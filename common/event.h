@@ -21,6 +21,7 @@ enum event_error {
 	EVENT_ERR_TTL,		/* ttl missing, not an integer or out of 0..2147483647 */
 	EVENT_ERR_RRSET,	/* RRset invalid as a whole (CNAME with 2 records, too large) */
 	EVENT_ERR_SIGNATURE,	/* signatures required, and missing or not by a trusted key */
+	EVENT_ERR_KEYSET,	/* a zone's DNSSEC key set that does not parse (keyset.h) */
 	EVENT_ERR__COUNT
 };
 
@@ -31,6 +32,11 @@ struct event {
 	uint8_t		 owner[DNAME_MAXLEN];	/* lower case, wire format */
 	uint16_t	 type;
 	struct rrset	*rrset;		/* NULL: delete the RRset (tombstone or []); owned */
+	/*
+	 * The key is "<zone>|DNSSEC": the zone's key set (common/keyset.h), whose value the
+	 * decoder leaves to keyset_parse(); type is 0 and rrset NULL.
+	 */
+	bool		 keyset;
 };
 
 struct event_decoder;

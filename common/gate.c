@@ -51,7 +51,9 @@ not_meta(const struct gate_in *in)
 {
 	uint16_t t = in->q->qtype;
 
-	return t != DNS_TYPE_OPT && t != DNS_TYPE_TSIG && t != DNS_TYPE_TKEY;
+	/* NXNAME only ever appears in a compact-denial NSEC (RFC 9824 3.5). */
+	return t != DNS_TYPE_OPT && t != DNS_TYPE_TSIG && t != DNS_TYPE_TKEY &&
+	    t != DNS_TYPE_NXNAME;
 }
 
 static bool

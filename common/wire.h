@@ -60,12 +60,14 @@ enum {
 #define EDE_NO_REACHABLE_AUTHORITY	22
 #define EDE_NETWORK_ERROR		23
 #define EDNS_FLAG_DO	0x8000
+#define EDNS_FLAG_CO	0x4000	/* Compact Answers OK (RFC 9824 3.4) */
 
 /* The rest of the protocol numbers the code names (RFC 6895 registries). */
 enum {
 	DNS_TYPE_NULL = 10, DNS_TYPE_SIG = 24, DNS_TYPE_NAPTR = 35, DNS_TYPE_NSEC3 = 50,
 	DNS_TYPE_NSEC3PARAM = 51, DNS_TYPE_ZONEMD = 63, DNS_TYPE_SVCB = 64,
-	DNS_TYPE_HTTPS = 65, DNS_TYPE_CAA = 257,
+	DNS_TYPE_HTTPS = 65, DNS_TYPE_CAA = 257, DNS_TYPE_CDS = 59, DNS_TYPE_CDNSKEY = 60,
+	DNS_TYPE_NXNAME = 128,	/* RFC 9824: only in compact-denial NSEC bitmaps */
 };
 
 /* What a query said, after parsing (qname keeps the client's case). */

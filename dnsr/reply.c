@@ -155,7 +155,7 @@ size_t
 reply_write(uint8_t *out, size_t outcap, const struct dns_query *q, const struct result *r,
     bool tcp, uint16_t udp_payload, uint32_t now)
 {
-	const struct env_opts eo = { udp_payload, NULL };	/* no NSID */
+	const struct env_opts eo = { udp_payload, NULL, 0 };	/* no NSID */
 	struct wire_writer w;
 
 	env_begin(&w, out, env_limit(q, tcp, udp_payload, outcap), q);
@@ -171,7 +171,7 @@ size_t
 reply_error(uint8_t *out, size_t outcap, const struct dns_query *q, uint16_t rcode,
     int ede, const char *ede_text, bool tcp, uint16_t udp_payload)
 {
-	const struct env_opts eo = { udp_payload, NULL };	/* no NSID */
+	const struct env_opts eo = { udp_payload, NULL, 0 };	/* no NSID */
 
 	return env_error(out, env_limit(q, tcp, udp_payload, outcap), q, &eo, rcode,
 	    DNS_FLAG_RA, ede, ede_text);

@@ -936,7 +936,7 @@ static void
 test_error_names(void **state)
 {
 	static const char *const names[] = { "ok", "key", "json", "mismatch", "content", "ttl",
-	    "rrset", "signature" };
+	    "rrset", "signature", "keyset" };
 
 	for (int e = 0; e < EVENT_ERR__COUNT; e++)
 		assert_string_equal(event_error_name((enum event_error)e), names[e]);

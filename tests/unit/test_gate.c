@@ -79,7 +79,7 @@ static const struct gate_policy authd_like = { .chaos = true, .xfr_rcode = DNS_R
 static void
 test_opcodes_and_qdcount(void **state)
 {
-	const struct env_opts eo = { 1232, NULL };
+	const struct env_opts eo = { 1232, NULL, 0 };
 
 	for (unsigned op = 0; op < 16; op++) {
 		for (unsigned qd = 0; qd <= 2; qd++) {
@@ -279,7 +279,7 @@ test_cookies(void **state)
 static void
 test_envelope(void **state)
 {
-	const struct env_opts eo = { 1232, "ns7" };
+	const struct env_opts eo = { 1232, "ns7", 0 };
 	static const uint8_t nsid[] = { 0, EDNS_OPT_NSID, 0, 0 };
 	struct req r = { DNS_FLAG_RD, 1, 0, 0, true, 0, nsid, sizeof(nsid) };
 	struct gate_result g;

@@ -179,7 +179,7 @@ assert_refused(const char *path)
 	struct snapshot_offsets off;
 	uint64_t loaded = 12345;
 
-	assert_int_equal(snapshot_load(path, TOPIC, s, &off, &loaded), -1);
+	assert_int_equal(snapshot_load(path, TOPIC, s, &off, &loaded, NULL), -1);
 	assert_true(store_empty(s));
 	assert_null(off.next);
 	assert_int_equal(off.npart, 0);
@@ -234,7 +234,7 @@ test_round_trip(void **state)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", snap);
 	assert_int_equal(access(tmp, F_OK), -1);
 
-	assert_int_equal(snapshot_load(snap, TOPIC, b, &off, &loaded), 0);
+	assert_int_equal(snapshot_load(snap, TOPIC, b, &off, &loaded, NULL), 0);
 	assert_int_equal(loaded, written);
 	assert_int_equal(off.npart, 3);
 	assert_memory_equal(off.next, next, sizeof(next));
@@ -255,7 +255,7 @@ test_empty_store_round_trip(void **state)
 
 	assert_int_equal(snapshot_write(snap, TOPIC, a, next, 1, &written), 0);
 	assert_int_equal(written, 0);
-	assert_int_equal(snapshot_load(snap, TOPIC, b, &off, &loaded), 0);
+	assert_int_equal(snapshot_load(snap, TOPIC, b, &off, &loaded, NULL), 0);
 	assert_int_equal(loaded, 0);
 	assert_int_equal(off.npart, 1);
 	assert_int_equal(off.next[0], 0);
@@ -283,7 +283,7 @@ test_local_layer_not_written(void **state)
 	store_commit(a);
 	assert_int_equal(snapshot_write(snap, TOPIC, a, next, 1, &written), 0);
 	assert_int_equal(written, 4);
-	assert_int_equal(snapshot_load(snap, TOPIC, b, &off, &loaded), 0);
+	assert_int_equal(snapshot_load(snap, TOPIC, b, &off, &loaded, NULL), 0);
 	rcu_read_lock();
 	assert_null(store_lookup(b, w, dname_len(w)));
 	rcu_read_unlock();
@@ -301,7 +301,7 @@ test_missing_file(void **state)
 	char path[300];
 
 	snprintf(path, sizeof(path), "%s/never-written", dir);
-	assert_int_equal(snapshot_load(path, TOPIC, s, &off, &loaded), 1);
+	assert_int_equal(snapshot_load(path, TOPIC, s, &off, &loaded, NULL), 1);
 	assert_true(store_empty(s));
 	assert_null(off.next);
 	store_free(s);
@@ -316,11 +316,11 @@ test_wrong_topic(void **state)
 	uint64_t written, loaded;
 
 	assert_int_equal(snapshot_write(snap, "other-topic", a, next, 1, &written), 0);
-	assert_int_equal(snapshot_load(snap, TOPIC, b, &off, &loaded), -1);
+	assert_int_equal(snapshot_load(snap, TOPIC, b, &off, &loaded, NULL), -1);
 	assert_true(store_empty(b));
 	assert_null(off.next);
 	/* A topic that is a prefix of the file's is another topic too. */
-	assert_int_equal(snapshot_load(snap, "other", b, &off, &loaded), -1);
+	assert_int_equal(snapshot_load(snap, "other", b, &off, &loaded, NULL), -1);
 	assert_true(store_empty(b));
 	store_free(a);
 	store_free(b);
@@ -371,7 +371,7 @@ test_corrupt_or_truncated(void **state)
 		struct snapshot_offsets off;
 		uint64_t loaded;
 
-		assert_int_equal(snapshot_load(bad, TOPIC, s, &off, &loaded), 0);
+		assert_int_equal(snapshot_load(bad, TOPIC, s, &off, &loaded, NULL), 0);
 		assert_int_equal(loaded, written);
 		free(off.next);
 		store_free(s);
@@ -504,7 +504,7 @@ test_atomic_replace(void **state)
 	assert_int_equal(snapshot_write(snap, TOPIC, a, next_a, 1, &written), 0);
 	assert_int_equal(snapshot_write(snap, TOPIC, b, next_b, 2, &written), 0);
 	c = store_new();
-	assert_int_equal(snapshot_load(snap, TOPIC, c, &off, &loaded), 0);
+	assert_int_equal(snapshot_load(snap, TOPIC, c, &off, &loaded, NULL), 0);
 	assert_int_equal(off.npart, 2);
 	assert_memory_equal(off.next, next_b, sizeof(next_b));
 	assert_same_store(b, c);
@@ -517,7 +517,7 @@ test_atomic_replace(void **state)
 	assert_int_equal(snapshot_write(snap, TOPIC, a, next_a, 1, &written), -1);
 	assert_int_equal(rmdir(tmp), 0);
 	c = store_new();
-	assert_int_equal(snapshot_load(snap, TOPIC, c, &off, &loaded), 0);
+	assert_int_equal(snapshot_load(snap, TOPIC, c, &off, &loaded, NULL), 0);
 	assert_same_store(b, c);		/* still the second snapshot */
 	free(off.next);
 	store_free(c);

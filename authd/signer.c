@@ -1,0 +1,498 @@
+/* signer.c: RRSIGs for authd's answers, made online and cached per RRset version. */
+#include <assert.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <urcu.h>
+
+#include "authd/signer.h"
+#include "common/dname.h"
+#include "common/log.h"
+#include "common/rdata.h"
+#include "common/wire.h"
+
+struct sign_stats sign_stats;
+
+static atomic_uint_fast64_t keys_serial;
+
+/*
+ * A signature cache: the RRSIG RDATAs of some RRsets of one vector (or of the zone's
+ * synthesised apex RRsets), all made with one key set, one set of signing keys and one
+ * quantum. Replaced whole (copy, add, compare-and-swap); the replaced one is freed after
+ * a grace period. Entries: type (2), count (1), then count times length (2) and RDATA.
+ */
+struct sig_cache {
+	struct rcu_head	 rcu;
+	uint64_t	 serial;
+	uint32_t	 inception;
+	uint32_t	 mask;
+	size_t		 len;
+	uint8_t		 data[];
+};
+
+/* The apex RRsets made from the keys, for one state of them (see sign_apex_rrset). */
+struct apex_sets {
+	struct rcu_head		 rcu;
+	uint32_t		 published, ds;	/* masks of keys */
+	uint32_t		 ttl;
+	struct rrset		*sets[3];	/* DNSKEY, CDS, CDNSKEY; NULL when empty */
+	_Atomic(struct sig_cache *) sigs;
+};
+
+/* ---- the zone's keys ---- */
+
+struct zone_keys *
+zone_keys_new(const uint8_t *apex, const char *value, size_t len, const uint8_t *secret,
+    char *err, size_t errlen)
+{
+	struct keyset *ks = keyset_parse(apex, value, len, err, errlen);
+	struct zone_keys *zk;
+	char why[160];
+
+	if (ks == NULL)
+		return NULL;
+	zk = xcalloc(1, sizeof(*zk));
+	zk->serial = atomic_fetch_add(&keys_serial, 1) + 1;
+	zk->ks = ks;
+	zk->value = xmalloc(len + 1);
+	memcpy(zk->value, value, len);
+	zk->value[len] = '\0';
+	zk->valuelen = len;
+	if (ks->nkeys == 0)
+		zk->usable = true;
+	else if (secret == NULL)
+		snprintf(zk->why, sizeof(zk->why), "no [dnssec] secret-file to unseal its keys");
+	else if (keyset_unseal(ks, secret, why, sizeof(why)) != 0)
+		snprintf(zk->why, sizeof(zk->why), "keys cannot be unsealed: %s", why);
+	else
+		zk->usable = true;
+	return zk;
+}
+
+static void
+apex_sets_free(struct apex_sets *as)
+{
+	if (as == NULL)
+		return;
+	for (int i = 0; i < 3; i++)
+		free(as->sets[i]);
+	sign_cache_free(atomic_load(&as->sigs));
+	free(as);
+}
+
+static void
+apex_sets_free_rcu(struct rcu_head *h)
+{
+	apex_sets_free(caa_container_of(h, struct apex_sets, rcu));
+}
+
+void
+zone_keys_free(struct zone_keys *zk)
+{
+	if (zk == NULL)
+		return;
+	apex_sets_free(atomic_load(&zk->apex));
+	keyset_free(zk->ks);
+	free(zk->value);
+	free(zk);
+}
+
+bool
+zone_keys_signed(const struct zone_keys *zk, time_t now)
+{
+	if (zk == NULL)
+		return false;
+	for (size_t i = 0; i < zk->ks->nkeys; i++)
+		if (keyset_signing(&zk->ks->keys[i], now))
+			return true;
+	return false;
+}
+
+/* ---- signing ---- */
+
+int
+sign_begin(struct sign_ctx *sc, const struct zone_keys *zk, const uint8_t *apex,
+    time_t now)
+{
+	const struct keyset *ks = zk->ks;
+
+	sc->zk = zk;
+	sc->apex = apex;
+	sc->now = now;
+	sc->used = 0;
+	sc->as = NULL;
+	sc->zmask = sc->kmask = 0;
+	if (!zk->usable)
+		return -1;
+	for (size_t i = 0; i < ks->nkeys; i++) {
+		const struct keyset_key *k = &ks->keys[i];
+
+		if (!keyset_signing(k, now))
+			continue;
+		if (k->role != KEY_KSK)
+			sc->zmask |= 1u << i;
+		if (k->role != KEY_ZSK)
+			sc->kmask |= 1u << i;
+	}
+	/* A split set with one half not signing yet: the other half signs everything. */
+	if (sc->zmask == 0)
+		sc->zmask = sc->kmask;
+	if (sc->kmask == 0)
+		sc->kmask = sc->zmask;
+	if (sc->zmask == 0)
+		return -1;
+	sc->inception = (uint32_t)(now / SIGN_QUANTUM * SIGN_QUANTUM - SIGN_BACKDATE);
+	sc->expiration = sc->inception + SIGN_VALIDITY;
+	return 0;
+}
+
+static bool
+signs_dnskey(uint16_t type)
+{
+	return type == DNS_TYPE_DNSKEY || type == DNS_TYPE_CDS || type == DNS_TYPE_CDNSKEY;
+}
+
+/*
+ * RFC 4034 6.2 as RFC 6840 5.1 amends it: the types whose RDATA names are lower-cased in
+ * the canonical form (NSEC no longer is).
+ */
+static bool
+canonical_lowers(uint16_t type)
+{
+	switch (type) {
+	case DNS_TYPE_NS: case 3: case 4: case DNS_TYPE_CNAME: case DNS_TYPE_SOA:
+	case 7: case 8: case 9: case DNS_TYPE_PTR: case 14: case DNS_TYPE_MX:
+	case 17: case 18: case 21: case 24: case 26: case 30: case DNS_TYPE_NAPTR:
+	case 36: case DNS_TYPE_SRV: case DNS_TYPE_DNAME: case 38: case DNS_TYPE_RRSIG:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int
+lower_name(void *arg, size_t off, size_t n)
+{
+	dname_lower((uint8_t *)arg + off);
+	return 0;
+}
+
+struct crec {
+	const uint8_t	*data;
+	uint16_t	 len;
+};
+
+/* RFC 4034 6.3: RDATA as left-justified octet strings, a prefix sorting first. */
+static int
+crec_cmp(const void *a, const void *b)
+{
+	const struct crec *x = a, *y = b;
+	int c = memcmp(x->data, y->data, x->len < y->len ? x->len : y->len);
+
+	return c != 0 ? c : (int)x->len - (int)y->len;
+}
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+/*
+ * The RRSIG RDATA of rs at owner by key k into out (SIGN_RDATA_MAX): the fields of RFC
+ * 4034 3.1, then the signature over them and the RRset in canonical form (3.1.8.1).
+ * Returns its length, or 0.
+ */
+static size_t
+make_rrsig(const struct sign_ctx *sc, const struct keyset_key *k, const uint8_t *owner,
+    const struct rrset *rs, uint8_t *out)
+{
+	static _Thread_local uint8_t data[SIGN_RDATA_MAX + 65536 * 2];
+	static _Thread_local uint8_t lowered[65536];
+	static _Thread_local struct crec recs[65536 / 2];
+	size_t olen = dname_len(owner), alen = dname_len(sc->apex), pre, len, n = 0, lpos = 0;
+	int labels = dname_labels(owner);
+	uint8_t sig[KEYSET_SIG_MAX];
+	struct rdata_ref rd;
+	size_t siglen;
+
+	if (owner[0] == 1 && owner[1] == '*')
+		labels--;	/* RFC 4034 3.1.3: the wildcard label is not counted */
+	put16(out, rs->type);
+	out[2] = k->algorithm;
+	out[3] = (uint8_t)labels;
+	put32(out + 4, rs->ttl);
+	put32(out + 8, sc->expiration);
+	put32(out + 12, sc->inception);
+	put16(out + 16, k->tag);
+	memcpy(out + 18, sc->apex, alen);
+	pre = 18 + alen;
+	memcpy(data, out, pre);
+	len = pre;
+	for (const uint8_t *it = rrset_first(rs, &rd); it != NULL; it = rrset_next(rs, it, &rd)) {
+		recs[n].data = rd.data;
+		recs[n].len = rd.len;
+		if (canonical_lowers(rs->type)) {
+			memcpy(lowered + lpos, rd.data, rd.len);
+			rdata_names(rs->type, lowered + lpos, rd.len, lower_name, lowered + lpos);
+			recs[n].data = lowered + lpos;
+			lpos += rd.len;
+		}
+		n++;
+	}
+	if (canonical_lowers(rs->type))
+		qsort(recs, n, sizeof(recs[0]), crec_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && recs[i].len == recs[i - 1].len &&
+		    memcmp(recs[i].data, recs[i - 1].data, recs[i].len) == 0)
+			continue;	/* equal once lower-cased: one RR (RFC 4034 6.3) */
+		if (len + olen + 10 + recs[i].len > sizeof(data))
+			return 0;
+		memcpy(data + len, owner, olen);
+		put16(data + len + olen, rs->type);
+		put16(data + len + olen + 2, DNS_CLASS_IN);
+		put32(data + len + olen + 4, rs->ttl);
+		put16(data + len + olen + 8, recs[i].len);
+		memcpy(data + len + olen + 10, recs[i].data, recs[i].len);
+		len += olen + 10 + recs[i].len;
+	}
+	if ((siglen = keyset_sign(k, data, len, sig)) == 0)
+		return 0;
+	atomic_fetch_add_explicit(&sign_stats.signatures, 1, memory_order_relaxed);
+	memcpy(out + pre, sig, siglen);
+	return pre + siglen;
+}
+
+/* The cached RRSIGs of type in c, or -1. */
+static int
+cache_find(const struct sig_cache *c, uint16_t type, struct rrsigs *out)
+{
+	size_t p = 0;
+
+	while (p + 3 <= c->len) {
+		uint16_t t = (uint16_t)(c->data[p] << 8 | c->data[p + 1]);
+		size_t count = c->data[p + 2];
+
+		p += 3;
+		if (t == type)
+			out->n = 0;
+		for (size_t i = 0; i < count; i++) {
+			uint16_t l = (uint16_t)(c->data[p] << 8 | c->data[p + 1]);
+
+			if (t == type) {
+				out->rdata[out->n] = c->data + p + 2;
+				out->len[out->n++] = l;
+			}
+			p += 2 + l;
+		}
+		if (t == type)
+			return 0;
+	}
+	return -1;
+}
+
+static void
+sig_cache_free_rcu(struct rcu_head *h)
+{
+	free(caa_container_of(h, struct sig_cache, rcu));
+}
+
+/* Adds out's RRSIGs of type to the cache in slot (which another thread may change). */
+static void
+cache_add(_Atomic(struct sig_cache *) *slot, struct sig_cache *old, const struct sign_ctx *sc,
+    uint32_t mask, uint16_t type, const struct rrsigs *sigs)
+{
+	size_t keep = old != NULL ? old->len : 0, add = 3;
+	struct sig_cache *c;
+	uint8_t *p;
+
+	for (size_t i = 0; i < sigs->n; i++)
+		add += 2 + sigs->len[i];
+	c = malloc(sizeof(*c) + keep + add);
+	if (c == NULL)
+		return;
+	c->serial = sc->zk->serial;
+	c->inception = sc->inception;
+	c->mask = mask;
+	c->len = keep + add;
+	if (keep > 0)
+		memcpy(c->data, old->data, keep);
+	p = c->data + keep;
+	put16(p, type);
+	p[2] = (uint8_t)sigs->n;
+	p += 3;
+	for (size_t i = 0; i < sigs->n; i++) {
+		put16(p, sigs->len[i]);
+		memcpy(p + 2, sigs->rdata[i], sigs->len[i]);
+		p += 2 + sigs->len[i];
+	}
+	if (!atomic_compare_exchange_strong(slot, &old, c)) {
+		free(c);	/* another worker cached first; ours is in sc->buf */
+		return;
+	}
+	atomic_fetch_add_explicit(&sign_stats.cache_bytes, sizeof(*c) + c->len,
+	    memory_order_relaxed);
+	if (old != NULL) {
+		atomic_fetch_sub_explicit(&sign_stats.cache_bytes, sizeof(*old) + old->len,
+		    memory_order_relaxed);
+		call_rcu(&old->rcu, sig_cache_free_rcu);
+	}
+}
+
+static bool
+cache_current(const struct sig_cache *c, const struct sign_ctx *sc, uint32_t mask)
+{
+	return c != NULL && c->serial == sc->zk->serial && c->inception == sc->inception &&
+	    c->mask == mask;
+}
+
+static int
+sign_cached(struct sign_ctx *sc, const uint8_t *owner, const struct rrset *rs,
+    _Atomic(struct sig_cache *) *slot, struct rrsigs *out)
+{
+	uint32_t mask = signs_dnskey(rs->type) ? sc->kmask : sc->zmask;
+	struct sig_cache *c = slot != NULL ? rcu_dereference(*slot) : NULL;
+
+	out->n = 0;
+	if (cache_current(c, sc, mask) && cache_find(c, rs->type, out) == 0) {
+		atomic_fetch_add_explicit(&sign_stats.cache_hits, 1, memory_order_relaxed);
+		return 0;
+	}
+	for (size_t i = 0; i < sc->zk->ks->nkeys && out->n < SIGN_RRSIGS_MAX; i++) {
+		size_t len;
+
+		if (!(mask & (1u << i)))
+			continue;
+		if (sc->used + SIGN_RDATA_MAX > sizeof(sc->buf))
+			return -1;
+		len = make_rrsig(sc, &sc->zk->ks->keys[i], owner, rs, sc->buf + sc->used);
+		if (len == 0)
+			return -1;
+		out->rdata[out->n] = sc->buf + sc->used;
+		out->len[out->n++] = (uint16_t)len;
+		sc->used += len;
+	}
+	if (slot != NULL)
+		cache_add(slot, cache_current(c, sc, mask) ? c : NULL, sc, mask, rs->type, out);
+	return 0;
+}
+
+int
+sign_rrset(struct sign_ctx *sc, const uint8_t *owner, const struct rrset *rs,
+    const struct rrset_vec *vec, struct rrsigs *out)
+{
+	_Atomic(struct sig_cache *) *slot = NULL;
+
+	if (vec != NULL && vec->count > 0)
+		slot = &((struct rrset_vec *)vec)->sigs;
+	return sign_cached(sc, owner, rs, slot, out);
+}
+
+void
+sign_cache_free(void *cache)
+{
+	struct sig_cache *c = cache;
+
+	if (c == NULL)
+		return;
+	atomic_fetch_sub_explicit(&sign_stats.cache_bytes, sizeof(*c) + c->len,
+	    memory_order_relaxed);
+	free(c);
+}
+
+/* ---- the apex RRsets made from the keys ---- */
+
+/* A CSK or KSK whose DS the parent should have now: published and not retired. */
+static bool
+wants_ds(const struct keyset_key *k, time_t now)
+{
+	return k->role != KEY_ZSK && keyset_published(k, now) &&
+	    (k->retire == KEYSET_NEVER || now < k->retire);
+}
+
+static struct rrset *
+build_set(const struct keyset *ks, uint16_t type, uint32_t mask, uint32_t ttl)
+{
+	struct rrset_builder b;
+	struct rrset *rs;
+	uint8_t rd[256];
+
+	if (mask == 0)
+		return NULL;
+	rrset_builder_init(&b, type);
+	for (size_t i = 0; i < ks->nkeys; i++) {
+		size_t len;
+
+		if (!(mask & (1u << i)))
+			continue;
+		if (type == DNS_TYPE_CDS)
+			len = keyset_ds_rdata(ks, &ks->keys[i], rd, sizeof(rd));
+		else
+			len = keyset_dnskey_rdata(&ks->keys[i], rd, sizeof(rd));
+		if (len > 0)
+			rrset_builder_add(&b, ttl, rd, (uint16_t)len);
+	}
+	rs = rrset_builder_finish(&b);
+	rrset_builder_clear(&b);
+	return rs;
+}
+
+const struct rrset *
+sign_apex_rrset(struct sign_ctx *sc, uint16_t type, uint32_t ttl)
+{
+	const struct keyset *ks = sc->zk->ks;
+	struct zone_keys *zk = (struct zone_keys *)sc->zk;
+	uint32_t published = 0, ds = 0;
+	struct apex_sets *as, *old;
+	int idx = type == DNS_TYPE_DNSKEY ? 0 : type == DNS_TYPE_CDS ? 1 : 2;
+
+	for (size_t i = 0; i < ks->nkeys; i++) {
+		if (keyset_published(&ks->keys[i], sc->now))
+			published |= 1u << i;
+		if (wants_ds(&ks->keys[i], sc->now))
+			ds |= 1u << i;
+	}
+	as = old = rcu_dereference(zk->apex);
+	if (old == NULL || old->published != published || old->ds != ds || old->ttl != ttl) {
+		as = xcalloc(1, sizeof(*as));
+		as->published = published;
+		as->ds = ds;
+		as->ttl = ttl;
+		as->sets[0] = build_set(ks, DNS_TYPE_DNSKEY, published, ttl);
+		as->sets[1] = build_set(ks, DNS_TYPE_CDS, ds, ttl);
+		as->sets[2] = build_set(ks, DNS_TYPE_CDNSKEY, ds, ttl);
+		if (atomic_compare_exchange_strong(&zk->apex, &old, as)) {
+			if (old != NULL)
+				call_rcu(&old->rcu, apex_sets_free_rcu);
+		} else {
+			apex_sets_free(as);
+			as = old;	/* another worker's, as current as ours */
+		}
+	}
+	sc->as = as;
+	return as->sets[idx];
+}
+
+int
+sign_apex_sigs(struct sign_ctx *sc, const struct rrset *rs, struct rrsigs *out)
+{
+	return sign_cached(sc, sc->apex, rs, sc->as != NULL ? &sc->as->sigs : NULL, out);
+}
+
+/* Signs a record made for this answer alone (an NSEC of compact denial): never cached. */
+int
+sign_once(struct sign_ctx *sc, const uint8_t *owner, const struct rrset *rs,
+    struct rrsigs *out)
+{
+	return sign_cached(sc, owner, rs, NULL, out);
+}
