@@ -74,6 +74,21 @@ struct keyset *keyset_parse(const uint8_t *zone, const char *value, size_t value
 char *keyset_encode(const struct keyset *ks);
 /* Frees ks and its private keys (wiped). NULL is fine. */
 void keyset_free(struct keyset *ks);
+/* A new empty set for zone (wire; stored lower case), or NULL: the zone is unsigned. */
+struct keyset *keyset_new(const uint8_t *zone);
+/* Drops the keys whose remove time is at or before now; returns how many. */
+size_t keyset_prune(struct keyset *ks, time_t now);
+
+/*
+ * True when an event key is "<zone>|DNSSEC" with zone canonical (absolute, lower case, as
+ * RRset keys are); the zone in wire form into zone. Tells key sets from RRset events.
+ */
+bool keyset_event_zone(const char *key, size_t keylen, uint8_t zone[DNAME_MAXLEN]);
+/* "csk", "ksk", "zsk"; "ED25519", "ECDSAP256SHA256" (NULL: not supported). */
+const char *keyset_role_name(enum keyset_role role);
+const char *keyset_algorithm_name(uint8_t algorithm);
+/* t as the event writes it ("2026-12-05T12:00:00Z") into buf; -1 for KEYSET_NEVER. */
+int keyset_time_str(time_t t, char *buf, size_t len);
 
 /*
  * Opens every sealed private key of ks with secret and checks that it belongs to the
@@ -109,8 +124,14 @@ size_t keyset_ds_rdata(const struct keyset *ks, const struct keyset_key *k, uint
 size_t keyset_sign(const struct keyset_key *k, const uint8_t *data, size_t len,
     uint8_t sig[KEYSET_SIG_MAX]);
 
-/* The fleet secret: reads a file of base64 text; returns 0, or -1 with the reason. */
+/*
+ * The fleet secret: reads a file of base64 text (whitespace ignored); returns 0, or -1
+ * with the reason: missing, not 32 octets, or readable by group or others (refused, as
+ * ssh refuses such private keys).
+ */
 int keyset_secret_load(const char *path, uint8_t secret[KEYSET_SECRET_LEN], char *err,
     size_t errlen);
+/* Writes a new random fleet secret to path (mode 0600, never over an existing file). */
+int keyset_secret_new(const char *path, char *err, size_t errlen);
 
 #endif
