@@ -195,6 +195,12 @@ bool ctl_rrset_equal(const struct rrset *a, const struct rrset *b);
  */
 const uint8_t *ctl_zone_of(const uint8_t *owner, bool (*is_apex)(void *, const uint8_t *),
     void *arg);
+/*
+ * The zone an RRset belongs to: as ctl_zone_of(), but a DS RRset at a zone's apex (which
+ * dnssec enable writes) belongs to the parent zone.
+ */
+const uint8_t *ctl_rrset_zone(const uint8_t *owner, uint16_t type,
+    bool (*is_apex)(void *, const uint8_t *), void *arg);
 
 /* Writes an RRset as master-file lines (absolute owner, TTL, IN, type, data); -1 if bad. */
 int ctl_print_rrset(FILE *out, const uint8_t *owner, const struct rrset *rs,

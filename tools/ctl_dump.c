@@ -38,7 +38,8 @@ select_entries(const struct ctl_state *st, const uint8_t *zone, bool sort,
 
 		if (e->rrset == NULL)
 			continue;
-		if (zone != NULL && ((z = ctl_zone_of(e->owner, ctl_state_apex, (void *)st)) == NULL ||
+		if (zone != NULL && ((z = ctl_rrset_zone(e->owner,
+		    e->rrset->type, ctl_state_apex, (void *)st)) == NULL ||
 		    !dname_equal(z, zone)))
 			continue;
 		v[n++] = e;
@@ -120,7 +121,8 @@ print_zones(const struct ctl_state *st, struct ctl_entry **v, size_t n)
 	size_t orphans = 0, nsoa = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		const uint8_t *z = ctl_zone_of(v[i]->owner, ctl_state_apex, (void *)st);
+		const uint8_t *z = ctl_rrset_zone(v[i]->owner, v[i]->rrset->type,
+		    ctl_state_apex, (void *)st);
 
 		if (v[i]->rrset->type == KNOT_RRTYPE_SOA)
 			soa[nsoa++] = v[i];

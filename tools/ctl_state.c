@@ -137,6 +137,16 @@ ctl_zone_of(const uint8_t *owner, bool (*is_apex)(void *, const uint8_t *), void
 	return NULL;
 }
 
+const uint8_t *
+ctl_rrset_zone(const uint8_t *owner, uint16_t type,
+    bool (*is_apex)(void *, const uint8_t *), void *arg)
+{
+	/* RFC 4035 2.4: the DS RRset at a cut is the parent's data, not the child's. */
+	if (type == KNOT_RRTYPE_DS && is_apex(arg, owner))
+		owner = dname_parent(owner);
+	return owner != NULL ? ctl_zone_of(owner, is_apex, arg) : NULL;
+}
+
 /*
  * Every RRset printed here came out of event_decode, which admits only RDATA that
  * libknot's text writer takes (it says so in common/event.c): no RFC 3597 fallback needed.
