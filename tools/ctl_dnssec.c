@@ -14,14 +14,33 @@
 #include "tools/ctl.h"
 
 struct dnssec_opts {
-	const char	*algorithm;
+	const char	*algorithm;	/* as given */
+	uint8_t		 alg;		/* and as a number: ED25519 unless given */
 	bool		 split, zsk, ksk, csk, write;
 };
 
+static int
+opt_algorithm(void *dst, const char *arg)
+{
+	struct dnssec_opts *o = dst;
+
+	if (strcasecmp(arg, "ed25519") == 0)
+		o->alg = DNSSEC_ALG_ED25519;
+	else if (strcasecmp(arg, "ecdsap256sha256") == 0)
+		o->alg = DNSSEC_ALG_ECDSAP256SHA256;
+	else {
+		fprintf(stderr, CTL_NAME " dnssec: unknown algorithm '%s' (ed25519, "
+		    "ecdsap256sha256)\n", arg);
+		return -1;
+	}
+	o->algorithm = arg;
+	return 0;
+}
+
 /* Row i of the table is bit i of a subcommand's allowed options. */
 static const struct ctl_option dnssec_options[] = {
-	{ "algorithm", 0, "ALG", NULL, "enable: ed25519 (default) or ecdsap256sha256",
-	    offsetof(struct dnssec_opts, algorithm) },
+	{ "algorithm", 0, "ALG", opt_algorithm, "enable: ed25519 (default) or ecdsap256sha256",
+	    0 },
 	{ "split", 0, NULL, NULL, "enable: a KSK and a ZSK instead of one CSK",
 	    offsetof(struct dnssec_opts, split) },
 	{ "zsk", 0, NULL, NULL, "rollover: roll the ZSK (pre-publish)",
@@ -58,18 +77,24 @@ struct zone_ctx {
 	char			 name[DNAME_STRLEN];
 	const uint8_t		*parent;	/* the parent zone on the topic, or NULL */
 	struct keyset		*ks;		/* the zone's keys; empty when unsigned */
+	struct rrset		*ds;		/* the DS RRset a command decided on */
 	time_t			 now;
 	uint32_t		 dnskey_ttl;	/* authd serves DNSKEY with the SOA's TTL */
 	uint32_t		 ds_ttl;	/* the parent's SOA TTL, else dnskey_ttl */
 	uint32_t		 max_ttl;	/* of every RRset, the negative TTL too */
 	uint32_t		 delay;		/* [dnssec] propagation-delay, seconds */
+	uint8_t			 secret[KEYSET_SECRET_LEN];	/* when the command needs it */
 };
 
+/* A subcommand: run() takes the operands; zone_run() the zone they name, read for it. */
 struct dnssec_sub {
 	const char	*name;
 	int		(*run)(struct ctl *c, const struct dnssec_opts *o, char **args);
+	int		(*zone_run)(struct ctl *c, const struct dnssec_opts *o, struct zone_ctx *z);
+	bool		 secret;	/* zone_run needs the fleet secret */
 	int		 nmin, nmax;	/* operands */
 	unsigned	 allowed;	/* options, bits of dnssec_options */
+	unsigned	 one_of;	/* of these options, exactly one */
 };
 
 /* ---- printing ---- */
@@ -143,7 +168,9 @@ static void
 zone_free(struct zone_ctx *z)
 {
 	keyset_free(z->ks);
+	free(z->ds);
 	ctl_state_free(z->st);
+	sodium_memzero(z->secret, sizeof(z->secret));
 }
 
 static bool
@@ -192,36 +219,6 @@ zone_keyset(struct zone_ctx *z)
 	return 0;
 }
 
-/* Reads the topic and the zone NAME in it; -1 after printing why. */
-static int
-zone_load(struct ctl *c, const char *cmd, const char *name, struct zone_ctx *z)
-{
-	const struct ctl_entry *soa;
-	const uint8_t *up;
-
-	memset(z, 0, sizeof(*z));
-	z->cmd = cmd;
-	z->now = time(NULL);
-	if (dname_from_str(name, NULL, z->zone) < 0) {
-		fprintf(stderr, CTL_NAME " dnssec %s: '%s' is not a domain name\n", cmd, name);
-		return -1;
-	}
-	dname_lower(z->zone);
-	dname_to_str(z->zone, z->name, sizeof(z->name));
-	if ((z->st = ctl_state_read(c)) == NULL)
-		return -1;
-	soa = ctl_index_get(z->st->index, z->zone, KNOT_RRTYPE_SOA);
-	if (soa == NULL || soa->rrset == NULL) {
-		fprintf(stderr, CTL_NAME " dnssec %s: no zone %s in %s (no SOA RRset at that "
-		    "name)\n", cmd, z->name, c->topic);
-		return -1;
-	}
-	up = dname_parent(z->zone);
-	z->parent = up != NULL ? ctl_zone_of(up, ctl_state_apex, z->st) : NULL;
-	zone_ttls(z, soa->rrset, c->conf.dnssec_delay);
-	return zone_keyset(z);
-}
-
 static int
 load_secret(const struct ctl *c, const char *cmd, uint8_t secret[KEYSET_SECRET_LEN])
 {
@@ -239,13 +236,50 @@ load_secret(const struct ctl *c, const char *cmd, uint8_t secret[KEYSET_SECRET_L
 	return 0;
 }
 
+/*
+ * Reads the fleet secret when need_secret (first: a configuration error needs no broker),
+ * then the topic and the zone NAME in it. Returns CTL_OK, or CTL_USAGE / CTL_FAIL after
+ * printing why; z is to be freed either way.
+ */
+static int
+zone_load(struct ctl *c, const char *cmd, const char *name, bool need_secret,
+    struct zone_ctx *z)
+{
+	const struct ctl_entry *soa;
+	const uint8_t *up;
+
+	memset(z, 0, sizeof(*z));
+	z->cmd = cmd;
+	if (dname_from_str(name, NULL, z->zone) < 0) {
+		fprintf(stderr, CTL_NAME " dnssec %s: '%s' is not a domain name\n", cmd, name);
+		return CTL_USAGE;
+	}
+	dname_lower(z->zone);
+	dname_to_str(z->zone, z->name, sizeof(z->name));
+	if (need_secret && load_secret(c, cmd, z->secret) != 0)
+		return CTL_USAGE;
+	if ((z->st = ctl_state_read(c)) == NULL)
+		return CTL_FAIL;
+	z->now = time(NULL);
+	soa = ctl_index_get(z->st->index, z->zone, KNOT_RRTYPE_SOA);
+	if (soa == NULL || soa->rrset == NULL) {
+		fprintf(stderr, CTL_NAME " dnssec %s: no zone %s in %s (no SOA RRset at that "
+		    "name)\n", cmd, z->name, c->topic);
+		return CTL_FAIL;
+	}
+	up = dname_parent(z->zone);
+	z->parent = up != NULL ? ctl_zone_of(up, ctl_state_apex, z->st) : NULL;
+	zone_ttls(z, soa->rrset, c->conf.dnssec_delay);
+	return zone_keyset(z) == 0 ? CTL_OK : CTL_FAIL;
+}
+
 /* New keys must open with the secret that opens the zone's keys: checks it does. */
 static int
-zone_unseal(struct zone_ctx *z, const uint8_t secret[KEYSET_SECRET_LEN])
+zone_unseal(struct zone_ctx *z)
 {
 	char err[512];
 
-	if (keyset_unseal(z->ks, secret, err, sizeof(err)) != 0) {
+	if (keyset_unseal(z->ks, z->secret, err, sizeof(err)) != 0) {
 		fprintf(stderr, CTL_NAME " dnssec %s: %s: %s\n", z->cmd, z->name, err);
 		return -1;
 	}
@@ -365,6 +399,14 @@ print_parent(const struct zone_ctx *z, bool written, bool deleted)
 		    parent);
 }
 
+/* Where the new DS RRset went, then the RRset itself. */
+static void
+print_new_ds(const struct zone_ctx *z)
+{
+	print_parent(z, true, false);
+	print_ds(z, z->ds);
+}
+
 /* ---- subcommands ---- */
 
 static int
@@ -381,88 +423,45 @@ sub_secret(struct ctl *c, const struct dnssec_opts *o, char **args)
 	return CTL_OK;
 }
 
-static int
-parse_algorithm(const char *text, uint8_t *alg)
-{
-	if (text == NULL || strcasecmp(text, "ed25519") == 0)
-		*alg = DNSSEC_ALG_ED25519;
-	else if (strcasecmp(text, "ecdsap256sha256") == 0)
-		*alg = DNSSEC_ALG_ECDSAP256SHA256;
-	else
-		return -1;
-	return 0;
-}
-
 /* Initial keys: the zone was unsigned, no cache holds a DNSKEY RRset to wait for. */
 static int
-sub_enable(struct ctl *c, const struct dnssec_opts *o, char **args)
+sub_enable(struct ctl *c, const struct dnssec_opts *o, struct zone_ctx *z)
 {
-	uint8_t secret[KEYSET_SECRET_LEN], alg;
-	struct rrset *ds = NULL;
-	struct zone_ctx z;
-	int rc = CTL_FAIL;
-
-	if (parse_algorithm(o->algorithm, &alg) != 0) {
-		fprintf(stderr, CTL_NAME " dnssec enable: unknown algorithm '%s' (ed25519, "
-		    "ecdsap256sha256)\n", o->algorithm);
-		return CTL_USAGE;
-	}
-	/* Configuration errors first: they need no broker. */
-	if (load_secret(c, "enable", secret) != 0)
-		return CTL_USAGE;
-	if (zone_load(c, "enable", args[0], &z) != 0)
-		goto out;
-	keyset_prune(z.ks, z.now);
-	if (z.ks->nkeys > 0) {
+	keyset_prune(z->ks, z->now);
+	if (z->ks->nkeys > 0) {
 		fprintf(stderr, CTL_NAME " dnssec enable: %s is signed already (%zu keys; see "
-		    "dnssec status, or roll keys with dnssec rollover)\n", z.name, z.ks->nkeys);
-		goto out;
+		    "dnssec status, or roll keys with dnssec rollover)\n", z->name, z->ks->nkeys);
+		return CTL_FAIL;
 	}
 	for (int i = 0; i < (o->split ? 2 : 1); i++) {
 		enum keyset_role role = !o->split ? KEY_CSK : i == 0 ? KEY_KSK : KEY_ZSK;
-		struct keyset_key *k = keyset_generate(z.ks, alg, role, secret);
+		struct keyset_key *k = keyset_generate(z->ks, o->alg, role, z->secret);
 
 		if (k == NULL)
-			fatalx("cannot generate a %s key", keyset_algorithm_name(alg));
-		k->publish = k->active = z.now;
+			fatalx("cannot generate a %s key", keyset_algorithm_name(o->alg));
+		k->publish = k->active = z->now;
 	}
-	ds = ds_rrset(&z);
-	if (zone_produce(c, &z, z.ks, true, ds) != 0)
-		goto out;
-	printf("; %s signed with %s: ", z.name, keyset_algorithm_name(alg));
-	printf(o->split ? "a KSK and a ZSK\n" : "one CSK\n");
-	for (size_t i = 0; i < z.ks->nkeys; i++)
-		print_key(&z.ks->keys[i], z.now);
-	print_parent(&z, true, false);
-	print_ds(&z, ds);
-	rc = CTL_OK;
-out:
-	sodium_memzero(secret, sizeof(secret));
-	free(ds);
-	zone_free(&z);
-	return rc;
+	z->ds = ds_rrset(z);
+	if (zone_produce(c, z, z->ks, true, z->ds) != 0)
+		return CTL_FAIL;
+	printf("; %s signed with %s: %s\n", z->name, keyset_algorithm_name(o->alg),
+	    o->split ? "a KSK and a ZSK" : "one CSK");
+	for (size_t i = 0; i < z->ks->nkeys; i++)
+		print_key(&z->ks->keys[i], z->now);
+	print_new_ds(z);
+	return CTL_OK;
 }
 
 static int
-sub_ds(struct ctl *c, const struct dnssec_opts *o, char **args)
+sub_ds(struct ctl *c, const struct dnssec_opts *o, struct zone_ctx *z)
 {
-	struct rrset *ds = NULL;
-	struct zone_ctx z;
-	int rc = CTL_FAIL;
-
-	if (zone_load(c, "ds", args[0], &z) != 0)
-		goto out;
-	ds = ds_rrset(&z);
-	if (o->write && zone_produce(c, &z, NULL, true, ds) != 0)
-		goto out;
-	print_ds(&z, ds);
+	z->ds = ds_rrset(z);
+	if (o->write && zone_produce(c, z, NULL, true, z->ds) != 0)
+		return CTL_FAIL;
+	print_ds(z, z->ds);
 	if (o->write)
-		print_parent(&z, true, ds == NULL);
-	rc = CTL_OK;
-out:
-	free(ds);
-	zone_free(&z);
-	return rc;
+		print_parent(z, true, z->ds == NULL);
+	return CTL_OK;
 }
 
 static void
@@ -516,18 +515,6 @@ sub_status(struct ctl *c, const struct dnssec_opts *o, char **args)
 	return CTL_OK;
 }
 
-/* The role a rollover rolls; -1 after printing why. */
-static int
-rollover_role(const struct dnssec_opts *o, enum keyset_role *role)
-{
-	if (o->zsk + o->ksk + o->csk != 1) {
-		fprintf(stderr, CTL_NAME " dnssec rollover: give one of --zsk, --ksk, --csk\n");
-		return -1;
-	}
-	*role = o->zsk ? KEY_ZSK : o->ksk ? KEY_KSK : KEY_CSK;
-	return 0;
-}
-
 /* The key of role that signs now and is not leaving; NULL after printing why not. */
 static struct keyset_key *
 rollover_old(struct zone_ctx *z, enum keyset_role role)
@@ -579,46 +566,31 @@ rollover_times(const struct zone_ctx *z, struct keyset_key *old, struct keyset_k
 }
 
 static int
-sub_rollover(struct ctl *c, const struct dnssec_opts *o, char **args)
+sub_rollover(struct ctl *c, const struct dnssec_opts *o, struct zone_ctx *z)
 {
-	uint8_t secret[KEYSET_SECRET_LEN];
+	enum keyset_role role = o->zsk ? KEY_ZSK : o->ksk ? KEY_KSK : KEY_CSK;
 	struct keyset_key *old, *new;
-	struct rrset *ds = NULL;
-	enum keyset_role role;
-	struct zone_ctx z;
-	int rc = CTL_FAIL;
 
-	if (rollover_role(o, &role) != 0 || load_secret(c, "rollover", secret) != 0)
-		return CTL_USAGE;
-	if (zone_load(c, "rollover", args[0], &z) != 0)
-		goto out;
-	keyset_prune(z.ks, z.now);
-	if ((old = rollover_old(&z, role)) == NULL || zone_unseal(&z, secret) != 0)
-		goto out;
-	if ((new = keyset_generate(z.ks, old->algorithm, role, secret)) == NULL) {
+	keyset_prune(z->ks, z->now);
+	if ((old = rollover_old(z, role)) == NULL || zone_unseal(z) != 0)
+		return CTL_FAIL;
+	if ((new = keyset_generate(z->ks, old->algorithm, role, z->secret)) == NULL) {
 		fprintf(stderr, CTL_NAME " dnssec rollover: %s: no room for another key (%d at "
-		    "most)\n", z.name, KEYSET_KEYS_MAX);
-		goto out;
+		    "most)\n", z->name, KEYSET_KEYS_MAX);
+		return CTL_FAIL;
 	}
-	rollover_times(&z, old, new);
-	ds = role != KEY_ZSK ? ds_rrset(&z) : NULL;
-	if (zone_produce(c, &z, z.ks, role != KEY_ZSK, ds) != 0)
-		goto out;
+	rollover_times(z, old, new);
+	z->ds = role != KEY_ZSK ? ds_rrset(z) : NULL;
+	if (zone_produce(c, z, z->ks, role != KEY_ZSK, z->ds) != 0)
+		return CTL_FAIL;
 	printf("; %s rollover of %s (DNSKEY TTL %u, DS TTL %u, largest TTL %u, propagation "
-	    "delay %u s)\n", keyset_role_name(role), z.name, z.dnskey_ttl, z.ds_ttl, z.max_ttl,
-	    z.delay);
-	print_key(new, z.now);
-	print_key(old, z.now);
-	if (role != KEY_ZSK) {
-		print_parent(&z, true, false);
-		print_ds(&z, ds);
-	}
-	rc = CTL_OK;
-out:
-	sodium_memzero(secret, sizeof(secret));
-	free(ds);
-	zone_free(&z);
-	return rc;
+	    "delay %u s)\n", keyset_role_name(role), z->name, z->dnskey_ttl, z->ds_ttl,
+	    z->max_ttl, z->delay);
+	print_key(new, z->now);
+	print_key(old, z->now);
+	if (role != KEY_ZSK)
+		print_new_ds(z);
+	return CTL_OK;
 }
 
 /*
@@ -626,22 +598,17 @@ out:
  * a cached DS has expired (DS TTL plus the propagation delay), then leave together.
  */
 static int
-sub_disable(struct ctl *c, const struct dnssec_opts *o, char **args)
+sub_disable(struct ctl *c, const struct dnssec_opts *o, struct zone_ctx *z)
 {
-	struct zone_ctx z;
-	time_t end;
+	time_t end = z->now + z->ds_ttl + z->delay;
 	size_t live = 0;
-	int rc = CTL_FAIL;
 	char t[32];
 
-	if (zone_load(c, "disable", args[0], &z) != 0)
-		goto out;
-	keyset_prune(z.ks, z.now);
-	end = z.now + z.ds_ttl + z.delay;
-	for (size_t i = 0; i < z.ks->nkeys; i++) {
-		struct keyset_key *k = &z.ks->keys[i];
+	keyset_prune(z->ks, z->now);
+	for (size_t i = 0; i < z->ks->nkeys; i++) {
+		struct keyset_key *k = &z->ks->keys[i];
 
-		if (k->retire != KEYSET_NEVER && k->retire <= z.now)
+		if (k->retire != KEYSET_NEVER && k->retire <= z->now)
 			continue;	/* leaving already, on its own timeline */
 		live += k->retire == KEYSET_NEVER;
 		if (k->active != KEYSET_NEVER && k->active > end)
@@ -651,29 +618,43 @@ sub_disable(struct ctl *c, const struct dnssec_opts *o, char **args)
 		k->retire = k->remove = end;
 	}
 	if (live == 0) {
-		fprintf(stderr, CTL_NAME " dnssec disable: %s is %s\n", z.name, z.ks->nkeys == 0 ?
-		    "not signed" : "being disabled already (see dnssec status)");
-		goto out;
+		fprintf(stderr, CTL_NAME " dnssec disable: %s is %s\n", z->name,
+		    z->ks->nkeys == 0 ? "not signed" : "being disabled already (see dnssec "
+		    "status)");
+		return CTL_FAIL;
 	}
-	if (zone_produce(c, &z, z.ks, true, NULL) != 0)
-		goto out;
+	if (zone_produce(c, z, z->ks, true, NULL) != 0)
+		return CTL_FAIL;
 	printf("; %s: signing stops and the keys leave the zone at %s (DS TTL %u + "
-	    "propagation delay %u s)\n", z.name, time_text(end, t, sizeof(t)), z.ds_ttl, z.delay);
-	print_parent(&z, true, true);
-	rc = CTL_OK;
-out:
-	zone_free(&z);
-	return rc;
+	    "propagation delay %u s)\n", z->name, time_text(end, t, sizeof(t)), z->ds_ttl,
+	    z->delay);
+	print_parent(z, true, true);
+	return CTL_OK;
 }
 
 static const struct dnssec_sub subs[] = {
-	{ "secret", sub_secret, 1, 1, 0 },
-	{ "enable", sub_enable, 1, 1, OPT_ALGORITHM | OPT_SPLIT },
-	{ "ds", sub_ds, 1, 1, OPT_WRITE },
-	{ "status", sub_status, 0, 1, 0 },
-	{ "rollover", sub_rollover, 1, 1, OPT_ROLES },
-	{ "disable", sub_disable, 1, 1, 0 },
+	{ "secret", sub_secret, NULL, false, 1, 1, 0, 0 },
+	{ "enable", NULL, sub_enable, true, 1, 1, OPT_ALGORITHM | OPT_SPLIT, 0 },
+	{ "ds", NULL, sub_ds, false, 1, 1, OPT_WRITE, 0 },
+	{ "status", sub_status, NULL, false, 0, 1, 0, 0 },
+	{ "rollover", NULL, sub_rollover, true, 1, 1, OPT_ROLES, OPT_ROLES },
+	{ "disable", NULL, sub_disable, false, 1, 1, 0, 0 },
 };
+
+/* Reads the zone a subcommand names, runs it, frees the zone. */
+static int
+run_sub(struct ctl *c, const struct dnssec_sub *s, const struct dnssec_opts *o, char **args)
+{
+	struct zone_ctx z;
+	int rc;
+
+	if (s->zone_run == NULL)
+		return s->run(c, o, args);
+	if ((rc = zone_load(c, s->name, args[0], s->secret, &z)) == CTL_OK)
+		rc = s->zone_run(c, o, &z);
+	zone_free(&z);
+	return rc;
+}
 
 /* The options given, as bits of dnssec_options. */
 static unsigned
@@ -714,7 +695,17 @@ ctl_cmd_dnssec(struct ctl *c, int argc, char **argv)
 		    dnssec_options[__builtin_ctz(extra)].name);
 		goto out;
 	}
-	rc = s->run(c, &o, ops + 1);
+	if (s->one_of != 0 && __builtin_popcount(options_given(&o) & s->one_of) != 1) {
+		fprintf(stderr, CTL_NAME " dnssec %s: give one of", s->name);
+		for (size_t k = 0; k < NOPTIONS; k++)
+			if (s->one_of & (1u << k))
+				fprintf(stderr, " --%s", dnssec_options[k].name);
+		fputc('\n', stderr);
+		goto out;
+	}
+	if (o.alg == 0)
+		o.alg = DNSSEC_ALG_ED25519;
+	rc = run_sub(c, s, &o, ops + 1);
 out:
 	free(ops);
 	return rc;

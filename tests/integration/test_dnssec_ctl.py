@@ -272,7 +272,7 @@ def test_errors(env):
                                                   ok=False).stderr
     assert "--zsk does not apply" in ctl(env, "dnssec", "enable", "parent.test.", "--zsk",
                                          ok=False).stderr
-    assert "give one of --zsk, --ksk, --csk" in ctl(env, "dnssec", "rollover",
+    assert "give one of --zsk --ksk --csk" in ctl(env, "dnssec", "rollover",
                                                     "lone.test.", ok=False).stderr
     assert "unknown subcommand 'frob'" in ctl(env, "dnssec", "frob", ok=False).stderr
     assert "not signed" in ctl(env, "dnssec", "disable", "parent.test.", ok=False).stderr
