@@ -154,6 +154,16 @@ struct ctl_entry {
 	int64_t		 offset;
 };
 
+/*
+ * A zone's key set (keyset.h: key "<zone>|DNSSEC"), its latest value as the event holds
+ * it: only the dnssec commands parse it. Not an RRset, so dump and import never see it.
+ */
+struct ctl_keyset {
+	uint8_t		 zone[DNAME_MAXLEN];	/* lower case wire */
+	char		*value;		/* NULL once deleted */
+	size_t		 len;
+};
+
 struct ctl_state {
 	struct ctl_index	*index;		/* (owner, type) -> struct ctl_entry */
 	struct ctl_entry	**entries;	/* in order of first appearance; some deleted */
@@ -163,11 +173,17 @@ struct ctl_state {
 	int64_t			*low, *high;	/* watermarks read before reading */
 	size_t			 events;	/* events read */
 	size_t			 rejected;	/* of which invalid (authd rejects them too) */
+	struct ctl_keyset	**keysets;	/* few: one per signed zone */
+	size_t			 nkeysets;
 };
 
 /* Reads the topic from its start to the high watermarks read first; NULL after printing. */
 struct ctl_state *ctl_state_read(const struct ctl *c);
 void ctl_state_free(struct ctl_state *st);
+/* The key set of zone (lower case wire), or NULL: never had one. */
+struct ctl_keyset *ctl_state_keyset(const struct ctl_state *st, const uint8_t *zone);
+/* True when name owns an SOA in st (authd's definition of a zone); arg is the state. */
+bool ctl_state_apex(void *st, const uint8_t *name);
 struct event_decoder;
 
 /* True when a and b hold the same records and TTL. */
@@ -179,6 +195,12 @@ bool ctl_rrset_equal(const struct rrset *a, const struct rrset *b);
  */
 const uint8_t *ctl_zone_of(const uint8_t *owner, bool (*is_apex)(void *, const uint8_t *),
     void *arg);
+/*
+ * The zone an RRset belongs to: as ctl_zone_of(), but a DS RRset at a zone's apex (which
+ * dnssec enable writes) belongs to the parent zone.
+ */
+const uint8_t *ctl_rrset_zone(const uint8_t *owner, uint16_t type,
+    bool (*is_apex)(void *, const uint8_t *), void *arg);
 
 /* Writes an RRset as master-file lines (absolute owner, TTL, IN, type, data); -1 if bad. */
 int ctl_print_rrset(FILE *out, const uint8_t *owner, const struct rrset *rs,
@@ -201,5 +223,6 @@ int ctl_cmd_dump(struct ctl *c, int argc, char **argv);		/* ctl_dump.c */
 int ctl_cmd_status(struct ctl *c, int argc, char **argv);	/* ctl_dump.c */
 int ctl_cmd_watch(struct ctl *c, int argc, char **argv);	/* ctl_watch.c */
 int ctl_cmd_keygen(struct ctl *c, int argc, char **argv);	/* ctl.c */
+int ctl_cmd_dnssec(struct ctl *c, int argc, char **argv);	/* ctl_dnssec.c */
 
 #endif

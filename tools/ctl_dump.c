@@ -8,16 +8,6 @@
 #include "common/log.h"
 #include "tools/ctl.h"
 
-/* A zone apex in the topic: a name owning an SOA (authd's definition of a zone). */
-static bool
-topic_apex(void *arg, const uint8_t *name)
-{
-	const struct ctl_entry *e = ctl_index_get(((struct ctl_state *)arg)->index, name,
-	    KNOT_RRTYPE_SOA);
-
-	return e != NULL && e->rrset != NULL;
-}
-
 /* Canonical order of names; at one name the SOA first (RFC 1035 5.2), then by type. */
 static int
 entry_cmp(const void *pa, const void *pb)
@@ -48,7 +38,8 @@ select_entries(const struct ctl_state *st, const uint8_t *zone, bool sort,
 
 		if (e->rrset == NULL)
 			continue;
-		if (zone != NULL && ((z = ctl_zone_of(e->owner, topic_apex, (void *)st)) == NULL ||
+		if (zone != NULL && ((z = ctl_rrset_zone(e->owner,
+		    e->rrset->type, ctl_state_apex, (void *)st)) == NULL ||
 		    !dname_equal(z, zone)))
 			continue;
 		v[n++] = e;
@@ -93,7 +84,7 @@ ctl_cmd_dump(struct ctl *c, int argc, char **argv)
 	dname_lower(zone);
 	if ((st = ctl_state_read(c)) == NULL)
 		return CTL_FAIL;
-	if (argc == 1 && !topic_apex(st, zone)) {
+	if (argc == 1 && !ctl_state_apex(st, zone)) {
 		fprintf(stderr, CTL_NAME " dump: no zone %s in %s (no SOA RRset at that name)\n",
 		    argv[0], c->topic);
 		ctl_state_free(st);
@@ -130,7 +121,8 @@ print_zones(const struct ctl_state *st, struct ctl_entry **v, size_t n)
 	size_t orphans = 0, nsoa = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		const uint8_t *z = ctl_zone_of(v[i]->owner, topic_apex, (void *)st);
+		const uint8_t *z = ctl_rrset_zone(v[i]->owner, v[i]->rrset->type,
+		    ctl_state_apex, (void *)st);
 
 		if (v[i]->rrset->type == KNOT_RRTYPE_SOA)
 			soa[nsoa++] = v[i];
@@ -162,7 +154,7 @@ ctl_cmd_status(struct ctl *c, int argc, char **argv)
 {
 	struct ctl_state *st;
 	struct ctl_entry **v;
-	size_t n, zones = 0, records = 0;
+	size_t n, zones = 0, records = 0, keysets = 0;
 
 	if (argc > 0) {
 		bool help = strcmp(argv[0], "--help") == 0;
@@ -186,6 +178,10 @@ ctl_cmd_status(struct ctl *c, int argc, char **argv)
 	printf("events: %zu read, %zu rejected (invalid: authd ignores them too)\n", st->events,
 	    st->rejected);
 	printf("RRsets: %zu (%zu records) in %zu zone(s)\n", n, records, zones);
+	for (size_t i = 0; i < st->nkeysets; i++)
+		keysets += st->keysets[i]->value != NULL;
+	if (keysets > 0)
+		printf("DNSSEC key sets: %zu (see dnssec status)\n", keysets);
 	print_zones(st, v, n);
 	free(v);
 	ctl_state_free(st);

@@ -312,7 +312,7 @@ plan_prune(struct import *im)
 
 		if (e->rrset == NULL || ctl_index_get(im->all, e->owner, e->rrset->type) != NULL)
 			continue;
-		zone = ctl_zone_of(e->owner, any_apex, im);
+		zone = ctl_rrset_zone(e->owner, e->rrset->type, any_apex, im);
 		if (zone == NULL || ctl_index_get(im->fidx, zone, KNOT_RRTYPE_SOA) == NULL)
 			continue;
 		knot_rrtype_to_string(e->rrset->type, type, sizeof(type));

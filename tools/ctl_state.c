@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/event.h"
 #include "common/kafkapos.h"
+#include "common/keyset.h"
 #include "common/log.h"
 #include "common/rdata.h"
 #include "tools/ctl.h"
@@ -136,6 +137,16 @@ ctl_zone_of(const uint8_t *owner, bool (*is_apex)(void *, const uint8_t *), void
 	return NULL;
 }
 
+const uint8_t *
+ctl_rrset_zone(const uint8_t *owner, uint16_t type,
+    bool (*is_apex)(void *, const uint8_t *), void *arg)
+{
+	/* RFC 4035 2.4: the DS RRset at a cut is the parent's data, not the child's. */
+	if (type == KNOT_RRTYPE_DS && is_apex(arg, owner))
+		owner = dname_parent(owner);
+	return owner != NULL ? ctl_zone_of(owner, is_apex, arg) : NULL;
+}
+
 /*
  * Every RRset printed here came out of event_decode, which admits only RDATA that
  * libknot's text writer takes (it says so in common/event.c): no RFC 3597 fallback needed.
@@ -170,11 +181,64 @@ ctl_print_rrset(FILE *out, const uint8_t *owner, const struct rrset *rs, const c
 
 /* ---- the state ---- */
 
+/* What a consumed message turned out to be, decoded on a worker thread. */
+enum decoded {
+	DECODED_BAD,		/* authd rejects it */
+	DECODED_RRSET,		/* an RRset or its tombstone: ev filled */
+	DECODED_KEYSET,		/* a zone's key set or its tombstone: ev->owner is the zone */
+};
+
+bool
+ctl_state_apex(void *arg, const uint8_t *name)
+{
+	const struct ctl_entry *e = ctl_index_get(((struct ctl_state *)arg)->index, name,
+	    KNOT_RRTYPE_SOA);
+
+	return e != NULL && e->rrset != NULL;
+}
+
+struct ctl_keyset *
+ctl_state_keyset(const struct ctl_state *st, const uint8_t *zone)
+{
+	for (size_t i = 0; i < st->nkeysets; i++)
+		if (dname_equal(st->keysets[i]->zone, zone))
+			return st->keysets[i];
+	return NULL;
+}
+
+/* Keeps a key set's latest value, unparsed: reading the topic needs no secret. */
+static void
+keyset_put(struct ctl_state *st, const uint8_t *zone, const rd_kafka_message_t *m)
+{
+	struct ctl_keyset *k = ctl_state_keyset(st, zone);
+
+	if (k == NULL) {
+		k = xcalloc(1, sizeof(*k));
+		memcpy(k->zone, zone, dname_len(zone));
+		st->keysets = realloc(st->keysets, (st->nkeysets + 1) * sizeof(*st->keysets));
+		if (st->keysets == NULL)
+			fatalx("out of memory");
+		st->keysets[st->nkeysets++] = k;
+	}
+	free(k->value);
+	k->value = NULL;
+	k->len = m->payload != NULL ? m->len : 0;
+	if (m->payload != NULL) {
+		k->value = xcalloc(1, m->len + 1);
+		memcpy(k->value, m->payload, m->len);
+	}
+}
+
 void
 ctl_state_free(struct ctl_state *st)
 {
 	if (st == NULL)
 		return;
+	for (size_t i = 0; i < st->nkeysets; i++) {
+		free(st->keysets[i]->value);
+		free(st->keysets[i]);
+	}
+	free(st->keysets);
 	for (size_t i = 0; i < st->nentries; i++) {
 		free(st->entries[i]->rrset);
 		free(st->entries[i]);
@@ -241,12 +305,22 @@ positions:
 struct decode_batch {
 	rd_kafka_message_t	**msgs;
 	struct event		*ev;
-	bool			*ok;
+	enum decoded		*kind;
 	size_t			 n;
 	atomic_size_t		 next;
 	struct event_decoder	*dec[CTL_THREADS_MAX];
 	atomic_size_t		 worker;	/* hands each thread its decoder */
 };
+
+static enum decoded
+decode_one(struct event_decoder *dec, const rd_kafka_message_t *m, struct event *ev)
+{
+	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return DECODED_BAD;
+	if (event_decode(dec, m->key, m->key_len, m->payload, m->len, ev, NULL, 0) == EVENT_OK)
+		return DECODED_RRSET;
+	return keyset_event_zone(m->key, m->key_len, ev->owner) ? DECODED_KEYSET : DECODED_BAD;
+}
 
 static void *
 decode_worker(void *arg)
@@ -259,9 +333,7 @@ decode_worker(void *arg)
 		for (size_t i = start; i < b->n && i < start + DECODE_CHUNK; i++) {
 			const rd_kafka_message_t *m = b->msgs[i];
 
-			b->ok[i] = m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-			    event_decode(dec, m->key, m->key_len, m->payload, m->len, &b->ev[i],
-			    NULL, 0) == EVENT_OK;
+			b->kind[i] = decode_one(dec, m, &b->ev[i]);
 		}
 	}
 	return NULL;
@@ -286,7 +358,7 @@ decode_all(struct decode_batch *b, size_t nthreads)
 /* Handles one consumed message, decoded already; -1 on an error that ends reading. */
 static int
 consume_one(const struct ctl *c, struct ctl_state *st, const rd_kafka_message_t *m,
-    struct event *ev, bool ok, int64_t *next)
+    struct event *ev, enum decoded kind, int64_t *next)
 {
 	int32_t p = m->partition;
 
@@ -305,8 +377,10 @@ consume_one(const struct ctl *c, struct ctl_state *st, const rd_kafka_message_t 
 	if (p >= 0 && p < st->npart && m->offset + 1 > next[p])
 		next[p] = m->offset + 1;
 	st->events++;
-	if (!ok)
+	if (kind == DECODED_BAD)
 		st->rejected++;		/* authd keeps the key's previous value: so do we */
+	else if (kind == DECODED_KEYSET)
+		keyset_put(st, ev->owner, m);
 	else
 		state_put(st, ev, m);
 	return 0;
@@ -336,7 +410,7 @@ read_to_end(const struct ctl *c, rd_kafka_t *rk, struct ctl_state *st, int64_t t
 	memset(&b, 0, sizeof(b));
 	b.msgs = xcalloc(BATCH_MAX, sizeof(*b.msgs));
 	b.ev = xcalloc(BATCH_MAX, sizeof(*b.ev));
-	b.ok = xcalloc(BATCH_MAX, sizeof(*b.ok));
+	b.kind = xcalloc(BATCH_MAX, sizeof(*b.kind));
 	for (size_t t = 0; t < nthreads; t++)
 		if ((b.dec[t] = event_decoder_new()) == NULL)
 			fatalx("out of memory");
@@ -347,9 +421,10 @@ read_to_end(const struct ctl *c, rd_kafka_t *rk, struct ctl_state *st, int64_t t
 		b.n = n > 0 ? (size_t)n : 0;
 		decode_all(&b, nthreads);
 		for (size_t i = 0; i < b.n; i++) {
-			if (ret == 0 && consume_one(c, st, b.msgs[i], &b.ev[i], b.ok[i], next) != 0)
+			if (ret == 0 && consume_one(c, st, b.msgs[i], &b.ev[i], b.kind[i],
+			    next) != 0)
 				ret = -1;
-			else if (ret != 0 && b.ok[i])
+			else if (ret != 0 && b.kind[i] == DECODED_RRSET)
 				free(b.ev[i].rrset);
 			rd_kafka_message_destroy(b.msgs[i]);
 		}
@@ -372,7 +447,7 @@ read_to_end(const struct ctl *c, rd_kafka_t *rk, struct ctl_state *st, int64_t t
 		event_decoder_free(b.dec[t]);
 	free(b.msgs);
 	free(b.ev);
-	free(b.ok);
+	free(b.kind);
 	free(next);
 	rd_kafka_queue_destroy(q);
 	return ret;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/event.h"
+#include "common/keyset.h"
 #include "common/log.h"
 #include "tools/ctl.h"
 
@@ -53,15 +54,35 @@ static const struct ctl_option watch_options[] = {
 static const struct ctl_optset watch_optset = {
 	"watch [OPTIONS]",
 	"Prints every event as it arrives: partition:offset, key, then the RRset as\n"
-	"master-file lines, \"deleted\", or why authd rejects it. Runs until interrupted.",
+	"master-file lines, \"deleted\", or why authd rejects it; a zone's DNSSEC key set\n"
+	"as its number of keys. Runs until interrupted.",
 	watch_options, sizeof(watch_options) / sizeof(watch_options[0]),
 };
+
+/* A key set event: how many keys, or why authd would reject it; never the keys. */
+static void
+print_keyset(const uint8_t *zone, const rd_kafka_message_t *m)
+{
+	char name[DNAME_STRLEN], err[512];
+	struct keyset *ks;
+
+	dname_to_str(zone, name, sizeof(name));
+	if (m->payload == NULL) {
+		printf(" key set of %s deleted\n", name);
+	} else if ((ks = keyset_parse(zone, m->payload, m->len, err, sizeof(err))) == NULL) {
+		printf(" rejected (key set): %s\n", err);
+	} else {
+		printf(" key set of %s: %zu keys\n", name, ks->nkeys);
+		keyset_free(ks);
+	}
+}
 
 /* One event, decoded with the decoder authd uses. */
 static void
 print_event(struct event_decoder *dec, const rd_kafka_message_t *m)
 {
 	char err[512];
+	uint8_t zone[DNAME_MAXLEN];
 	struct event ev;
 	enum event_error e;
 	int klen = m->key_len > KEY_SHOWN ? KEY_SHOWN : (int)m->key_len;
@@ -72,7 +93,9 @@ print_event(struct event_decoder *dec, const rd_kafka_message_t *m)
 	/* Keys are untrusted: no control characters reach the terminal. */
 	for (int i = 0; i < klen; i++)
 		putchar((unsigned char)key[i] < 0x20 || key[i] == 0x7f ? '?' : key[i]);
-	if (e != EVENT_OK) {
+	if (e != EVENT_OK && keyset_event_zone(m->key, m->key_len, zone)) {
+		print_keyset(zone, m);
+	} else if (e != EVENT_OK) {
 		printf(" rejected (%s): %s\n", event_error_name(e), err);
 	} else if (ev.rrset == NULL) {
 		printf(" deleted\n");
