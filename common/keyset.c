@@ -106,28 +106,6 @@ pub_len(uint8_t algorithm)
 	return 0;
 }
 
-bool
-keyset_event_zone(const char *key, size_t keylen, uint8_t zone[DNAME_MAXLEN])
-{
-	static const char suffix[] = "|" KEYSET_TYPE_NAME;
-	char text[DNAME_STRLEN], canon[DNAME_STRLEN];
-	size_t slen = sizeof(suffix) - 1, olen;
-
-	if (key == NULL || keylen <= slen || memcmp(key + keylen - slen, suffix, slen) != 0)
-		return false;
-	olen = keylen - slen;
-	if (olen >= sizeof(text) || memchr(key, '\0', olen) != NULL ||
-	    memchr(key, '|', olen) != NULL)
-		return false;
-	memcpy(text, key, olen);
-	text[olen] = '\0';
-	if (dname_from_str(text, NULL, zone) < 0)
-		return false;
-	dname_lower(zone);
-	/* As for RRset keys: one spelling per zone, so that compaction keeps one value. */
-	return strcmp(dname_to_str(zone, canon, sizeof(canon)), text) == 0;
-}
-
 /* ---- DNSKEY RDATA, key tag, DS ---- */
 
 size_t

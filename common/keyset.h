@@ -79,11 +79,6 @@ struct keyset *keyset_new(const uint8_t *zone);
 /* Drops the keys whose remove time is at or before now; returns how many. */
 size_t keyset_prune(struct keyset *ks, time_t now);
 
-/*
- * True when an event key is "<zone>|DNSSEC" with zone canonical (absolute, lower case, as
- * RRset keys are); the zone in wire form into zone. Tells key sets from RRset events.
- */
-bool keyset_event_zone(const char *key, size_t keylen, uint8_t zone[DNAME_MAXLEN]);
 /* "csk", "ksk", "zsk"; "ED25519", "ECDSAP256SHA256" (NULL: not supported). */
 const char *keyset_role_name(enum keyset_role role);
 const char *keyset_algorithm_name(uint8_t algorithm);

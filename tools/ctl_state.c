@@ -317,9 +317,9 @@ decode_one(struct event_decoder *dec, const rd_kafka_message_t *m, struct event 
 {
 	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return DECODED_BAD;
-	if (event_decode(dec, m->key, m->key_len, m->payload, m->len, ev, NULL, 0) == EVENT_OK)
-		return DECODED_RRSET;
-	return keyset_event_zone(m->key, m->key_len, ev->owner) ? DECODED_KEYSET : DECODED_BAD;
+	if (event_decode(dec, m->key, m->key_len, m->payload, m->len, ev, NULL, 0) != EVENT_OK)
+		return DECODED_BAD;
+	return ev->keyset ? DECODED_KEYSET : DECODED_RRSET;
 }
 
 static void *

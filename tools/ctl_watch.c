@@ -82,7 +82,6 @@ static void
 print_event(struct event_decoder *dec, const rd_kafka_message_t *m)
 {
 	char err[512];
-	uint8_t zone[DNAME_MAXLEN];
 	struct event ev;
 	enum event_error e;
 	int klen = m->key_len > KEY_SHOWN ? KEY_SHOWN : (int)m->key_len;
@@ -93,8 +92,8 @@ print_event(struct event_decoder *dec, const rd_kafka_message_t *m)
 	/* Keys are untrusted: no control characters reach the terminal. */
 	for (int i = 0; i < klen; i++)
 		putchar((unsigned char)key[i] < 0x20 || key[i] == 0x7f ? '?' : key[i]);
-	if (e != EVENT_OK && keyset_event_zone(m->key, m->key_len, zone)) {
-		print_keyset(zone, m);
+	if (e == EVENT_OK && ev.keyset) {
+		print_keyset(ev.owner, m);
 	} else if (e != EVENT_OK) {
 		printf(" rejected (%s): %s\n", event_error_name(e), err);
 	} else if (ev.rrset == NULL) {

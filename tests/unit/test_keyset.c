@@ -16,6 +16,7 @@
 #include <libdnssec/sign.h>
 #include <sodium.h>
 
+#include "common/event.h"
 #include "common/keyset.h"
 
 /*
@@ -368,18 +369,32 @@ test_prune(void **state)
 	keyset_free(ks);
 }
 
+/* The event decoder tells a key set from an RRset by its key, canonical like any other. */
+static enum event_error
+decode_key(const char *key, struct event *ev)
+{
+	struct event_decoder *d = event_decoder_new();
+	enum event_error e = event_decode(d, key, strlen(key), NULL, 0, ev, NULL, 0);
+
+	event_decoder_free(d);
+	return e;
+}
+
 static void
 test_event_zone(void **state)
 {
-	uint8_t z[DNAME_MAXLEN];
+	struct event ev;
 
-	assert_true(keyset_event_zone("example.com.|DNSSEC", 19, z));
-	assert_memory_equal(z, zone, sizeof(zone));
-	assert_false(keyset_event_zone("Example.com.|DNSSEC", 19, z));
-	assert_false(keyset_event_zone("example.com|DNSSEC", 18, z));
-	assert_false(keyset_event_zone("example.com.|A", 14, z));
-	assert_false(keyset_event_zone("a|b.|DNSSEC", 11, z));
-	assert_false(keyset_event_zone("|DNSSEC", 7, z));
+	assert_int_equal(decode_key("example.com.|DNSSEC", &ev), EVENT_OK);
+	assert_true(ev.keyset);
+	assert_null(ev.rrset);
+	assert_memory_equal(ev.owner, zone, sizeof(zone));
+	assert_int_equal(decode_key("Example.com.|DNSSEC", &ev), EVENT_ERR_KEY);
+	assert_int_equal(decode_key("example.com|DNSSEC", &ev), EVENT_ERR_KEY);
+	assert_int_equal(decode_key("a|b.|DNSSEC", &ev), EVENT_ERR_KEY);
+	assert_int_equal(decode_key("|DNSSEC", &ev), EVENT_ERR_KEY);
+	assert_int_equal(decode_key("example.com.|A", &ev), EVENT_OK);
+	assert_false(ev.keyset);
 }
 
 static void
