@@ -244,22 +244,6 @@ add_signed(struct ans *a, int sec, const uint8_t *owner, const struct rrset *rs,
 	return add_sigs(a, sec, owner, rs, ttl, apex, node);
 }
 
-/*
- * Types a signed zone makes itself: stored RRsets of these types are not served there
- * (DS only at a delegation, where the cut's node is the parent's).
- */
-static bool
-synthesised_type(uint16_t type)
-{
-	switch (type) {
-	case DNS_TYPE_DNSKEY: case DNS_TYPE_CDS: case DNS_TYPE_CDNSKEY: case DNS_TYPE_RRSIG:
-	case DNS_TYPE_NSEC: case DNS_TYPE_NSEC3: case DNS_TYPE_NSEC3PARAM:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* The types node n has, as a compact-denial NSEC lists them (RFC 9824 3.2). */
 static void
 bitmap_node(dnssec_nsec_bitmap_t *map, const struct znode *n, bool apex)
@@ -268,7 +252,7 @@ bitmap_node(dnssec_nsec_bitmap_t *map, const struct znode *n, bool apex)
 
 	for (int k = 0; k < 2; k++)
 		for (uint32_t i = 0; i < layers[k]->count; i++)
-			if (!synthesised_type(layers[k]->sets[i]->type))
+			if (!sign_own_type(layers[k]->sets[i]->type))
 				dnssec_nsec_bitmap_add(map, layers[k]->sets[i]->type);
 	if (apex)
 		dnssec_nsec_bitmap_add(map, DNS_TYPE_DNSKEY);
@@ -412,7 +396,7 @@ node_outcome(struct ans *a, struct answer_step *st, const struct znode *n)
 		st->rrset = NULL;	/* every RRset of n */
 		return hit;
 	}
-	if (synthesised_type(qtype) && zone_signed(a, st->apex)) {
+	if (sign_own_type(qtype) && zone_signed(a, st->apex)) {
 		/* A signed zone's own: DNSKEY, CDS, CDNSKEY at the apex, made from its keys. */
 		st->rrset = NULL;
 		if (n == st->apex && !a->servfail && qtype != DNS_TYPE_RRSIG &&
@@ -571,7 +555,7 @@ answer_any(struct ans *a, const struct answer_step *st, const uint8_t *owner,
 
 			if (k == 1 && znode_find(n, rs->type) != rs)
 				continue;	/* hidden by a local RRset */
-			if (sig && synthesised_type(rs->type))
+			if (sig && sign_own_type(rs->type))
 				continue;	/* not served from the store in a signed zone */
 			if (a->tcp)
 				add_signed(a, WIRE_AN, owner, rs, rs->ttl, st->apex, cache);

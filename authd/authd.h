@@ -134,6 +134,9 @@ struct authd_state {
 	atomic_ullong		 events_rejected;
 	atomic_ullong		 rejected_by[EVENT_ERR__COUNT];
 	atomic_int		 keys_unusable;	/* zones whose DNSSEC keys cannot be unsealed */
+	bool			 have_secret;	/* [dnssec] secret-file, read before privileges
+						   are dropped: the consumer unseals with it */
+	uint8_t			 secret[32];
 	atomic_int		 log_level;	/* SIGHUP may change it */
 	pthread_mutex_t		 status_mtx;
 	struct consumer_status	 status;

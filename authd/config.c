@@ -4,12 +4,14 @@
 #include <string.h>
 
 #include <librdkafka/rdkafka.h>
+#include <sodium.h>
 
 #include "authd/authd.h"
 #include "authd/answer.h"
 #include "authd/local.h"
 #include "common/acl.h"
 #include "common/dname.h"
+#include "common/keyset.h"
 #include "common/log.h"
 #include "common/sign.h"
 
@@ -180,6 +182,15 @@ authd_conf_check(const struct authd_conf *c, const char *path, FILE *errout)
 			errors++;
 		}
 		local_free(d);
+	}
+	if (c->dnssec_secret_file != NULL) {
+		uint8_t secret[KEYSET_SECRET_LEN];
+
+		if (keyset_secret_load(c->dnssec_secret_file, secret, err, sizeof(err)) != 0) {
+			fprintf(errout, "%s: secret-file: %s\n", path, err);
+			errors++;
+		}
+		sodium_memzero(secret, sizeof(secret));
 	}
 	if (c->trusted_keys != NULL) {
 		tk = xmalloc(sizeof(*tk));

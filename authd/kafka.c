@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <libknot/libknot.h>
 #include <librdkafka/rdkafka.h>
-#include <sodium.h>
 #include <urcu.h>
 
 #include "authd/kafka.h"
@@ -21,6 +21,7 @@
 #include "common/keyset.h"
 #include "common/log.h"
 #include "common/sign.h"
+#include "common/wire.h"
 
 #define BATCH_MAX	10000
 #define POLL_MS		100
@@ -43,8 +44,6 @@ struct consumer {
 	struct log_rl		 wait_rl;	/* "waiting for the topic" lines */
 	struct log_rl		 err_rl;	/* "brokers down" lines */
 	struct trusted_keys	*trusted;	/* when [kafka] require-signed */
-	uint8_t			 secret[KEYSET_SECRET_LEN];	/* [dnssec] secret-file */
-	bool			 have_secret;
 	struct local_data	*local;		/* the local records in the store now */
 	double			 last_snap;
 	uint64_t		 applied_at_snap;
@@ -325,7 +324,7 @@ apply_keys(struct consumer *c, const uint8_t *apex, const char *value, size_t le
 	char name[DNAME_STRLEN];
 
 	if (value != NULL && (zk = zone_keys_new(apex, value, len,
-	    c->have_secret ? c->secret : NULL, err, errlen)) == NULL)
+	    c->st->have_secret ? c->st->secret : NULL, err, errlen)) == NULL)
 		return EVENT_ERR_KEYSET;
 	rcu_read_lock();
 	n = store_lookup(c->st->store, apex, dname_len(apex));
@@ -349,6 +348,32 @@ apply_keys(struct consumer *c, const uint8_t *apex, const char *value, size_t le
 	}
 	store_apply_keys(c->st->store, apex, zk);
 	return EVENT_OK;
+}
+
+/*
+ * An RRset of a type a signed zone makes itself (DNSKEY, NSEC, ...) is stored as any
+ * other, but not served while its zone is signed: said once here, when it arrives.
+ */
+static void
+warn_if_signed(struct consumer *c, const uint8_t *owner, uint16_t type)
+{
+	char name[DNAME_STRLEN], tname[16];
+
+	rcu_read_lock();
+	for (const uint8_t *p = owner; p != NULL; p = dname_parent(p)) {
+		const struct znode *n = store_lookup(c->st->store, p, dname_len(p));
+
+		if (n == NULL || znode_find(n, DNS_TYPE_SOA) == NULL)
+			continue;
+		if (znode_keys(n) != NULL) {
+			dname_to_str(owner, name, sizeof(name));
+			knot_rrtype_to_string(type, tname, sizeof(tname));
+			log_warnx("%s %s: the zone is signed online: this stored RRset is not "
+			    "served (authd makes its own DNSSEC records)", name, tname);
+		}
+		break;
+	}
+	rcu_read_unlock();
 }
 
 static void
@@ -379,8 +404,11 @@ apply_message(struct consumer *c, rd_kafka_message_t *m)
 		reject(c, m, e, err);
 		return;
 	}
-	if (!ev.keyset)
+	if (!ev.keyset) {
+		if (ev.rrset != NULL && sign_own_type(ev.type))
+			warn_if_signed(c, ev.owner, ev.type);
 		store_apply(c->st->store, ev.owner, ev.type, ev.rrset);
+	}
 	atomic_fetch_add(&c->st->events_applied, 1);
 }
 
@@ -617,14 +645,7 @@ consumer_start(const struct authd_conf *conf, struct authd_state *st)
 		log_info("accepting only events signed by one of %zu trusted keys",
 		    c->trusted->n);
 	}
-	if (conf->dnssec_secret_file != NULL) {
-		char err[512];
 
-		if (keyset_secret_load(conf->dnssec_secret_file, c->secret, err,
-		    sizeof(err)) != 0)
-			fatalx("%s", err);
-		c->have_secret = true;
-	}
 	if (pthread_create(&c->thread, NULL, consumer_main, c) != 0)
 		fatal("pthread_create");
 	return c;
@@ -643,7 +664,6 @@ consumer_stop(struct consumer *c)
 	free(c->target);
 	free(c->snap.next);
 	free(c->trusted);
-	sodium_memzero(c->secret, sizeof(c->secret));
 	local_free(c->local);
 	free(c);
 }

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <urcu.h>
 
 #include "authd/admin.h"
@@ -14,7 +15,9 @@
 #include "authd/local.h"
 #include "authd/answer.h"
 #include "authd/server.h"
+#include "authd/signer.h"
 #include "common/daemon.h"
+#include "common/keyset.h"
 #include "common/log.h"
 
 static const struct daemon_info authd_info = {
@@ -123,6 +126,7 @@ main(int argc, char **argv)
 	}
 	atomic_store(&st.kafka_up, true);
 	st.store = store_new();
+	sign_init(conf.dnssec_cache_size);
 	rcu_register_thread();
 	if ((srv = server_start(&conf, &st)) == NULL)
 		fatalx("cannot open the listening sockets");
@@ -131,6 +135,12 @@ main(int argc, char **argv)
 	    conf.identity, conf.topic, conf.brokers);
 	if ((adm = admin_start(&conf, &st)) == NULL)
 		fatalx("cannot start the admin endpoint");
+	/* The fleet secret stays readable by root only: it is read before root is left. */
+	if (conf.dnssec_secret_file != NULL) {
+		if (keyset_secret_load(conf.dnssec_secret_file, st.secret, err, sizeof(err)) != 0)
+			fatalx("%s", err);
+		st.have_secret = true;
+	}
 	if (daemon_drop_privileges(conf.user, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	cons = consumer_start(&conf, &st);
@@ -143,6 +153,9 @@ main(int argc, char **argv)
 	server_stop(srv);
 	consumer_stop(cons);
 	store_free(st.store);
+	rcu_barrier();		/* the signature caches replaced by call_rcu() */
+	sign_shutdown();
+	sodium_memzero(st.secret, sizeof(st.secret));
 	local_free(st.local_pending);
 	free(st.serve);
 	rcu_unregister_thread();

@@ -1,10 +1,12 @@
 /* signer.c: RRSIGs for authd's answers, made online and cached per RRset version. */
 #include <assert.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
 #include <urcu.h>
 
 #include "authd/signer.h"
@@ -146,6 +148,18 @@ sign_begin(struct sign_ctx *sc, const struct zone_keys *zk, const uint8_t *apex,
 	sc->inception = (uint32_t)(now / SIGN_QUANTUM * SIGN_QUANTUM - SIGN_BACKDATE);
 	sc->expiration = sc->inception + SIGN_VALIDITY;
 	return 0;
+}
+
+bool
+sign_own_type(uint16_t type)
+{
+	switch (type) {
+	case DNS_TYPE_DNSKEY: case DNS_TYPE_CDS: case DNS_TYPE_CDNSKEY: case DNS_TYPE_RRSIG:
+	case DNS_TYPE_NSEC: case DNS_TYPE_NSEC3: case DNS_TYPE_NSEC3PARAM:
+		return true;
+	default:
+		return false;
+	}
 }
 
 static bool
@@ -489,10 +503,212 @@ sign_apex_sigs(struct sign_ctx *sc, const struct rrset *rs, struct rrsigs *out)
 	return sign_cached(sc, sc->apex, rs, sc->as != NULL ? &sc->as->sigs : NULL, out);
 }
 
-/* Signs a record made for this answer alone (an NSEC of compact denial): never cached. */
+/* ---- the cache of per-name signatures (denials, wildcard answers) ---- */
+
+/*
+ * A random-subdomain flood makes one signature per distinct name; repeated names, and
+ * every name of a wildcard, hit this cache instead. Bounded ([dnssec] signature-cache),
+ * split into shards with a lock each, least recently used evicted first. An entry is
+ * keyed by a BLAKE2b digest of everything the signature covers and how it was made (key
+ * set, signing keys, quantum), so a stale entry is simply never asked for again.
+ */
+#define DCACHE_SHARDS	64
+#define DCACHE_BUCKETS	1024		/* per shard */
+#define DCACHE_KEYLEN	16
+
+struct dentry {
+	struct dentry	*hnext;			/* bucket chain */
+	struct dentry	*prev, *next;		/* LRU, most recent first */
+	uint8_t		 key[DCACHE_KEYLEN];
+	size_t		 len;
+	uint8_t		 data[];		/* as a sig_cache entry: count, (len, RDATA)... */
+};
+
+struct dshard {
+	pthread_mutex_t	 mtx;
+	struct dentry	*bucket[DCACHE_BUCKETS];
+	struct dentry	*head, *tail;
+	size_t		 bytes;
+};
+
+static struct dshard dcache[DCACHE_SHARDS];
+static size_t dcache_budget;	/* per shard; 0 until sign_init() */
+
+void
+sign_init(size_t cache_bytes)
+{
+	for (int i = 0; i < DCACHE_SHARDS; i++)
+		pthread_mutex_init(&dcache[i].mtx, NULL);
+	dcache_budget = cache_bytes / DCACHE_SHARDS;
+}
+
+void
+sign_shutdown(void)
+{
+	for (int i = 0; i < DCACHE_SHARDS; i++) {
+		struct dentry *e = dcache[i].head, *next;
+
+		for (; e != NULL; e = next) {
+			next = e->next;
+			free(e);
+		}
+		memset(dcache[i].bucket, 0, sizeof(dcache[i].bucket));
+		dcache[i].head = dcache[i].tail = NULL;
+		dcache[i].bytes = 0;
+	}
+	dcache_budget = 0;
+}
+
+static void
+dcache_key(const struct sign_ctx *sc, uint32_t mask, const uint8_t *owner,
+    const struct rrset *rs, uint8_t key[DCACHE_KEYLEN])
+{
+	crypto_generichash_state h;
+	uint8_t hdr[8 + 4 + 4 + 2 + 4];
+
+	memcpy(hdr, &sc->zk->serial, 8);
+	memcpy(hdr + 8, &sc->inception, 4);
+	memcpy(hdr + 12, &mask, 4);
+	memcpy(hdr + 16, &rs->type, 2);
+	memcpy(hdr + 18, &rs->ttl, 4);
+	crypto_generichash_init(&h, NULL, 0, DCACHE_KEYLEN);
+	crypto_generichash_update(&h, hdr, sizeof(hdr));
+	crypto_generichash_update(&h, sc->apex, dname_len(sc->apex));
+	crypto_generichash_update(&h, owner, dname_len(owner));
+	crypto_generichash_update(&h, rs->data, rs->datalen);
+	crypto_generichash_final(&h, key, DCACHE_KEYLEN);
+}
+
+static void
+lru_unlink(struct dshard *sh, struct dentry *e)
+{
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		sh->head = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	else
+		sh->tail = e->prev;
+}
+
+static void
+lru_push(struct dshard *sh, struct dentry *e)
+{
+	e->prev = NULL;
+	e->next = sh->head;
+	if (sh->head != NULL)
+		sh->head->prev = e;
+	sh->head = e;
+	if (sh->tail == NULL)
+		sh->tail = e;
+}
+
+static struct dentry **
+dcache_slot(struct dshard *sh, const uint8_t key[DCACHE_KEYLEN])
+{
+	uint32_t b;
+	struct dentry **pp;
+
+	memcpy(&b, key + 4, sizeof(b));
+	for (pp = &sh->bucket[b % DCACHE_BUCKETS]; *pp != NULL; pp = &(*pp)->hnext)
+		if (memcmp((*pp)->key, key, DCACHE_KEYLEN) == 0)
+			break;
+	return pp;
+}
+
+/* Copies the cached RRSIGs for key into sc's room; 0 on a hit. */
+static int
+dcache_get(struct sign_ctx *sc, const uint8_t key[DCACHE_KEYLEN], struct rrsigs *out)
+{
+	struct dshard *sh = &dcache[key[0] % DCACHE_SHARDS];
+	struct dentry *e;
+	int rc = -1;
+
+	if (dcache_budget == 0)
+		return -1;
+	pthread_mutex_lock(&sh->mtx);
+	if ((e = *dcache_slot(sh, key)) != NULL && sc->used + e->len <= sizeof(sc->buf)) {
+		size_t p = 1;
+
+		memcpy(sc->buf + sc->used, e->data, e->len);
+		out->n = 0;
+		for (size_t i = 0; i < e->data[0] && out->n < SIGN_RRSIGS_MAX; i++) {
+			uint16_t l = (uint16_t)(e->data[p] << 8 | e->data[p + 1]);
+
+			out->rdata[out->n] = sc->buf + sc->used + p + 2;
+			out->len[out->n++] = l;
+			p += 2 + l;
+		}
+		sc->used += e->len;
+		lru_unlink(sh, e);
+		lru_push(sh, e);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&sh->mtx);
+	return rc;
+}
+
+static void
+dcache_put(const uint8_t key[DCACHE_KEYLEN], const struct rrsigs *sigs)
+{
+	struct dshard *sh = &dcache[key[0] % DCACHE_SHARDS];
+	struct dentry *e, **pp;
+	size_t len = 1, p = 1;
+
+	if (dcache_budget == 0)
+		return;
+	for (size_t i = 0; i < sigs->n; i++)
+		len += 2 + sigs->len[i];
+	if ((e = malloc(sizeof(*e) + len)) == NULL)
+		return;
+	memcpy(e->key, key, DCACHE_KEYLEN);
+	e->len = len;
+	e->data[0] = (uint8_t)sigs->n;
+	for (size_t i = 0; i < sigs->n; i++) {
+		put16(e->data + p, sigs->len[i]);
+		memcpy(e->data + p + 2, sigs->rdata[i], sigs->len[i]);
+		p += 2 + sigs->len[i];
+	}
+	pthread_mutex_lock(&sh->mtx);
+	if (*(pp = dcache_slot(sh, key)) != NULL) {
+		pthread_mutex_unlock(&sh->mtx);	/* another worker put it first */
+		free(e);
+		return;
+	}
+	e->hnext = NULL;
+	*pp = e;
+	lru_push(sh, e);
+	sh->bytes += sizeof(*e) + len;
+	while (sh->bytes > dcache_budget && sh->tail != NULL && sh->tail != e) {
+		struct dentry *old = sh->tail;
+
+		lru_unlink(sh, old);
+		*dcache_slot(sh, old->key) = old->hnext;
+		sh->bytes -= sizeof(*old) + old->len;
+		free(old);
+	}
+	pthread_mutex_unlock(&sh->mtx);
+}
+
+/*
+ * Signs a record made for one answer (a compact-denial NSEC, a wildcard's RRset at the
+ * name it answers), through the per-name cache.
+ */
 int
 sign_once(struct sign_ctx *sc, const uint8_t *owner, const struct rrset *rs,
     struct rrsigs *out)
 {
-	return sign_cached(sc, owner, rs, NULL, out);
+	uint32_t mask = signs_dnskey(rs->type) ? sc->kmask : sc->zmask;
+	uint8_t key[DCACHE_KEYLEN];
+
+	dcache_key(sc, mask, owner, rs, key);
+	if (dcache_get(sc, key, out) == 0) {
+		atomic_fetch_add_explicit(&sign_stats.cache_hits, 1, memory_order_relaxed);
+		return 0;
+	}
+	if (sign_cached(sc, owner, rs, NULL, out) != 0)
+		return -1;
+	dcache_put(key, out);
+	return 0;
 }

@@ -58,6 +58,12 @@ void zone_keys_free(struct zone_keys *zk);
 /* Whether the zone is signed at now: a key of it signs (the keys may be unusable here). */
 bool zone_keys_signed(const struct zone_keys *zk, time_t now);
 
+/*
+ * Types a signed zone makes itself (DNSKEY, CDS, CDNSKEY, RRSIG, NSEC, NSEC3,
+ * NSEC3PARAM): stored RRsets of these types are not served in a signed zone.
+ */
+bool sign_own_type(uint16_t type);
+
 /* The RRSIG RDATAs of one RRset, valid inside the read-side critical section. */
 struct rrsigs {
 	size_t		 n;
@@ -107,6 +113,13 @@ int sign_apex_sigs(struct sign_ctx *sc, const struct rrset *rs, struct rrsigs *o
 /* The RRSIGs of a record made for one answer alone (a compact-denial NSEC): not cached. */
 int sign_once(struct sign_ctx *sc, const uint8_t *owner, const struct rrset *rs,
     struct rrsigs *out);
+
+/*
+ * Sizes the cache of per-name signatures (negative answers, wildcard answers) at start,
+ * before any worker signs; sign_shutdown() empties it at exit.
+ */
+void sign_init(size_t cache_bytes);
+void sign_shutdown(void);
 
 /* Frees a vector's signature cache (the store calls it when it frees the vector). */
 void sign_cache_free(void *cache);
