@@ -25,7 +25,6 @@
  */
 struct answer_step {
 	enum answer_outcome	 outcome;
-	bool			 cut_ds;	/* REFERRAL: the cut has a DS RRset to send */
 	const uint8_t		*name;		/* as written: the owner of the step's answer */
 	const struct znode	*apex;		/* the zone's apex (SOA, DNSKEY); NULL outside */
 	/*
@@ -62,6 +61,8 @@ struct ans {
 	bool			 compact_ok;	/* CO (RFC 9824 3.4): NXDOMAIN may be said */
 	bool			 servfail;	/* a signed zone could not be signed */
 	const struct znode	*sc_apex;	/* the zone sc was begun for, NULL: none */
+	/* Where the parent's RRSIGs over a DS made from a child's keys are cached. */
+	_Atomic(struct sig_cache *) *ds_slot;
 	bool			 sc_signed;	/* ...and whether that zone is signed */
 	time_t			 now;
 	/* Above: zeroed for every answer. Below: written before it is read. */
@@ -112,6 +113,22 @@ lookup(const struct ans *a, const uint8_t *name)
 	return store_lookup(a->s, name, dname_len(name));
 }
 
+static bool zone_served(const struct zone_filter *f, const uint8_t *apex);
+
+/* Whether a served zone holds a strict ancestor of sx's name. */
+static bool
+parent_zone(const struct ans *a, const struct suffixes *sx)
+{
+	for (int i = 1; i <= sx->n; i++) {
+		const struct znode *n = store_lookup(a->s, sx->sfx[i],
+		    sx->len - suffix_offset(sx, i));
+
+		if (n != NULL && znode_find(n, DNS_TYPE_SOA) != NULL)
+			return zone_served(a->serve, sx->sfx[i]);
+	}
+	return false;
+}
+
 static bool
 zone_served(const struct zone_filter *f, const uint8_t *apex)
 {
@@ -123,7 +140,11 @@ zone_served(const struct zone_filter *f, const uint8_t *apex)
 	return false;
 }
 
-/* The deepest suffix of name owning an SOA: the zone the name belongs to. */
+/*
+ * The deepest suffix of name owning an SOA: the zone the name belongs to. DS is the
+ * parent's data (RFC 4035 3.1.4.1): for DS at a zone's apex, the zone above it when this
+ * instance has that one too.
+ */
 static int
 find_zone(const struct ans *a, struct suffixes *sx, const struct znode **apex)
 {
@@ -131,6 +152,9 @@ find_zone(const struct ans *a, struct suffixes *sx, const struct znode **apex)
 		const struct znode *n = sx->node[i] =
 		    store_lookup(a->s, sx->sfx[i], sx->len - suffix_offset(sx, i));
 
+		if (i == 0 && n != NULL && a->q->qtype == DNS_TYPE_DS && sx->n > 0 &&
+		    znode_find(n, DNS_TYPE_NS) != NULL && parent_zone(a, sx))
+			continue;
 		if (n != NULL && znode_find(n, DNS_TYPE_SOA) != NULL) {
 			/* A zone this instance does not serve: as if no zone held the name. */
 			if (!zone_served(a->serve, sx->sfx[i]))
@@ -215,6 +239,8 @@ add_sigs(struct ans *a, int sec, const uint8_t *owner, const struct rrset *rs,
 	dname_lower(lowner);
 	if (node != NULL)
 		rc = sign_rrset(sc, lowner, rs, znode_vec_of(node, rs), &sigs);
+	else if (rs->type == DNS_TYPE_DS)
+		rc = sign_rrset_in(sc, lowner, rs, a->ds_slot, &sigs);
 	else if (rs->type == DNS_TYPE_DNSKEY || rs->type == DNS_TYPE_CDS ||
 	    rs->type == DNS_TYPE_CDNSKEY)
 		rc = sign_apex_sigs(sc, rs, &sigs);
@@ -244,17 +270,54 @@ add_signed(struct ans *a, int sec, const uint8_t *owner, const struct rrset *rs,
 	return add_sigs(a, sec, owner, rs, ttl, apex, node);
 }
 
-/* The types node n has, as a compact-denial NSEC lists them (RFC 9824 3.2). */
+/*
+ * The DS RRset the parent serves at the cut n: made from the child's key set when that is
+ * on the topic (it then follows the child's rollovers by itself), else the stored one.
+ * ttl is the parent's SOA TTL. Prepares a->ds_slot for add_sigs().
+ */
+static const struct rrset *
+ds_at_cut(struct ans *a, const struct znode *n, const struct znode *parent)
+{
+	const struct zone_keys *child = znode_keys(n);
+	const struct rrset *ds;
+
+	if (child == NULL) {
+		ds = znode_find(n, DNS_TYPE_DS);
+		a->ds_slot = ds != NULL ? &((struct rrset_vec *)znode_vec_of(n, ds))->sigs : NULL;
+		return ds;
+	}
+	return sign_child_ds(child, a->now, znode_find(parent, DNS_TYPE_SOA)->ttl, &a->ds_slot);
+}
+
+/* A delegation seen from the parent: a node below the apex with an NS RRset. */
+static bool
+is_cut(const struct znode *n, const struct znode *apex)
+{
+	return n != apex && znode_find(n, DNS_TYPE_NS) != NULL;
+}
+
+/*
+ * The types node n has, as a compact-denial NSEC lists them (RFC 9824 3.2). At a cut
+ * only the parent's: NS and DS (a validator takes an NSEC with SOA there for the child's,
+ * RFC 4035 5.2).
+ */
 static void
-bitmap_node(dnssec_nsec_bitmap_t *map, const struct znode *n, bool apex)
+bitmap_node(struct ans *a, dnssec_nsec_bitmap_t *map, const struct znode *n,
+    const struct znode *apex)
 {
 	const struct rrset_vec *layers[2] = { znode_local(n), znode_rrsets(n) };
 
+	if (is_cut(n, apex)) {
+		dnssec_nsec_bitmap_add(map, DNS_TYPE_NS);
+		if (ds_at_cut(a, n, apex) != NULL)
+			dnssec_nsec_bitmap_add(map, DNS_TYPE_DS);
+		return;
+	}
 	for (int k = 0; k < 2; k++)
 		for (uint32_t i = 0; i < layers[k]->count; i++)
 			if (!sign_own_type(layers[k]->sets[i]->type))
 				dnssec_nsec_bitmap_add(map, layers[k]->sets[i]->type);
-	if (apex)
+	if (n == apex)
 		dnssec_nsec_bitmap_add(map, DNS_TYPE_DNSKEY);
 }
 
@@ -281,7 +344,7 @@ add_denial(struct ans *a, const uint8_t *owner, const struct znode *apex,
 		return;
 	}
 	if (n != NULL)
-		bitmap_node(map, n, n == apex);
+		bitmap_node(a, map, n, apex);
 	else
 		dnssec_nsec_bitmap_add(map, DNS_TYPE_NXNAME);
 	dnssec_nsec_bitmap_add(map, DNS_TYPE_RRSIG);
@@ -396,6 +459,12 @@ node_outcome(struct ans *a, struct answer_step *st, const struct znode *n)
 		st->rrset = NULL;	/* every RRset of n */
 		return hit;
 	}
+	if (qtype == DNS_TYPE_DS && is_cut(n, st->apex)) {
+		/* The parent's side of a delegation (step_outcome() stopped there for DS). */
+		st->rrset = ds_at_cut(a, n, st->apex);
+		st->keys_made = znode_keys(n) != NULL;
+		return st->rrset != NULL ? hit : ANSWER_NODATA;
+	}
 	if (sign_own_type(qtype) && zone_signed(a, st->apex)) {
 		/* A signed zone's own: DNSKEY, CDS, CDNSKEY at the apex, made from its keys. */
 		st->rrset = NULL;
@@ -475,7 +544,6 @@ step_outcome(struct ans *a, struct answer_step *st, uint8_t *next)
 			if (i == 0 && a->q->qtype == DNS_TYPE_DS)
 				break;	/* DS is the parent side's data: answer it here */
 			st->cut = n;
-			st->cut_ds = znode_find(n, DNS_TYPE_DS) != NULL;
 			return ANSWER_REFERRAL;
 		}
 		if (i > 0 && (st->rrset = znode_find(n, DNS_TYPE_DNAME)) != NULL)
@@ -523,9 +591,9 @@ referral(struct ans *a, const struct answer_step *st)
 	if (add_rrset(a, WIRE_NS, znode_name(st->cut), st->rrset, st->rrset->ttl) != 0)
 		return;
 	if (signing(a, st->apex) != NULL) {
-		if (st->cut_ds && (ds = znode_find(st->cut, DNS_TYPE_DS)) != NULL) {
+		if ((ds = ds_at_cut(a, st->cut, st->apex)) != NULL) {
 			if (add_signed(a, WIRE_NS, znode_name(st->cut), ds, ds->ttl, st->apex,
-			    st->cut) != 0)
+			    NULL) != 0)
 				return;
 		} else {
 			soa = znode_find(st->apex, DNS_TYPE_SOA);

@@ -43,6 +43,14 @@ struct apex_sets {
 	_Atomic(struct sig_cache *) sigs;
 };
 
+/* The DS RRset a parent serves for a child on the topic, made from the child's keys. */
+struct ds_set {
+	struct rcu_head		 rcu;
+	uint32_t		 mask, ttl;
+	struct rrset		*rs;		/* NULL: no key wants a DS */
+	_Atomic(struct sig_cache *) sigs;	/* the parent's RRSIGs over it */
+};
+
 /* ---- the zone's keys ---- */
 
 struct zone_keys *
@@ -74,6 +82,22 @@ zone_keys_new(const uint8_t *apex, const char *value, size_t len, const uint8_t 
 }
 
 static void
+ds_set_free(struct ds_set *d)
+{
+	if (d == NULL)
+		return;
+	free(d->rs);
+	sign_cache_free(atomic_load(&d->sigs));
+	free(d);
+}
+
+static void
+ds_set_free_rcu(struct rcu_head *h)
+{
+	ds_set_free(caa_container_of(h, struct ds_set, rcu));
+}
+
+static void
 apex_sets_free(struct apex_sets *as)
 {
 	if (as == NULL)
@@ -96,6 +120,7 @@ zone_keys_free(struct zone_keys *zk)
 	if (zk == NULL)
 		return;
 	apex_sets_free(atomic_load(&zk->apex));
+	ds_set_free(atomic_load(&zk->ds));
 	keyset_free(zk->ks);
 	free(zk->value);
 	free(zk);
@@ -501,6 +526,45 @@ int
 sign_apex_sigs(struct sign_ctx *sc, const struct rrset *rs, struct rrsigs *out)
 {
 	return sign_cached(sc, sc->apex, rs, sc->as != NULL ? &sc->as->sigs : NULL, out);
+}
+
+const struct rrset *
+sign_child_ds(const struct zone_keys *child, time_t now, uint32_t ttl,
+    _Atomic(struct sig_cache *) **slot)
+{
+	struct zone_keys *zk = (struct zone_keys *)child;
+	const struct keyset *ks = child->ks;
+	struct ds_set *d, *old;
+	uint32_t mask = 0;
+
+	for (size_t i = 0; i < ks->nkeys; i++)
+		if (wants_ds(&ks->keys[i], now))
+			mask |= 1u << i;
+	d = old = rcu_dereference(zk->ds);
+	if (old == NULL || old->mask != mask || old->ttl != ttl) {
+		d = xcalloc(1, sizeof(*d));
+		d->mask = mask;
+		d->ttl = ttl;
+		d->rs = build_set(ks, DNS_TYPE_CDS, mask, ttl);
+		if (d->rs != NULL)
+			d->rs->type = DNS_TYPE_DS;	/* CDS RDATA is DS RDATA (RFC 7344) */
+		if (atomic_compare_exchange_strong(&zk->ds, &old, d)) {
+			if (old != NULL)
+				call_rcu(&old->rcu, ds_set_free_rcu);
+		} else {
+			ds_set_free(d);
+			d = old;
+		}
+	}
+	*slot = &d->sigs;
+	return d->rs;
+}
+
+int
+sign_rrset_in(struct sign_ctx *sc, const uint8_t *owner, const struct rrset *rs,
+    _Atomic(struct sig_cache *) *slot, struct rrsigs *out)
+{
+	return sign_cached(sc, owner, rs, slot, out);
 }
 
 /* ---- the cache of per-name signatures (denials, wildcard answers) ---- */

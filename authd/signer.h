@@ -31,6 +31,8 @@
 #define SIGN_RDATA_MAX		(18 + DNAME_MAXLEN + KEYSET_SIG_MAX)
 
 struct apex_sets;
+struct ds_set;
+struct sig_cache;
 
 /* A zone's keys as authd holds them: the store keeps one per apex (znode_keys()). */
 struct zone_keys {
@@ -42,6 +44,8 @@ struct zone_keys {
 	char		 why[200];	/* !usable: why ("no [dnssec] secret-file", ...) */
 	/* The synthesised apex RRsets of the moment (DNSKEY, CDS, CDNSKEY), see signer.c. */
 	_Atomic(struct apex_sets *) apex;
+	/* The DS RRset the parent serves for this zone, made from these keys. */
+	_Atomic(struct ds_set *) ds;
 };
 
 /*
@@ -109,6 +113,19 @@ int sign_rrset(struct sign_ctx *sc, const uint8_t *owner, const struct rrset *rs
 const struct rrset *sign_apex_rrset(struct sign_ctx *sc, uint16_t type, uint32_t ttl);
 /* The RRSIGs of an RRset sign_apex_rrset() gave to this sc. */
 int sign_apex_sigs(struct sign_ctx *sc, const struct rrset *rs, struct rrsigs *out);
+
+/*
+ * The DS RRset of a child zone whose key set is on the topic, as its parent serves it at
+ * the delegation: the DS of every CSK/KSK published and not retired at now, TTL ttl (the
+ * parent's SOA TTL). It follows the child's rollovers with no event written: old and new
+ * DS together while both are needed. NULL when no key wants a DS. *slot receives where
+ * the parent's RRSIGs over it are cached (sign_rrset_in()).
+ */
+const struct rrset *sign_child_ds(const struct zone_keys *child, time_t now, uint32_t ttl,
+    _Atomic(struct sig_cache *) **slot);
+/* sign_rrset() with the signatures cached in slot (NULL: not cached). */
+int sign_rrset_in(struct sign_ctx *sc, const uint8_t *owner, const struct rrset *rs,
+    _Atomic(struct sig_cache *) *slot, struct rrsigs *out);
 
 /* The RRSIGs of a record made for one answer alone (a compact-denial NSEC): not cached. */
 int sign_once(struct sign_ctx *sc, const uint8_t *owner, const struct rrset *rs,
