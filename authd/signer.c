@@ -400,7 +400,7 @@ sign_cached(struct sign_ctx *sc, const uint8_t *owner, const struct rrset *rs,
     _Atomic(struct sig_cache *) *slot, struct rrsigs *out)
 {
 	uint32_t mask = signs_dnskey(rs->type) ? sc->kmask : sc->zmask;
-	struct sig_cache *c = slot != NULL ? rcu_dereference(*slot) : NULL;
+	struct sig_cache *c = slot != NULL ? atomic_load_explicit(slot, memory_order_acquire) : NULL;
 
 	out->n = 0;
 	if (cache_current(c, sc, mask) && cache_find(c, rs->type, out) == 0) {
@@ -501,7 +501,7 @@ sign_apex_rrset(struct sign_ctx *sc, uint16_t type, uint32_t ttl)
 		if (wants_ds(&ks->keys[i], sc->now))
 			ds |= 1u << i;
 	}
-	as = old = rcu_dereference(zk->apex);
+	as = old = atomic_load_explicit(&zk->apex, memory_order_acquire);
 	if (old == NULL || old->published != published || old->ds != ds || old->ttl != ttl) {
 		as = xcalloc(1, sizeof(*as));
 		as->published = published;
@@ -540,7 +540,7 @@ sign_child_ds(const struct zone_keys *child, time_t now, uint32_t ttl,
 	for (size_t i = 0; i < ks->nkeys; i++)
 		if (wants_ds(&ks->keys[i], now))
 			mask |= 1u << i;
-	d = old = rcu_dereference(zk->ds);
+	d = old = atomic_load_explicit(&zk->ds, memory_order_acquire);
 	if (old == NULL || old->mask != mask || old->ttl != ttl) {
 		d = xcalloc(1, sizeof(*d));
 		d->mask = mask;
