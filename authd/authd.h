@@ -12,6 +12,7 @@
 #include "authd/store.h"
 #include "common/conf.h"
 #include "common/event.h"
+#include "common/keyset.h"
 #include "common/metrics.h"
 
 #define KAFKA_PROPS_MAX	64
@@ -134,9 +135,8 @@ struct authd_state {
 	atomic_ullong		 events_rejected;
 	atomic_ullong		 rejected_by[EVENT_ERR__COUNT];
 	atomic_int		 keys_unusable;	/* zones whose DNSSEC keys cannot be unsealed */
-	bool			 have_secret;	/* [dnssec] secret-file, read before privileges
-						   are dropped: the consumer unseals with it */
-	uint8_t			 secret[32];
+	/* [dnssec] secret-file, read before privileges are dropped: the consumer unseals. */
+	struct keyset_secrets	 secrets;
 	atomic_int		 log_level;	/* SIGHUP may change it */
 	pthread_mutex_t		 status_mtx;
 	struct consumer_status	 status;

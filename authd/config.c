@@ -114,7 +114,8 @@ static const struct conf_key authd_keys[] = {
 	{ "store", "snapshot-interval", CONF_MSEC, 1000, 86400000, "5m",
 	    OFF(snapshot_interval), NULL, "write the snapshot this often (and at stop)" },
 	{ "dnssec", "secret-file", CONF_STR, 0, 0, NULL, OFF(dnssec_secret_file), NULL,
-	    "the fleet secret sealing the zones' private keys (streamdns-ctl dnssec secret)" },
+	    "the fleet secret sealing the zones' private keys (streamdns-ctl dnssec secret); "
+	    "while rotating it: NEW, OLD" },
 	{ "dnssec", "propagation-delay", CONF_MSEC, 0, 604800000, "1h", OFF(dnssec_delay),
 	    NULL, "added to TTLs in rollover timings: how long a change takes to be seen" },
 	{ "dnssec", "signature-cache", CONF_SIZE, 64 * 1024, (long long)1 << 40, "64M",
@@ -184,13 +185,14 @@ authd_conf_check(const struct authd_conf *c, const char *path, FILE *errout)
 		local_free(d);
 	}
 	if (c->dnssec_secret_file != NULL) {
-		uint8_t secret[KEYSET_SECRET_LEN];
+		struct keyset_secrets *sec = xmalloc(sizeof(*sec));
 
-		if (keyset_secret_load(c->dnssec_secret_file, secret, err, sizeof(err)) != 0) {
+		if (keyset_secrets_load(c->dnssec_secret_file, sec, err, sizeof(err)) != 0) {
 			fprintf(errout, "%s: secret-file: %s\n", path, err);
 			errors++;
 		}
-		sodium_memzero(secret, sizeof(secret));
+		sodium_memzero(sec, sizeof(*sec));
+		free(sec);
 	}
 	if (c->trusted_keys != NULL) {
 		tk = xmalloc(sizeof(*tk));

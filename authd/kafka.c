@@ -324,7 +324,7 @@ apply_keys(struct consumer *c, const uint8_t *apex, const char *value, size_t le
 	char name[DNAME_STRLEN];
 
 	if (value != NULL && (zk = zone_keys_new(apex, value, len,
-	    c->st->have_secret ? c->st->secret : NULL, err, errlen)) == NULL)
+	    &c->st->secrets, err, errlen)) == NULL)
 		return EVENT_ERR_KEYSET;
 	rcu_read_lock();
 	n = store_lookup(c->st->store, apex, dname_len(apex));

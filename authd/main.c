@@ -137,9 +137,9 @@ main(int argc, char **argv)
 		fatalx("cannot start the admin endpoint");
 	/* The fleet secret stays readable by root only: it is read before root is left. */
 	if (conf.dnssec_secret_file != NULL) {
-		if (keyset_secret_load(conf.dnssec_secret_file, st.secret, err, sizeof(err)) != 0)
+		if (keyset_secrets_load(conf.dnssec_secret_file, &st.secrets, err,
+		    sizeof(err)) != 0)
 			fatalx("%s", err);
-		st.have_secret = true;
 	}
 	if (daemon_drop_privileges(conf.user, err, sizeof(err)) != 0)
 		fatalx("%s", err);
@@ -155,7 +155,7 @@ main(int argc, char **argv)
 	store_free(st.store);
 	rcu_barrier();		/* the signature caches replaced by call_rcu() */
 	sign_shutdown();
-	sodium_memzero(st.secret, sizeof(st.secret));
+	sodium_memzero(&st.secrets, sizeof(st.secrets));
 	local_free(st.local_pending);
 	free(st.serve);
 	rcu_unregister_thread();

@@ -54,8 +54,8 @@ struct ds_set {
 /* ---- the zone's keys ---- */
 
 struct zone_keys *
-zone_keys_new(const uint8_t *apex, const char *value, size_t len, const uint8_t *secret,
-    char *err, size_t errlen)
+zone_keys_new(const uint8_t *apex, const char *value, size_t len,
+    const struct keyset_secrets *secrets, char *err, size_t errlen)
 {
 	struct keyset *ks = keyset_parse(apex, value, len, err, errlen);
 	struct zone_keys *zk;
@@ -72,9 +72,9 @@ zone_keys_new(const uint8_t *apex, const char *value, size_t len, const uint8_t 
 	zk->valuelen = len;
 	if (ks->nkeys == 0)
 		zk->usable = true;
-	else if (secret == NULL)
+	else if (secrets == NULL || secrets->n == 0)
 		snprintf(zk->why, sizeof(zk->why), "no [dnssec] secret-file to unseal its keys");
-	else if (keyset_unseal(ks, secret, why, sizeof(why)) != 0)
+	else if (keyset_unseal_any(ks, secrets, why, sizeof(why)) < 0)
 		snprintf(zk->why, sizeof(zk->why), "keys cannot be unsealed: %s", why);
 	else
 		zk->usable = true;

@@ -49,14 +49,14 @@ struct zone_keys {
 };
 
 /*
- * A zone_keys from a key-set event value for apex (wire, lower case). secret may be NULL
- * (none configured). Returns NULL with the reason in err when the value is malformed
+ * A zone_keys from a key-set event value for apex (wire, lower case), unsealed with one of
+ * secrets (NULL or empty: none configured). Returns NULL with the reason in err when the value is malformed
  * (the event is rejected, the previous keys stay); a value that parses but cannot be
  * unsealed gives keys that are not usable, why set: while they say the zone is signed,
  * it is served SERVFAIL, never unsigned.
  */
 struct zone_keys *zone_keys_new(const uint8_t *apex, const char *value, size_t len,
-    const uint8_t *secret, char *err, size_t errlen);
+    const struct keyset_secrets *secrets, char *err, size_t errlen);
 void zone_keys_free(struct zone_keys *zk);
 
 /* Whether the zone is signed at now: a key of it signs (the keys may be unusable here). */

@@ -22,6 +22,7 @@
 #include <libdnssec/sign.h>
 #include <sodium.h>
 
+#include "common/conf.h"
 #include "common/keyset.h"
 
 #define DNSKEY_PROTOCOL		3	/* RFC 4034 2.1.2: the only value */
@@ -356,6 +357,52 @@ keyset_unseal(struct keyset *ks, const uint8_t secret[KEYSET_SECRET_LEN], char *
 		ks->keys[i].priv = priv[i];
 	}
 	ks->unsealed = true;
+	return 0;
+}
+
+int
+keyset_unseal_any(struct keyset *ks, const struct keyset_secrets *sec, char *err,
+    size_t errlen)
+{
+	for (size_t i = 0; i < sec->n; i++)
+		if (keyset_unseal(ks, sec->s[i], err, errlen) == 0)
+			return (int)i;
+	if (sec->n == 0)
+		fail(err, errlen, "no fleet secret");
+	return -1;
+}
+
+int
+keyset_reseal(struct keyset *ks, const uint8_t old[KEYSET_SECRET_LEN],
+    const uint8_t new[KEYSET_SECRET_LEN], char *err, size_t errlen)
+{
+	char *sealed[KEYSET_KEYS_MAX] = { NULL };
+	uint8_t *plain;
+	size_t i;
+	long n = 0;
+
+	if (!crypto_ready() || (plain = sodium_malloc(PLAIN_MAX)) == NULL)
+		return fail(err, errlen, "cannot initialise the crypto libraries");
+	for (i = 0; i < ks->nkeys; i++) {
+		struct keyset_key tmp = ks->keys[i];
+
+		if ((n = unseal(ks, &ks->keys[i], old, plain)) < 0 ||
+		    seal(ks, &tmp, plain, (size_t)n, new) != 0)
+			break;
+		sealed[i] = tmp.sealed;
+	}
+	sodium_free(plain);
+	if (i < ks->nkeys) {
+		for (size_t j = 0; j < i; j++)
+			free(sealed[j]);
+		return fail(err, errlen, "key %u (%s): the private key does not open with the "
+		    "old secret", ks->keys[i].tag, keyset_role_name(ks->keys[i].role));
+	}
+	/* All or nothing, as keyset_unseal(): one set, one secret. */
+	for (i = 0; i < ks->nkeys; i++) {
+		free(ks->keys[i].sealed);
+		ks->keys[i].sealed = sealed[i];
+	}
 	return 0;
 }
 
@@ -755,6 +802,29 @@ keyset_secret_load(const char *path, uint8_t secret[KEYSET_SECRET_LEN], char *er
 	if (ret != 0)
 		sodium_memzero(secret, KEYSET_SECRET_LEN);
 	return ret;
+}
+
+int
+keyset_secrets_load(const char *list, struct keyset_secrets *sec, char *err, size_t errlen)
+{
+	char copy[4096], *items[KEYSET_SECRETS_MAX + 1];
+	size_t n;
+
+	sec->n = 0;
+	if (strlen(list) >= sizeof(copy))
+		return fail(err, errlen, "secret-file: list too long");
+	strcpy(copy, list);
+	n = conf_split_list(copy, items, KEYSET_SECRETS_MAX + 1);
+	if (n == 0 || n > KEYSET_SECRETS_MAX)
+		return fail(err, errlen, "secret-file: give one to %d files", KEYSET_SECRETS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if (keyset_secret_load(items[i], sec->s[i], err, errlen) != 0) {
+			sodium_memzero(sec, sizeof(*sec));
+			return -1;
+		}
+		sec->n++;
+	}
+	return 0;
 }
 
 int

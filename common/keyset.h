@@ -126,6 +126,27 @@ size_t keyset_sign(const struct keyset_key *k, const uint8_t *data, size_t len,
  */
 int keyset_secret_load(const char *path, uint8_t secret[KEYSET_SECRET_LEN], char *err,
     size_t errlen);
+/*
+ * The secrets of [dnssec] secret-file: one file, or during a rotation of the fleet secret
+ * several ("new.key, old.key"): keys are sealed with the first and open with any.
+ */
+#define KEYSET_SECRETS_MAX	4
+struct keyset_secrets {
+	size_t		 n;
+	uint8_t		 s[KEYSET_SECRETS_MAX][KEYSET_SECRET_LEN];
+};
+int keyset_secrets_load(const char *list, struct keyset_secrets *sec, char *err,
+    size_t errlen);
+/* keyset_unseal() with the first secret that opens every key: its index, or -1. */
+int keyset_unseal_any(struct keyset *ks, const struct keyset_secrets *sec, char *err,
+    size_t errlen);
+/*
+ * Seals every private key of ks anew with new, opening it with old (the rotation of the
+ * fleet secret: the keys, and so the zone's DNSKEYs and DS, stay the same). All or nothing.
+ */
+int keyset_reseal(struct keyset *ks, const uint8_t old[KEYSET_SECRET_LEN],
+    const uint8_t new[KEYSET_SECRET_LEN], char *err, size_t errlen);
+
 /* Writes a new random fleet secret to path (mode 0600, never over an existing file). */
 int keyset_secret_new(const char *path, char *err, size_t errlen);
 

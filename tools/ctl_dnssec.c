@@ -61,7 +61,7 @@ static const struct ctl_option dnssec_options[] = {
 
 static const struct ctl_optset dnssec_optset = {
 	"dnssec secret FILE | enable ZONE [--algorithm ALG] [--split] | ds ZONE [--write] |\n"
-	"    status [ZONE] | rollover ZONE --zsk|--ksk|--csk | disable ZONE",
+	"    status [ZONE] | rollover ZONE --zsk|--ksk|--csk | disable ZONE | reseal ZONE",
 	"Manages zones' DNSSEC key sets (one event per zone, key \"<zone>|DNSSEC\", private\n"
 	"keys sealed with the fleet secret of [dnssec] secret-file). Timings come from the\n"
 	"zone's TTLs and [dnssec] propagation-delay. When the parent zone is on the topic,\n"
@@ -83,7 +83,8 @@ struct zone_ctx {
 	uint32_t		 ds_ttl;	/* the parent's SOA TTL, else dnskey_ttl */
 	uint32_t		 max_ttl;	/* of every RRset, the negative TTL too */
 	uint32_t		 delay;		/* [dnssec] propagation-delay, seconds */
-	uint8_t			 secret[KEYSET_SECRET_LEN];	/* when the command needs it */
+	struct keyset_secrets	 secrets;	/* when the command needs them */
+	const uint8_t		*secret;	/* the first: new seals are made with it */
 };
 
 /* A subcommand: run() takes the operands; zone_run() the zone they name, read for it. */
@@ -170,7 +171,7 @@ zone_free(struct zone_ctx *z)
 	keyset_free(z->ks);
 	free(z->ds);
 	ctl_state_free(z->st);
-	sodium_memzero(z->secret, sizeof(z->secret));
+	sodium_memzero(&z->secrets, sizeof(z->secrets));
 }
 
 static bool
@@ -220,7 +221,7 @@ zone_keyset(struct zone_ctx *z)
 }
 
 static int
-load_secret(const struct ctl *c, const char *cmd, uint8_t secret[KEYSET_SECRET_LEN])
+load_secret(const struct ctl *c, const char *cmd, struct keyset_secrets *secrets)
 {
 	char err[512];
 
@@ -229,7 +230,7 @@ load_secret(const struct ctl *c, const char *cmd, uint8_t secret[KEYSET_SECRET_L
 		    "[dnssec] secret-file names it (make one with dnssec secret FILE)\n", cmd);
 		return -1;
 	}
-	if (keyset_secret_load(c->conf.dnssec_secret_file, secret, err, sizeof(err)) != 0) {
+	if (keyset_secrets_load(c->conf.dnssec_secret_file, secrets, err, sizeof(err)) != 0) {
 		fprintf(stderr, CTL_NAME " dnssec %s: %s\n", cmd, err);
 		return -1;
 	}
@@ -256,8 +257,9 @@ zone_load(struct ctl *c, const char *cmd, const char *name, bool need_secret,
 	}
 	dname_lower(z->zone);
 	dname_to_str(z->zone, z->name, sizeof(z->name));
-	if (need_secret && load_secret(c, cmd, z->secret) != 0)
+	if (need_secret && load_secret(c, cmd, &z->secrets) != 0)
 		return CTL_USAGE;
+	z->secret = z->secrets.s[0];
 	if ((z->st = ctl_state_read(c)) == NULL)
 		return CTL_FAIL;
 	z->now = time(NULL);
@@ -273,18 +275,31 @@ zone_load(struct ctl *c, const char *cmd, const char *name, bool need_secret,
 	return zone_keyset(z) == 0 ? CTL_OK : CTL_FAIL;
 }
 
-/* New keys must open with the secret that opens the zone's keys: checks it does. */
+/*
+ * Opens the zone's keys with one of the secrets. One set is sealed with one secret, so
+ * keys sealed with a later one of secret-file (a rotation under way) are sealed anew with
+ * the first, which new keys are sealed with. Returns -1 (said why), 0, or 1 when resealed.
+ */
 static int
 zone_unseal(struct zone_ctx *z)
 {
 	char err[512];
+	int i;
 
-	if (keyset_unseal(z->ks, z->secret, err, sizeof(err)) != 0) {
+	if ((i = keyset_unseal_any(z->ks, &z->secrets, err, sizeof(err))) < 0) {
 		fprintf(stderr, CTL_NAME " dnssec %s: %s: %s\n", z->cmd, z->name, err);
 		return -1;
 	}
-	return 0;
+	if (i == 0)
+		return 0;
+	if (keyset_reseal(z->ks, z->secrets.s[i], z->secret, err, sizeof(err)) != 0) {
+		fprintf(stderr, CTL_NAME " dnssec %s: %s: %s\n", z->cmd, z->name, err);
+		return -1;
+	}
+	printf("; %s: keys sealed anew with the first secret of secret-file\n", z->name);
+	return 1;
 }
+
 
 /* ---- DS ---- */
 
@@ -572,7 +587,7 @@ sub_rollover(struct ctl *c, const struct dnssec_opts *o, struct zone_ctx *z)
 	struct keyset_key *old, *new;
 
 	keyset_prune(z->ks, z->now);
-	if ((old = rollover_old(z, role)) == NULL || zone_unseal(z) != 0)
+	if ((old = rollover_old(z, role)) == NULL || zone_unseal(z) < 0)
 		return CTL_FAIL;
 	if ((new = keyset_generate(z->ks, old->algorithm, role, z->secret)) == NULL) {
 		fprintf(stderr, CTL_NAME " dnssec rollover: %s: no room for another key (%d at "
@@ -632,6 +647,25 @@ sub_disable(struct ctl *c, const struct dnssec_opts *o, struct zone_ctx *z)
 	return CTL_OK;
 }
 
+/* reseal: the rotation of the fleet secret, one zone at a time (docs/DNSSEC.md). */
+static int
+sub_reseal(struct ctl *c, const struct dnssec_opts *o, struct zone_ctx *z)
+{
+	int rc;
+
+	if (z->ks->nkeys == 0) {
+		fprintf(stderr, CTL_NAME " dnssec reseal: %s is not signed\n", z->name);
+		return CTL_FAIL;
+	}
+	if ((rc = zone_unseal(z)) < 0)
+		return CTL_FAIL;
+	if (rc == 0) {
+		printf("; %s: its keys are sealed with the first secret already\n", z->name);
+		return CTL_OK;
+	}
+	return zone_produce(c, z, z->ks, false, NULL) == 0 ? CTL_OK : CTL_FAIL;
+}
+
 static const struct dnssec_sub subs[] = {
 	{ "secret", sub_secret, NULL, false, 1, 1, 0, 0 },
 	{ "enable", NULL, sub_enable, true, 1, 1, OPT_ALGORITHM | OPT_SPLIT, 0 },
@@ -639,6 +673,7 @@ static const struct dnssec_sub subs[] = {
 	{ "status", sub_status, NULL, false, 0, 1, 0, 0 },
 	{ "rollover", NULL, sub_rollover, true, 1, 1, OPT_ROLES, OPT_ROLES },
 	{ "disable", NULL, sub_disable, false, 1, 1, 0, 0 },
+	{ "reseal", NULL, sub_reseal, true, 1, 1, 0, 0 },
 };
 
 /* Reads the zone a subcommand names, runs it, frees the zone. */

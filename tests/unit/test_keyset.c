@@ -176,6 +176,37 @@ test_sealed_key_cannot_move(void **state)
 	free(json);
 }
 
+/* The rotation of the fleet secret: the same keys, sealed with the new one; any opens. */
+static void
+test_reseal(void **state)
+{
+	struct keyset *ks = keyset_new(zone), *back;
+	struct keyset_secrets both = { 2, { { 0 } } };
+	uint8_t pub[KEYSET_PUB_MAX];
+	char *json, err[256];
+
+	assert_non_null(keyset_generate(ks, DNSSEC_ALG_ED25519, KEY_KSK, secret));
+	assert_non_null(keyset_generate(ks, DNSSEC_ALG_ECDSAP256SHA256, KEY_ZSK, secret));
+	memcpy(pub, ks->keys[0].pub, ks->keys[0].publen);
+	assert_int_equal(keyset_reseal(ks, secret2, secret, err, sizeof(err)), -1);
+	assert_int_equal(keyset_reseal(ks, secret, secret2, err, sizeof(err)), 0);
+	assert_non_null(json = keyset_encode(ks));
+	assert_non_null(back = keyset_parse(zone, json, strlen(json), err, sizeof(err)));
+	assert_int_equal(keyset_unseal(back, secret, err, sizeof(err)), -1);
+	memcpy(both.s[0], secret, KEYSET_SECRET_LEN);
+	memcpy(both.s[1], secret2, KEYSET_SECRET_LEN);
+	assert_int_equal(keyset_unseal_any(back, &both, err, sizeof(err)), 1);
+	assert_true(back->unsealed);
+	assert_memory_equal(back->keys[0].pub, pub, back->keys[0].publen);
+	both.n = 1;
+	keyset_free(back);
+	assert_non_null(back = keyset_parse(zone, json, strlen(json), err, sizeof(err)));
+	assert_int_equal(keyset_unseal_any(back, &both, err, sizeof(err)), -1);
+	keyset_free(back);
+	keyset_free(ks);
+	free(json);
+}
+
 static void
 verify_p256(const struct keyset_key *k, const uint8_t *data, size_t len, const uint8_t *sig,
     size_t siglen)
@@ -437,6 +468,7 @@ main(void)
 		cmocka_unit_test(test_kat_unseal_and_sign),
 		cmocka_unit_test(test_sealed_key_cannot_move),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_reseal),
 		cmocka_unit_test(test_empty_set),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_states),
