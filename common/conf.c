@@ -600,6 +600,23 @@ conf_check_addr_list_or_none(const char *value, char *err, size_t errlen)
 	return conf_check_addr_list(value, err, errlen);
 }
 
+/*
+ * The admin token file must be readable and non-empty when the configuration is read:
+ * a daemon must not open its listeners and only then find out (and --check-config
+ * should say so).
+ */
+int
+conf_check_token_file(const char *value, char *err, size_t errlen)
+{
+	char buf[512];
+	long n = conf_read_small_file(value, "token-file ", buf, sizeof(buf), err, errlen);
+
+	explicit_bzero(buf, sizeof(buf));
+	if (n == 0)
+		snprintf(err, errlen, "token-file %s is empty", value);
+	return n > 0 ? 0 : -1;
+}
+
 int
 conf_check_log_format(const char *value, char *err, size_t errlen)
 {

@@ -104,6 +104,7 @@ const struct conf_key *conf_shared_key(const char *section, const char *name);
 int conf_check_addr_list(const char *value, char *err, size_t errlen);
 int conf_check_addr_list_or_none(const char *value, char *err, size_t errlen);
 int conf_check_log_level(const char *value, char *err, size_t errlen);
+int conf_check_token_file(const char *value, char *err, size_t errlen);
 int conf_check_log_format(const char *value, char *err, size_t errlen);
 int conf_check_hex16(const char *value, char *err, size_t errlen);
 

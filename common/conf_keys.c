@@ -24,7 +24,7 @@ static const struct conf_key shared_keys[] = {
 	    "error, warn, info or debug" },
 	{ "admin", "listen", CONF_STR, 0, 0, NULL, 0, conf_check_addr_list_or_none,
 	    "HTTP admin (/metrics /health /ready), or none" },
-	{ "admin", "token-file", CONF_STR, 0, 0, NULL, 0, NULL,
+	{ "admin", "token-file", CONF_STR, 0, 0, NULL, 0, conf_check_token_file,
 	    "file holding a bearer token the admin endpoints require" },
 	{ "metrics", "statsd", CONF_STR, 0, 0, NULL, 0, conf_check_addr_list,
 	    "push metrics as statsd gauges to HOST:PORT (UDP)" },
