@@ -320,25 +320,49 @@ unseal(const struct keyset *ks, const struct keyset_key *k,
 	return (long)plen;
 }
 
+/*
+ * Opens every sealed key of ks with secret and hands each plaintext to take(), which keeps
+ * what it makes from key i in its own array. Returns ks->nkeys when every key went
+ * through, else the index of the key that did not; *opened says whether that key opened
+ * (and take() refused it) or not. A wrong secret thus stops at the first key.
+ */
+static size_t
+open_each(struct keyset *ks, const uint8_t secret[KEYSET_SECRET_LEN],
+    int (*take)(struct keyset *, size_t, const uint8_t *, size_t, void *), void *arg,
+    bool *opened)
+{
+	uint8_t *plain;
+	size_t i;
+	long n = 0;
+
+	*opened = false;
+	if (!crypto_ready() || (plain = sodium_malloc(PLAIN_MAX)) == NULL)
+		return 0;
+	for (i = 0; i < ks->nkeys; i++)
+		if ((n = unseal(ks, &ks->keys[i], secret, plain)) < 0 ||
+		    take(ks, i, plain, (size_t)n, arg) != 0)
+			break;
+	*opened = n >= 0;
+	sodium_free(plain);
+	return i;
+}
+
+static int
+take_priv(struct keyset *ks, size_t i, const uint8_t *plain, size_t len, void *arg)
+{
+	void **priv = arg;
+
+	return (priv[i] = priv_from_plain(&ks->keys[i], plain, len)) != NULL ? 0 : -1;
+}
+
 int
 keyset_unseal(struct keyset *ks, const uint8_t secret[KEYSET_SECRET_LEN], char *err,
     size_t errlen)
 {
 	void *priv[KEYSET_KEYS_MAX] = { NULL };
-	uint8_t *plain;
-	size_t i;
-	long n = 0;
+	bool opened;
+	size_t i = open_each(ks, secret, take_priv, priv, &opened);
 
-	if (!crypto_ready() || (plain = sodium_malloc(PLAIN_MAX)) == NULL)
-		return fail(err, errlen, "cannot initialise the crypto libraries");
-	for (i = 0; i < ks->nkeys; i++) {
-		struct keyset_key *k = &ks->keys[i];
-
-		if ((n = unseal(ks, k, secret, plain)) < 0 ||
-		    (priv[i] = priv_from_plain(k, plain, (size_t)n)) == NULL)
-			break;
-	}
-	sodium_free(plain);
 	if (i < ks->nkeys) {
 		for (size_t j = 0; j < i; j++) {
 			struct keyset_key tmp = { .algorithm = ks->keys[j].algorithm,
@@ -346,9 +370,9 @@ keyset_unseal(struct keyset *ks, const uint8_t secret[KEYSET_SECRET_LEN], char *
 
 			priv_free(&tmp);
 		}
-		return fail(err, errlen, n < 0 ? "key %u (%s): the private key does not "
-		    "open with this secret (another fleet secret, or sealed for another zone "
-		    "or key)" : "key %u (%s): the private key does not match the public key",
+		return fail(err, errlen, opened ? "key %u (%s): the private key does not "
+		    "match the public key" : "key %u (%s): the private key does not open with "
+		    "this secret (another fleet secret, or sealed for another zone or key)",
 		    ks->keys[i].tag, keyset_role_name(ks->keys[i].role));
 	}
 	/* All or nothing: a half-unsealed set would sign with some keys only. */
@@ -372,36 +396,42 @@ keyset_unseal_any(struct keyset *ks, const struct keyset_secrets *sec, char *err
 	return -1;
 }
 
+struct reseal {
+	const uint8_t	*secret;
+	char		*sealed[KEYSET_KEYS_MAX];
+};
+
+static int
+take_reseal(struct keyset *ks, size_t i, const uint8_t *plain, size_t len, void *arg)
+{
+	struct reseal *r = arg;
+	struct keyset_key tmp = ks->keys[i];
+
+	if (seal(ks, &tmp, plain, len, r->secret) != 0)
+		return -1;
+	r->sealed[i] = tmp.sealed;
+	return 0;
+}
+
 int
 keyset_reseal(struct keyset *ks, const uint8_t old[KEYSET_SECRET_LEN],
     const uint8_t new[KEYSET_SECRET_LEN], char *err, size_t errlen)
 {
-	char *sealed[KEYSET_KEYS_MAX] = { NULL };
-	uint8_t *plain;
-	size_t i;
-	long n = 0;
+	struct reseal r = { new, { NULL } };
+	bool opened;
+	size_t i = open_each(ks, old, take_reseal, &r, &opened);
 
-	if (!crypto_ready() || (plain = sodium_malloc(PLAIN_MAX)) == NULL)
-		return fail(err, errlen, "cannot initialise the crypto libraries");
-	for (i = 0; i < ks->nkeys; i++) {
-		struct keyset_key tmp = ks->keys[i];
-
-		if ((n = unseal(ks, &ks->keys[i], old, plain)) < 0 ||
-		    seal(ks, &tmp, plain, (size_t)n, new) != 0)
-			break;
-		sealed[i] = tmp.sealed;
-	}
-	sodium_free(plain);
 	if (i < ks->nkeys) {
 		for (size_t j = 0; j < i; j++)
-			free(sealed[j]);
-		return fail(err, errlen, "key %u (%s): the private key does not open with the "
-		    "old secret", ks->keys[i].tag, keyset_role_name(ks->keys[i].role));
+			free(r.sealed[j]);
+		return fail(err, errlen, "key %u (%s): %s", ks->keys[i].tag,
+		    keyset_role_name(ks->keys[i].role), opened ? "cannot seal it" :
+		    "the private key does not open with the old secret");
 	}
 	/* All or nothing, as keyset_unseal(): one set, one secret. */
 	for (i = 0; i < ks->nkeys; i++) {
 		free(ks->keys[i].sealed);
-		ks->keys[i].sealed = sealed[i];
+		ks->keys[i].sealed = r.sealed[i];
 	}
 	return 0;
 }
