@@ -3,8 +3,9 @@
 # medians and ratios. docs/PERFORMANCE.md records the figures with the command and date.
 
 .PHONY: bench bench-qps bench-qps-one bench-startup bench-forward bench-forward-burst \
-	bench-propagation bench-dnsr bench-ctl soak
-bench: bench-qps bench-startup bench-propagation bench-forward bench-forward-burst bench-dnsr
+	bench-propagation bench-dnsr bench-dnssec bench-ctl soak
+bench: bench-qps bench-startup bench-propagation bench-forward bench-forward-burst bench-dnsr \
+	bench-dnssec
 
 # authd vs knotd vs nsd, UDP and TCP, 100k and 1M names, interleaved runs.
 bench-qps: all
@@ -37,6 +38,12 @@ bench-forward-burst: all
 # Cache-hit queries/s of dnsr and Unbound with the same thread count.
 bench-dnsr: all
 	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/dnsr_bench.py
+
+# Online signing (issue 15), 1M names: authd signed vs unsigned (DO, cached signatures),
+# authd vs knotd mod-onlinesign on unique nonexistent names (a signature per answer), and
+# the signature cache's bytes per name. DNSSEC_ARGS adds options, e.g. "--names 100000".
+bench-dnssec: all
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/dnssec.py --runs 5 $(DNSSEC_ARGS)
 
 # Imports a generated 1,000,000-RRset zone into a fresh devbroker (issue 3).
 bench-ctl: all
