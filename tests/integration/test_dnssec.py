@@ -513,6 +513,62 @@ def test_delv_fully_validated(env, name, rdtype):
                                                                 p.stderr)
 
 
+# dnsviz 0.9.4's grok asks for pygraphviz.release, which pygraphviz 1.7 no longer has.
+GROK = """import sys, types, pygraphviz
+release = types.ModuleType("pygraphviz.release")
+release.version = pygraphviz.__version__
+sys.modules["pygraphviz.release"] = pygraphviz.release = release
+from dnsviz.commands import grok
+grok.main(["grok"] + sys.argv[1:])
+"""
+
+
+def statuses(doc):
+    """Every 'status' value in a grok document, and every 'errors'/'warnings' member."""
+    found, problems = set(), []
+    stack = [("", doc)]
+    while stack:
+        path, o = stack.pop()
+        if isinstance(o, dict):
+            for k, v in o.items():
+                if k == "status" and isinstance(v, str):
+                    found.add(v)
+                if k in ("errors", "warnings"):
+                    problems.append("%s/%s: %s" % (path, k, json.dumps(v)[:500]))
+                stack.append(("%s/%s" % (path, k), v))
+        elif isinstance(o, list):
+            stack.extend((path, v) for v in o)
+    return found, problems
+
+
+def test_dnsviz_secure(env):
+    """dnsviz probes the parent (no ancestors: it has no parent here) and the signed child
+    at authd's port; grok, anchored at the DNSKEY whose DS is the anchor, finds every
+    RRset, signature, proof and the delegation secure."""
+    port = env.authd.port
+    probe = os.path.join(env.dir, "probe.json")
+    p = run("dnsviz", "probe", "-A", "-o", probe,
+            "-x", "%s+:ns.%s=127.0.0.1:%d" % (PARENT, PARENT, port),
+            "-x", "signed.%s:ns.signed.%s=127.0.0.1:%d" % (PARENT, PARENT, port),
+            PARENT, "signed." + PARENT, "www." + PARENT, timeout=120)
+    assert p.returncode == 0, "dnsviz probe: rc %d\n%s" % (p.returncode, p.stderr)
+    keys = dnskeys(env.authd, PARENT)
+    [ksk] = [k for k in keys if k.flags == 257]
+    assert dns.dnssec.make_ds(PARENT, ksk, "SHA256").to_text().upper() == env.ds.upper()
+    tk = os.path.join(env.dir, "trusted-keys")
+    with open(tk, "w") as f:
+        f.write("%s %d IN DNSKEY %s\n" % (PARENT, keys.ttl, ksk.to_text()))
+    p = run("/usr/bin/python3", "-c", GROK, "-t", tk, "-r", probe, timeout=120)
+    assert p.returncode == 0, "dnsviz grok: rc %d\n%s" % (p.returncode, p.stderr)
+    doc = json.loads(p.stdout)
+    found, problems = statuses(doc)
+    assert not problems, "dnsviz grok:\n" + "\n".join(problems)
+    assert found <= {"SECURE", "VALID", "NOERROR"}, found
+    for zone in (PARENT, "signed." + PARENT):
+        assert doc[zone]["zone"]["status"] == "SECURE", json.dumps(doc[zone])[:2000]
+    assert doc["signed." + PARENT]["delegation"]["status"] == "SECURE"
+
+
 # --- 6: two instances ----------------------------------------------------------------
 
 def test_two_instances_sign_alike(env):
