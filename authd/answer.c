@@ -297,6 +297,18 @@ is_cut(const struct znode *n, const struct znode *apex)
 }
 
 /*
+ * A type for a compact-denial bitmap: never the type asked for. The NSEC denies it, so a
+ * query for NSEC or RRSIG (both present at every signed name) must not find it listed,
+ * or the proof is bogus; Knot's onlinesign follows the same rule.
+ */
+static void
+bitmap_put(const struct ans *a, dnssec_nsec_bitmap_t *map, uint16_t type)
+{
+	if (type != a->q->qtype)
+		dnssec_nsec_bitmap_add(map, type);
+}
+
+/*
  * The types node n has, as a compact-denial NSEC lists them (RFC 9824 3.2). At a cut
  * only the parent's: NS and DS (a validator takes an NSEC with SOA there for the child's,
  * RFC 4035 5.2).
@@ -308,17 +320,17 @@ bitmap_node(struct ans *a, dnssec_nsec_bitmap_t *map, const struct znode *n,
 	const struct rrset_vec *layers[2] = { znode_local(n), znode_rrsets(n) };
 
 	if (is_cut(n, apex)) {
-		dnssec_nsec_bitmap_add(map, DNS_TYPE_NS);
+		bitmap_put(a, map, DNS_TYPE_NS);
 		if (ds_at_cut(a, n, apex) != NULL)
-			dnssec_nsec_bitmap_add(map, DNS_TYPE_DS);
+			bitmap_put(a, map, DNS_TYPE_DS);
 		return;
 	}
 	for (int k = 0; k < 2; k++)
 		for (uint32_t i = 0; i < layers[k]->count; i++)
 			if (!sign_own_type(layers[k]->sets[i]->type))
-				dnssec_nsec_bitmap_add(map, layers[k]->sets[i]->type);
+				bitmap_put(a, map, layers[k]->sets[i]->type);
 	if (n == apex)
-		dnssec_nsec_bitmap_add(map, DNS_TYPE_DNSKEY);
+		bitmap_put(a, map, DNS_TYPE_DNSKEY);
 }
 
 /*
@@ -346,9 +358,9 @@ add_denial(struct ans *a, const uint8_t *owner, const struct znode *apex,
 	if (n != NULL)
 		bitmap_node(a, map, n, apex);
 	else
-		dnssec_nsec_bitmap_add(map, DNS_TYPE_NXNAME);
-	dnssec_nsec_bitmap_add(map, DNS_TYPE_RRSIG);
-	dnssec_nsec_bitmap_add(map, DNS_TYPE_NSEC);
+		bitmap_put(a, map, DNS_TYPE_NXNAME);
+	bitmap_put(a, map, DNS_TYPE_RRSIG);
+	bitmap_put(a, map, DNS_TYPE_NSEC);
 	if (olen + 2 <= DNAME_MAXLEN) {
 		rd[0] = 1;
 		rd[1] = 0;
@@ -744,7 +756,11 @@ resolve(struct ans *a)
 		st = &a->step[a->nsteps++];
 		*st = (struct answer_step){ .name = name };
 		name = NULL;
-		switch (st->outcome = step_outcome(a, st, next)) {
+		st->outcome = step_outcome(a, st, next);
+		/* A signed zone that cannot be signed here answers nothing, DO or not. */
+		if (st->apex != NULL && zone_signed(a, st->apex) && a->servfail)
+			break;
+		switch (st->outcome) {
 		case ANSWER_HIT:
 		case ANSWER_WILDCARD:
 			answer_node(a, st);

@@ -309,10 +309,10 @@ reject(struct consumer *c, const rd_kafka_message_t *m, enum event_error e, cons
 
 /*
  * A zone's key set ("<zone>|DNSSEC"): replaces the zone's keys, or removes them
- * (tombstone). A value that does not parse is rejected and the previous keys stay; one
- * whose keys this instance cannot unseal is applied as unusable, so the zone is answered
- * SERVFAIL rather than unsigned, and counted (/ready, /metrics) until keys it can use
- * arrive.
+ * (tombstone). A value that does not parse is rejected and the previous keys stay, and so
+ * is one whose keys this instance cannot unseal while it holds keys it can. Without such
+ * keys, it is applied as unusable: the zone is answered SERVFAIL rather than unsigned, and
+ * counted (/ready, /metrics) until keys it can use arrive.
  */
 static enum event_error
 apply_keys(struct consumer *c, const uint8_t *apex, const char *value, size_t len,
@@ -329,6 +329,16 @@ apply_keys(struct consumer *c, const uint8_t *apex, const char *value, size_t le
 	rcu_read_lock();
 	n = store_lookup(c->st->store, apex, dname_len(apex));
 	prev = n != NULL ? znode_keys(n) : NULL;
+	if (zk != NULL && !zk->usable && prev != NULL && prev->usable) {
+		/*
+		 * Keys this instance cannot open replacing keys it can: sealed with another
+		 * secret or for another zone. The zone stays signed with the keys it has.
+		 */
+		rcu_read_unlock();
+		snprintf(err, errlen, "%s; the zone's previous keys stay", zk->why);
+		zone_keys_free(zk);
+		return EVENT_ERR_KEYSET;
+	}
 	if (prev != NULL && !prev->usable)
 		atomic_fetch_sub(&c->st->keys_unusable, 1);
 	rcu_read_unlock();

@@ -574,8 +574,12 @@ rollover_times(const struct zone_ctx *z, struct keyset_key *old, struct keyset_k
 		wait = z->ds_ttl > wait ? z->ds_ttl : wait;
 		keep = z->dnskey_ttl > keep ? z->dnskey_ttl : keep;
 	}
+	/*
+	 * The times are whole seconds and now was rounded down, so the key set reaches the
+	 * instances up to a second after publish: one more second keeps the rule exact.
+	 */
 	new->publish = z->now;
-	new->active = z->now + wait + z->delay;
+	new->active = z->now + 1 + wait + z->delay;
 	old->retire = new->active;
 	old->remove = old->retire + keep + z->delay;
 }

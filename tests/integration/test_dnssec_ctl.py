@@ -197,7 +197,8 @@ def test_zsk_rollover_timeline(env):
     dnskey_ttl, max_ttl = 4, 4   # lone.test.: SOA TTL 4, largest TTL 4, negative min(4, 300)
     now = ts(new["publish"])
     assert t0 <= now <= t1
-    assert ts(new["active"]) == now + dnskey_ttl + DELAY
+    # One second more: publish is now rounded down (see rollover_times in ctl_dnssec.c).
+    assert ts(new["active"]) == now + 1 + dnskey_ttl + DELAY
     assert ts(old["retire"]) == ts(new["active"])
     assert ts(old["remove"]) == ts(old["retire"]) + max_ttl + DELAY
     assert new["algorithm"] == 13 and new["retire"] is None
@@ -220,7 +221,7 @@ def test_csk_rollover_double_ds(env):
     [new] = [k for k in keys if k["tag"] != old0["tag"]]
     # child: SOA (DNSKEY) TTL 2, largest TTL 5 (www); DS TTL = parent's SOA TTL 2.
     now = ts(new["publish"])
-    assert ts(new["active"]) == now + max(2, 2) + DELAY
+    assert ts(new["active"]) == now + 1 + max(2, 2) + DELAY
     assert ts(old["retire"]) == ts(new["active"])
     assert ts(old["remove"]) == ts(old["retire"]) + max(5, 2) + DELAY
     want = sorted([ds_of("child.parent.test.", old), ds_of("child.parent.test.", new)])
