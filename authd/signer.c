@@ -256,15 +256,25 @@ static size_t
 make_rrsig(const struct sign_ctx *sc, const struct keyset_key *k, const uint8_t *owner,
     const struct rrset *rs, uint8_t *out)
 {
-	static _Thread_local uint8_t data[SIGN_RDATA_MAX + 65536 * 2];
-	static _Thread_local uint8_t lowered[65536];
-	static _Thread_local struct crec recs[65536 / 2];
-	size_t olen = dname_len(owner), alen = dname_len(sc->apex), pre, len, n = 0, lpos = 0;
+	/* A typical RRset is signed from the stack; a large one from one heap block. */
+	uint8_t sbuf[4096];
+	struct crec srecs[32];
+	size_t olen = dname_len(owner), alen = dname_len(sc->apex), pre = 18 + alen;
+	size_t need = pre + (size_t)rs->count * (olen + 10) + 2 * (size_t)rs->datalen;
+	uint8_t sig[KEYSET_SIG_MAX], *data = sbuf, *lowered, *heap = NULL;
+	struct crec *recs = srecs;
 	int labels = dname_labels(owner);
-	uint8_t sig[KEYSET_SIG_MAX];
+	bool lower = canonical_lowers(rs->type);
+	size_t len = pre, n = 0, siglen = 0;
 	struct rdata_ref rd;
-	size_t siglen;
 
+	if (need > sizeof(sbuf) || rs->count > sizeof(srecs) / sizeof(srecs[0])) {
+		if ((heap = malloc(need + (size_t)rs->count * sizeof(*recs))) == NULL)
+			return 0;
+		recs = (struct crec *)(void *)heap;
+		data = heap + (size_t)rs->count * sizeof(*recs);
+	}
+	lowered = data + need - rs->datalen;	/* the tail: lower-cased copies of RDATA */
 	if (owner[0] == 1 && owner[1] == '*')
 		labels--;	/* RFC 4034 3.1.3: the wildcard label is not counted */
 	put16(out, rs->type);
@@ -275,28 +285,24 @@ make_rrsig(const struct sign_ctx *sc, const struct keyset_key *k, const uint8_t 
 	put32(out + 12, sc->inception);
 	put16(out + 16, k->tag);
 	memcpy(out + 18, sc->apex, alen);
-	pre = 18 + alen;
 	memcpy(data, out, pre);
-	len = pre;
 	for (const uint8_t *it = rrset_first(rs, &rd); it != NULL; it = rrset_next(rs, it, &rd)) {
 		recs[n].data = rd.data;
 		recs[n].len = rd.len;
-		if (canonical_lowers(rs->type)) {
-			memcpy(lowered + lpos, rd.data, rd.len);
-			rdata_names(rs->type, lowered + lpos, rd.len, lower_name, lowered + lpos);
-			recs[n].data = lowered + lpos;
-			lpos += rd.len;
+		if (lower) {
+			memcpy(lowered, rd.data, rd.len);
+			rdata_names(rs->type, lowered, rd.len, lower_name, lowered);
+			recs[n].data = lowered;
+			lowered += rd.len;
 		}
 		n++;
 	}
-	if (canonical_lowers(rs->type))
+	if (lower)
 		qsort(recs, n, sizeof(recs[0]), crec_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && recs[i].len == recs[i - 1].len &&
 		    memcmp(recs[i].data, recs[i - 1].data, recs[i].len) == 0)
 			continue;	/* equal once lower-cased: one RR (RFC 4034 6.3) */
-		if (len + olen + 10 + recs[i].len > sizeof(data))
-			return 0;
 		memcpy(data + len, owner, olen);
 		put16(data + len + olen, rs->type);
 		put16(data + len + olen + 2, DNS_CLASS_IN);
@@ -305,7 +311,10 @@ make_rrsig(const struct sign_ctx *sc, const struct keyset_key *k, const uint8_t 
 		memcpy(data + len + olen + 10, recs[i].data, recs[i].len);
 		len += olen + 10 + recs[i].len;
 	}
-	if ((siglen = keyset_sign(k, data, len, sig)) == 0)
+	assert(len <= need - rs->datalen);	/* the records end before the lowered copies */
+	siglen = keyset_sign(k, data, len, sig);
+	free(heap);
+	if (siglen == 0)
 		return 0;
 	atomic_fetch_add_explicit(&sign_stats.signatures, 1, memory_order_relaxed);
 	memcpy(out + pre, sig, siglen);
