@@ -35,3 +35,21 @@ def test_apply_stops_at_an_invalid_event():
         p = subprocess.run([APPLY, path, "1"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 1
     assert "line 2" in p.stderr and "content" in p.stderr
+
+
+def test_dnssec_bench_runs_and_checks_signing():
+    """bench/dnssec.py end to end on a tiny zone: both servers sign, every part prints."""
+    p = subprocess.run(["/usr/bin/python3",
+                        os.path.join(os.path.dirname(__file__), "..", "..", "bench",
+                                     "dnssec.py"),
+                        "--names", "300", "--runs", "1", "--seconds", "1",
+                        "--nx-queries", "100000"],
+                       capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, STREAMDNS_BUILD=BUILD))
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    out = p.stdout
+    assert "signing verified:" in out and "authd n1 A: no RRSIG" in out, out
+    assert re.search(r"signatures made during the rounds: authd-signed=\[0\]", out), out
+    assert re.search(r"ratio authd-signed/authd=\d", out), out
+    assert re.search(r"ratio authd-signed/knotd=\d", out), out
+    assert re.search(r"= [\d.]+ bytes/name", out), out
