@@ -30,7 +30,6 @@ W is --workers: authd workers, knotd udp-/tcp-workers (default 2).
 import argparse
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -45,9 +44,9 @@ import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 import dns.rdatatype  # noqa: E402
 
-from qps import (ZONE, Reference, cpu_seconds, rss_mb, start_timed, wait_answer,  # noqa: E402
+from qps import (ZONE, Reference, cpu_seconds, rss_mb, start_timed, stop_all, wait_answer,  # noqa: E402
                  write_zone)
-from streamdns import BUILD, Authd, Broker, terminate  # noqa: E402
+from streamdns import BUILD, Authd, Broker  # noqa: E402
 
 CTL = os.path.join(BUILD, "streamdns-ctl")
 
@@ -320,18 +319,7 @@ def bench(n, runs, seconds, workers, nx_count):
         while authds:
             authds.pop().stop()
     finally:
-        for a in authds:
-            if a.proc is not None:
-                terminate(a.proc)
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for b in brokers:
-            b.stop()
-        shutil.rmtree(d, ignore_errors=True)
+        stop_all(authds, procs, brokers, d)
 
 
 def main():

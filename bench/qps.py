@@ -219,6 +219,22 @@ def start_authd(broker, workers, authds, build=None):
     return authd, time.time() - t0
 
 
+def stop_all(authds, procs, brokers, d):
+    """Everything a bench started, stopped even after a failure, and its directory."""
+    for a in authds:
+        if a.proc is not None:
+            terminate(a.proc)
+    for p in procs:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    for b in brokers:
+        b.stop()
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def bench(n, runs, seconds, tcp_too, workers, baseline_build):
     d = tempfile.mkdtemp(prefix="bench-qps-")
     zonefile, events, queries = (os.path.join(d, x) for x in ("zone", "events.tsv", "q"))
@@ -273,17 +289,7 @@ def bench(n, runs, seconds, tcp_too, workers, baseline_build):
         while authds:
             authds.pop().stop()
     finally:
-        for a in authds:
-            if a.proc is not None:
-                terminate(a.proc)
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        broker.stop()
-        shutil.rmtree(d, ignore_errors=True)
+        stop_all(authds, procs, [broker], d)
 
 
 def main():

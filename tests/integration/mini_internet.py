@@ -496,13 +496,15 @@ class Unbound:
     Everything else is Unbound's defaults, with RFC 6761's "test." local zone off.
     """
 
-    def __init__(self, mini, threads=1, extra=""):
+    def __init__(self, mini, threads=1, extra="", stubs=None, modules="iterator"):
+        """stubs: {zone: [addr, ...]} served on port mini.port, or "host:NAME" entries;
+        by default the mini internet's cuts. modules: Unbound's module-config."""
         from streamdns import free_port
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="unbound-")
         self.conf = os.path.join(self.dir, "unbound.conf")
-        stubs = []
-        for zone, servers in DELEGATIONS.items():
+        zones, stubs = stubs if stubs is not None else DELEGATIONS, []
+        for zone, servers in zones.items():
             lines = ['stub-zone:\n    name: "%s"\n' % zone]
             for s in servers:
                 if s.startswith("host:"):
@@ -526,13 +528,13 @@ class Unbound:
                 "    use-syslog: no\n"
                 "    logfile: \"%s/unbound.log\"\n"
                 "    verbosity: 1\n"
-                "    module-config: \"iterator\"\n"
+                "    module-config: \"%s\"\n"
                 "    local-zone: \"test.\" nodefault\n"
                 "%s"
                 "remote-control:\n"
                 "    control-enable: no\n"
                 "%s" % (self.port, self.port, threads, self.dir, self.dir, self.dir,
-                        extra, "".join(stubs)))
+                        modules, extra, "".join(stubs)))
         self.proc = subprocess.Popen(["/usr/sbin/unbound", "-d", "-c", self.conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         # localhost. is one of Unbound's own local zones: no upstream query.

@@ -5,10 +5,10 @@ import calendar
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 import threading
+import types
 import time
 
 import dns.dnssec
@@ -21,7 +21,8 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from streamdns import BUILD, Authd, Broker, free_port, wait_until
+import mini_internet as mi
+from streamdns import BUILD, Authd, Broker, wait_until
 
 CTL = os.path.join(BUILD, "streamdns-ctl")
 DELAY = 1          # [dnssec] propagation-delay, seconds
@@ -106,56 +107,21 @@ def ts(text):
                                                                    "%Y-%m-%dT%H:%M:%SZ"))
 
 
-class Unbound:
+class Unbound(mi.Unbound):
     """A validating Unbound whose only trust anchor is anchor (a DS RDATA of example.test.),
     with a stub zone per zone authd serves: Unbound always uses port 53 for servers it
-    learns from referrals, so the children are stubs too."""
+    learns from referrals, so the children are stubs too. Its queries set DO."""
 
     def __init__(self, authd_port, anchor):
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="unbound-")
-        self.logpath = os.path.join(self.dir, "unbound.log")
         zones = [PARENT] + ["%s.%s" % (c, PARENT) for c in CHILDREN]
-        stubs = "".join('stub-zone:\n    name: "%s"\n    stub-addr: 127.0.0.1@%d\n'
-                        % (z, authd_port) for z in zones)
-        conf = os.path.join(self.dir, "unbound.conf")
-        with open(conf, "w") as f:
-            f.write('server:\n    interface: 127.0.0.1@%d\n    port: %d\n'
-                    '    num-threads: 1\n    do-ip6: no\n    do-not-query-localhost: no\n'
-                    '    access-control: 127.0.0.0/8 allow\n    chroot: ""\n'
-                    '    username: ""\n    directory: "%s"\n    pidfile: "%s/unbound.pid"\n'
-                    '    use-syslog: no\n    logfile: "%s"\n    verbosity: 1\n'
-                    '    val-log-level: 2\n    module-config: "validator iterator"\n'
-                    '    local-zone: "test." nodefault\n'
-                    '    trust-anchor: "%s DS %s"\n%s'
-                    'remote-control:\n    control-enable: no\n'
-                    % (self.port, self.port, self.dir, self.dir, self.logpath, PARENT,
-                       anchor, stubs))
-        self.proc = subprocess.Popen(["/usr/sbin/unbound", "-d", "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        wait_until(lambda: self.query("localhost.", "A", timeout=0.2),
-                   "unbound on port %d to answer a query" % self.port, 20,
-                   log=self.read_log, proc=self.proc, interval=0.02)
+        super().__init__(types.SimpleNamespace(port=authd_port),
+                         stubs={z: ["127.0.0.1"] for z in zones},
+                         modules="validator iterator",
+                         extra='    val-log-level: 2\n    trust-anchor: "%s DS %s"\n'
+                               % (PARENT, anchor))
 
     def query(self, name, rdtype="A", timeout=5.0):
-        q = dns.message.make_query(name, rdtype, want_dnssec=True)
-        return dns.query.udp(q, "127.0.0.1", port=self.port, timeout=timeout)
-
-    def read_log(self):
-        try:
-            with open(self.logpath) as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        return super().query(name, rdtype, timeout=timeout, want_dnssec=True)
 
 
 class Env:
