@@ -44,9 +44,9 @@ import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 import dns.rdatatype  # noqa: E402
 
-from qps import (ZONE, Reference, cpu_seconds, rss_mb, start_timed, stop_all, wait_answer,  # noqa: E402
-                 write_zone)
-from streamdns import BUILD, Authd, Broker  # noqa: E402
+from qps import (ZONE, Reference, cpu_seconds, rss_mb, start_authd, start_timed,  # noqa: E402
+                 stop_all, write_zone)
+from streamdns import BUILD, Broker  # noqa: E402
 
 CTL = os.path.join(BUILD, "streamdns-ctl")
 
@@ -183,16 +183,6 @@ def verify_signing(plain, signed, knot):
                                      ",".join("RRSIG(%s alg %d)" % s for s in sigs) or
                                      "no RRSIG"))
     print("signing verified: " + "; ".join(out))
-
-
-def start_authd(broker, workers, authds, sections=""):
-    t0 = time.time()
-    authd = Authd(broker.address, workers=workers, start=False, sections=sections)
-    authds.append(authd)
-    authd.start_nowait()
-    authd.wait_ready(timeout=600)
-    wait_answer(authd.port)
-    return authd, time.time() - t0
 
 
 def interleaved(servers, runs, seconds, queries_for, allowed):

@@ -207,14 +207,15 @@ def rss_mb(pid):
     return 0.0
 
 
-def start_authd(broker, workers, authds, build=None):
-    """Starts authd (added to authds) from build (None: STREAMDNS_BUILD); returns it and
-    its seconds to ready and answering."""
+def start_authd(broker, workers, authds, build=None, sections=""):
+    """Starts authd (added to authds) from build (None: STREAMDNS_BUILD), with INI
+    sections; returns it and its seconds to ready and answering."""
     t0 = time.time()
-    authd = Authd(broker.address, workers=workers, start=False, build=build)
+    authd = Authd(broker.address, workers=workers, start=False, build=build,
+                  sections=sections)
     authds.append(authd)
     authd.start_nowait()
-    authd.wait_ready(timeout=300)
+    authd.wait_ready(timeout=600)
     wait_answer(authd.port)
     return authd, time.time() - t0
 

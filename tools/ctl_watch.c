@@ -53,9 +53,8 @@ static const struct ctl_option watch_options[] = {
 
 static const struct ctl_optset watch_optset = {
 	"watch [OPTIONS]",
-	"Prints every event as it arrives: partition:offset, key, then the RRset as\n"
-	"master-file lines, \"deleted\", or why authd rejects it; a zone's DNSSEC key set\n"
-	"as its number of keys. Runs until interrupted.",
+	"Prints each event as it arrives, until interrupted: partition:offset, key, then the\n"
+	"RRset as master-file lines, \"deleted\", why authd rejects it, or a key set's size.",
 	watch_options, sizeof(watch_options) / sizeof(watch_options[0]),
 };
 
