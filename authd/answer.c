@@ -7,6 +7,7 @@
 
 #include "authd/answer.h"
 #include "authd/chaos.h"
+#include "authd/rrl.h"
 #include "authd/signer.h"
 #include "common/envelope.h"
 #include "common/gate.h"
@@ -60,6 +61,10 @@ struct ans {
 	bool			 dnssec;	/* DO: RRSIGs and denial records wanted */
 	bool			 compact_ok;	/* CO (RFC 9824 3.4): NXDOMAIN may be said */
 	bool			 servfail;	/* a signed zone could not be signed */
+	struct rrl		*rrl;		/* consult before a fresh signature, or NULL */
+	const struct sockaddr	*client;
+	uint8_t			 limited;	/* RRL said RRL_SLIP or RRL_DROP: stop */
+	bool			 rrl_checked;
 	const struct znode	*sc_apex;	/* the zone sc was begun for, NULL: none */
 	/* Where the parent's RRSIGs over a DS made from a child's keys are cached. */
 	_Atomic(struct sig_cache *) *ds_slot;
@@ -219,6 +224,25 @@ signing(struct ans *a, const struct znode *apex)
 }
 
 /*
+ * RRL before a signature made for one name: a flood of random names from a limited
+ * prefix is dropped or slipped before the signer works (the server would only have
+ * limited the response after). Checked once per answer, counted as the server's check.
+ */
+static bool
+rrl_allows(struct ans *a)
+{
+	enum rrl_action act;
+
+	if (a->rrl == NULL || a->rrl_checked)
+		return a->limited == 0;
+	a->rrl_checked = true;
+	if ((act = rrl_check(a->rrl, a->client, (uint32_t)a->now)) == RRL_SEND)
+		return true;
+	a->limited = (uint8_t)act;
+	return false;
+}
+
+/*
  * The RRSIGs of rs, just written at owner (as written) in section sec, when the answer
  * carries DNSSEC records of apex's zone. node is where rs is stored (its vector caches the
  * signatures), or NULL for an RRset made for this answer. An RRSIG that does not fit
@@ -244,6 +268,8 @@ add_sigs(struct ans *a, int sec, const uint8_t *owner, const struct rrset *rs,
 	else if (rs->type == DNS_TYPE_DNSKEY || rs->type == DNS_TYPE_CDS ||
 	    rs->type == DNS_TYPE_CDNSKEY)
 		rc = sign_apex_sigs(sc, rs, &sigs);
+	else if (!rrl_allows(a))
+		return -1;
 	else
 		rc = sign_once(sc, lowner, rs, &sigs);
 	if (rc != 0) {
@@ -877,12 +903,25 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 	a.recursion = o->recursion;
 	a.now = (time_t)o->now;
 	a.dnssec = q.edns && (q.edns_flags & EDNS_FLAG_DO);
+	/* A valid server cookie proves the address: exempt from RRL, as in server.c. */
+	a.rrl = !tcp && g.cookie != COOKIE_VALID ? o->rrl : NULL;
+	a.client = o->client;
 	a.compact_ok = a.dnssec && (q.edns_flags & EDNS_FLAG_CO);
 	rcu_read_lock();
 	a.serve = o->serve != NULL ? rcu_dereference(*(struct zone_filter **)o->serve) : NULL;
 	resolve(&a);
 	rcu_read_unlock();
 	info->outcome = a.nsteps > 0 ? a.step[0].outcome : ANSWER_NONE;
+	info->rrl_checked = a.rrl_checked;
+	if (a.limited == RRL_DROP) {
+		info->dropped = true;
+		return 0;
+	}
+	if (a.limited == RRL_SLIP) {
+		info->truncated = true;
+		env_restart(&w, &q);
+		return env_finish(&w, &q, &eo, DNS_RCODE_NOERROR, DNS_FLAG_TC, -1, NULL);
+	}
 	if (a.servfail) {
 		/* A signed zone this instance cannot sign: never its data unsigned. */
 		info->rcode = DNS_RCODE_SERVFAIL;

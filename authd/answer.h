@@ -11,6 +11,7 @@
 #include "common/gate.h"
 
 struct cookie_ctx;
+struct rrl;
 struct sockaddr;
 
 /* [zones] serve: the zones this instance answers for (lower-case wire names). */
@@ -32,6 +33,12 @@ struct answer_opts {
 	bool			 identity_queries;	/* CH TXT id.server., hostname.bind. */
 	const char		*version;	/* CH TXT version.bind./.server., or NULL */
 	bool			 recursion;	/* this client may recurse through dnsr */
+	/*
+	 * Response rate limiting, or NULL: off. The server applies it to UDP responses; the
+	 * answer path consults it first when a response would cost a fresh signature (a
+	 * denial or wildcard answer for a new name), so a limited client costs none.
+	 */
+	struct rrl		*rrl;
 };
 
 /*
@@ -72,6 +79,7 @@ struct answer_info {
 	bool		complete;
 	uint8_t		target[DNAME_MAXLEN];
 	enum answer_outcome outcome;	/* what the query name came to (a chain: its first link) */
+	bool		rrl_checked;	/* RRL already decided (before signing); do not again */
 };
 
 /*

@@ -197,7 +197,7 @@ serve_query(void *arg, const struct fe_request *req, uint8_t *out, size_t cap)
 	if (info.forward || info.complete) {
 		forward(wk, &info, req, out, len);
 		len = 0;
-	} else if (!req->tcp && len > 0 && info.cookie != COOKIE_VALID) {
+	} else if (!req->tcp && len > 0 && info.cookie != COOKIE_VALID && !info.rrl_checked) {
 		len = rate_limit(wk->srv, o.client, o.now, out, len, &info);
 	}
 	account(wk, (const struct sockaddr_storage *)req->client, req->tcp, req->msg,
@@ -283,6 +283,7 @@ server_start(const struct authd_conf *conf, struct authd_state *st)
 	rrl_init(&srv->rrl, (unsigned)conf->rrl_rate, (unsigned)conf->rrl_slip,
 	    (unsigned)conf->rrl_v4_prefix, (unsigned)conf->rrl_v6_prefix);
 	st->rrl_limited = &srv->rrl.limited;
+	srv->opts.rrl = conf->rrl_rate > 0 ? &srv->rrl : NULL;
 	for (int i = 0; i < conf->workers && i < FE_WORKERS_MAX; i++) {
 		struct worker *wk = worker_new(srv);
 

@@ -5,6 +5,7 @@ import calendar
 import json
 import os
 import re
+import socket
 import subprocess
 import tempfile
 import threading
@@ -677,6 +678,44 @@ def test_without_secret_signed_zones_servfail(env):
         # docs/DNSSEC.md: "It answers every query for that zone SERVFAIL", DO or not.
         r = query(a, "www." + PARENT, "A", do=False)
         assert r.rcode() == dns.rcode.SERVFAIL and not r.answer, r
+    finally:
+        a.stop()
+
+
+def test_rrl_applies_before_a_fresh_signature(env):
+    """A flood of new names with DO from one prefix: what RRL limits costs no signature
+    (issue 15: RRL and cookies apply before the signer)."""
+    a = Authd(env.broker.address, topic=env.broker.topic,
+              sections="[dnssec]\nsecret-file = %s\n[rrl]\nresponses-per-second = 5\n"
+                       "slip = 2\n" % env.secret)
+    n = 100
+    try:
+        a.wait_ready()
+        a.wait_for("www." + PARENT, "A", lambda r: r.rcode() == dns.rcode.NOERROR)
+        # The SOA's signature is made once, by a first negative answer: made here.
+        wait_until(lambda: rrsets(query(a, "www." + PARENT, "TXT"), PARENT, "RRSIG",
+                                  "authority", covers="SOA"),
+                   "a signed NODATA from the RRL authd", log=a.read_log)
+        m0 = a.metrics()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            for i in range(n):
+                q = dns.message.make_query("flood%d.%s" % (i, PARENT), "A", want_dnssec=True)
+                sock.sendto(q.to_wire(), ("127.0.0.1", a.port))
+        finally:
+            sock.close()
+
+        def handled():
+            m = a.metrics()
+            sigs = m["streamdns_authd_dnssec_signatures_total"] - \
+                m0["streamdns_authd_dnssec_signatures_total"]
+            limited = m["streamdns_authd_rrl_limited_total"] - \
+                m0["streamdns_authd_rrl_limited_total"]
+            return (sigs, limited) if sigs + limited >= n else None
+        sigs, limited = wait_until(handled, "authd to answer or limit %d queries" % n,
+                                   log=a.read_log)
+        # One signature per answered new name, none for a limited one.
+        assert limited > 0 and sigs + limited == n, (sigs, limited)
     finally:
         a.stop()
 
