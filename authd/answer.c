@@ -315,6 +315,16 @@ ds_at_cut(struct ans *a, const struct znode *n, const struct znode *parent)
 	return sign_child_ds(child, a->now, znode_find(parent, DNS_TYPE_SOA)->ttl, &a->ds_slot);
 }
 
+/*
+ * Stored types a signed zone does not serve where it is not a delegation: those it makes
+ * itself, and DS, which is data only at a cut (where the callers look first).
+ */
+static bool
+not_served_signed(uint16_t type)
+{
+	return sign_own_type(type) || type == DNS_TYPE_DS;
+}
+
 /* A delegation seen from the parent: a node below the apex with an NS RRset. */
 static bool
 is_cut(const struct znode *n, const struct znode *apex)
@@ -353,7 +363,7 @@ bitmap_node(struct ans *a, dnssec_nsec_bitmap_t *map, const struct znode *n,
 	}
 	for (int k = 0; k < 2; k++)
 		for (uint32_t i = 0; i < layers[k]->count; i++)
-			if (!sign_own_type(layers[k]->sets[i]->type))
+			if (!not_served_signed(layers[k]->sets[i]->type))
 				bitmap_put(a, map, layers[k]->sets[i]->type);
 	if (n == apex)
 		bitmap_put(a, map, DNS_TYPE_DNSKEY);
@@ -503,10 +513,11 @@ node_outcome(struct ans *a, struct answer_step *st, const struct znode *n)
 		st->keys_made = znode_keys(n) != NULL;
 		return st->rrset != NULL ? hit : ANSWER_NODATA;
 	}
-	if (sign_own_type(qtype) && zone_signed(a, st->apex)) {
+	if (not_served_signed(qtype) && zone_signed(a, st->apex)) {
 		/* A signed zone's own: DNSKEY, CDS, CDNSKEY at the apex, made from its keys. */
 		st->rrset = NULL;
 		if (n == st->apex && !a->servfail && qtype != DNS_TYPE_RRSIG &&
+		    qtype != DNS_TYPE_DS &&
 		    qtype != DNS_TYPE_NSEC && qtype != DNS_TYPE_NSEC3 &&
 		    qtype != DNS_TYPE_NSEC3PARAM) {
 			const struct rrset *soa = znode_find(n, DNS_TYPE_SOA);
@@ -661,7 +672,7 @@ answer_any(struct ans *a, const struct answer_step *st, const uint8_t *owner,
 
 			if (k == 1 && znode_find(n, rs->type) != rs)
 				continue;	/* hidden by a local RRset */
-			if (sig && sign_own_type(rs->type))
+			if (sig && not_served_signed(rs->type))
 				continue;	/* not served from the store in a signed zone */
 			if (a->tcp)
 				add_signed(a, WIRE_AN, owner, rs, rs->ttl, st->apex, cache);

@@ -58,7 +58,10 @@ ns.deleg 2 A 192.0.2.53
 sdeleg 2 NS ns.sdeleg
 sdeleg 2 DS 12345 15 2 %s
 ns.sdeleg 2 A 192.0.2.54
-""" % ("AB" * 32) + "".join('big 2 TXT "%s"\n' % t for t in BIG) + "".join("""%(c)s 2 NS ns.%(c)s
+stray 2 A 192.0.2.8
+stray 2 DS 54321 15 2 %s
+stray 2 NSEC stray2.example.test. A RRSIG NSEC
+""" % ("AB" * 32, "CD" * 32) + "".join('big 2 TXT "%s"\n' % t for t in BIG) + "".join("""%(c)s 2 NS ns.%(c)s
 $ORIGIN %(c)s.example.test.
 @ 2 IN SOA ns hostmaster 1 3600 900 604800 2
 @ 2 NS ns
@@ -323,6 +326,20 @@ def test_unbound_logged_no_validation_failure(env):
     """val-log-level 2 logs every bogus answer: none in all of the above."""
     failures = [l for l in env.unbound.read_log().splitlines() if "validation failure" in l]
     assert not failures, "\n".join(failures[:10])
+
+
+def test_stored_dnssec_records_not_served_in_a_signed_zone(env):
+    """DNSSEC records on the topic at a name that is no delegation (a DS, an NSEC) are not
+    served in a signed zone: authd makes its own; the denial is valid and does not list
+    them (authd logs such an RRset when it arrives for a zone that has keys already)."""
+    for rdtype in ("DS", "NSEC"):
+        d = query(env.authd, "stray." + PARENT, rdtype)
+        assert not d.answer, d
+        nsec = rrsets(d, "stray." + PARENT, "NSEC", "authority")
+        types = nsec_types(nsec[0]) if nsec else None
+        assert types and types - {dns.rdatatype.NSEC} == {dns.rdatatype.A, dns.rdatatype.RRSIG}, d
+        r = resolve(env, "stray." + PARENT, rdtype)
+        assert r.rcode() == dns.rcode.NOERROR and r.flags & dns.flags.AD and not r.answer, r
 
 
 @pytest.mark.parametrize("name,rdtype", [
