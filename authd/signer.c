@@ -1,5 +1,4 @@
 /* signer.c: RRSIGs for authd's answers, made online and cached per RRset version. */
-#include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -12,7 +11,6 @@
 #include "authd/signer.h"
 #include "common/dname.h"
 #include "common/log.h"
-#include "common/rdata.h"
 #include "common/wire.h"
 
 struct sign_stats sign_stats;
@@ -193,58 +191,29 @@ signs_dnskey(uint16_t type)
 	return type == DNS_TYPE_DNSKEY || type == DNS_TYPE_CDS || type == DNS_TYPE_CDNSKEY;
 }
 
-/*
- * RFC 4034 6.2 as RFC 6840 5.1 amends it: the types whose RDATA names are lower-cased in
- * the canonical form (NSEC no longer is).
- */
-static bool
-canonical_lowers(uint16_t type)
-{
-	switch (type) {
-	case DNS_TYPE_NS: case 3: case 4: case DNS_TYPE_CNAME: case DNS_TYPE_SOA:
-	case 7: case 8: case 9: case DNS_TYPE_PTR: case 14: case DNS_TYPE_MX:
-	case 17: case 18: case 21: case 24: case 26: case 30: case DNS_TYPE_NAPTR:
-	case 36: case DNS_TYPE_SRV: case DNS_TYPE_DNAME: case 38: case DNS_TYPE_RRSIG:
-		return true;
-	default:
-		return false;
-	}
-}
-
-static int
-lower_name(void *arg, size_t off, size_t n)
-{
-	dname_lower((uint8_t *)arg + off);
-	return 0;
-}
-
-struct crec {
-	const uint8_t	*data;
-	uint16_t	 len;
-};
-
-/* RFC 4034 6.3: RDATA as left-justified octet strings, a prefix sorting first. */
-static int
-crec_cmp(const void *a, const void *b)
-{
-	const struct crec *x = a, *y = b;
-	int c = memcmp(x->data, y->data, x->len < y->len ? x->len : y->len);
-
-	return c != 0 ? c : (int)x->len - (int)y->len;
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 static void
 put32(uint8_t *p, uint32_t v)
 {
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
+	wire_write16(p, (uint16_t)(v >> 16));
+	wire_write16(p + 2, (uint16_t)v);
+}
+
+/* The data a signature covers, built in a buffer sized for it. */
+struct sigdata {
+	uint8_t		*p;
+	size_t		 len, cap;
+};
+
+static int
+sigdata_add(void *arg, const uint8_t *p, size_t len)
+{
+	struct sigdata *d = arg;
+
+	if (d->len + len > d->cap)
+		return -1;
+	memcpy(d->p + d->len, p, len);
+	d->len += len;
+	return 0;
 }
 
 /*
@@ -257,63 +226,29 @@ make_rrsig(const struct sign_ctx *sc, const struct keyset_key *k, const uint8_t 
     const struct rrset *rs, uint8_t *out)
 {
 	/* A typical RRset is signed from the stack; a large one from one heap block. */
-	uint8_t sbuf[4096];
-	struct crec srecs[32];
-	size_t olen = dname_len(owner), alen = dname_len(sc->apex), pre = 18 + alen;
-	size_t need = pre + (size_t)rs->count * (olen + 10) + 2 * (size_t)rs->datalen;
-	uint8_t sig[KEYSET_SIG_MAX], *data = sbuf, *lowered, *heap = NULL;
-	struct crec *recs = srecs;
+	uint8_t sbuf[4096], sig[KEYSET_SIG_MAX];
+	size_t olen = dname_len(owner), alen = dname_len(sc->apex), pre = 18 + alen, siglen;
+	struct sigdata d = { sbuf, 0, pre + (size_t)rs->count * (olen + 10) + rs->datalen };
 	int labels = dname_labels(owner);
-	bool lower = canonical_lowers(rs->type);
-	size_t len = pre, n = 0, siglen = 0;
-	struct rdata_ref rd;
 
-	if (need > sizeof(sbuf) || rs->count > sizeof(srecs) / sizeof(srecs[0])) {
-		if ((heap = malloc(need + (size_t)rs->count * sizeof(*recs))) == NULL)
-			return 0;
-		recs = (struct crec *)(void *)heap;
-		data = heap + (size_t)rs->count * sizeof(*recs);
-	}
-	lowered = data + need - rs->datalen;	/* the tail: lower-cased copies of RDATA */
+	if (d.cap > sizeof(sbuf) && (d.p = malloc(d.cap)) == NULL)
+		return 0;
 	if (owner[0] == 1 && owner[1] == '*')
 		labels--;	/* RFC 4034 3.1.3: the wildcard label is not counted */
-	put16(out, rs->type);
+	wire_write16(out, rs->type);
 	out[2] = k->algorithm;
 	out[3] = (uint8_t)labels;
 	put32(out + 4, rs->ttl);
 	put32(out + 8, sc->expiration);
 	put32(out + 12, sc->inception);
-	put16(out + 16, k->tag);
+	wire_write16(out + 16, k->tag);
 	memcpy(out + 18, sc->apex, alen);
-	memcpy(data, out, pre);
-	for (const uint8_t *it = rrset_first(rs, &rd); it != NULL; it = rrset_next(rs, it, &rd)) {
-		recs[n].data = rd.data;
-		recs[n].len = rd.len;
-		if (lower) {
-			memcpy(lowered, rd.data, rd.len);
-			rdata_names(rs->type, lowered, rd.len, lower_name, lowered);
-			recs[n].data = lowered;
-			lowered += rd.len;
-		}
-		n++;
-	}
-	if (lower)
-		qsort(recs, n, sizeof(recs[0]), crec_cmp);
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0 && recs[i].len == recs[i - 1].len &&
-		    memcmp(recs[i].data, recs[i - 1].data, recs[i].len) == 0)
-			continue;	/* equal once lower-cased: one RR (RFC 4034 6.3) */
-		memcpy(data + len, owner, olen);
-		put16(data + len + olen, rs->type);
-		put16(data + len + olen + 2, DNS_CLASS_IN);
-		put32(data + len + olen + 4, rs->ttl);
-		put16(data + len + olen + 8, recs[i].len);
-		memcpy(data + len + olen + 10, recs[i].data, recs[i].len);
-		len += olen + 10 + recs[i].len;
-	}
-	assert(len <= need - rs->datalen);	/* the records end before the lowered copies */
-	siglen = keyset_sign(k, data, len, sig);
-	free(heap);
+	/* RFC 4034 3.1.8.1: the RRSIG RDATA without its signature, then the RRset. */
+	sigdata_add(&d, out, pre);
+	siglen = rrset_canonical(owner, rs, sigdata_add, &d) == 0 ?
+	    keyset_sign(k, d.p, d.len, sig) : 0;
+	if (d.p != sbuf)
+		free(d.p);
 	if (siglen == 0)
 		return 0;
 	atomic_fetch_add_explicit(&sign_stats.signatures, 1, memory_order_relaxed);
@@ -376,11 +311,11 @@ cache_add(_Atomic(struct sig_cache *) *slot, struct sig_cache *old, const struct
 	if (keep > 0)
 		memcpy(c->data, old->data, keep);
 	p = c->data + keep;
-	put16(p, type);
+	wire_write16(p, type);
 	p[2] = (uint8_t)sigs->n;
 	p += 3;
 	for (size_t i = 0; i < sigs->n; i++) {
-		put16(p, sigs->len[i]);
+		wire_write16(p, sigs->len[i]);
 		memcpy(p + 2, sigs->rdata[i], sigs->len[i]);
 		p += 2 + sigs->len[i];
 	}
@@ -460,14 +395,6 @@ sign_cache_free(void *cache)
 
 /* ---- the apex RRsets made from the keys ---- */
 
-/* A CSK or KSK whose DS the parent should have now: published and not retired. */
-static bool
-wants_ds(const struct keyset_key *k, time_t now)
-{
-	return k->role != KEY_ZSK && keyset_published(k, now) &&
-	    (k->retire == KEYSET_NEVER || now < k->retire);
-}
-
 static struct rrset *
 build_set(const struct keyset *ks, uint16_t type, uint32_t mask, uint32_t ttl)
 {
@@ -507,7 +434,7 @@ sign_apex_rrset(struct sign_ctx *sc, uint16_t type, uint32_t ttl)
 	for (size_t i = 0; i < ks->nkeys; i++) {
 		if (keyset_published(&ks->keys[i], sc->now))
 			published |= 1u << i;
-		if (wants_ds(&ks->keys[i], sc->now))
+		if (keyset_wants_ds(&ks->keys[i], sc->now))
 			ds |= 1u << i;
 	}
 	as = old = atomic_load_explicit(&zk->apex, memory_order_acquire);
@@ -547,7 +474,7 @@ sign_child_ds(const struct zone_keys *child, time_t now, uint32_t ttl,
 	uint32_t mask = 0;
 
 	for (size_t i = 0; i < ks->nkeys; i++)
-		if (wants_ds(&ks->keys[i], now))
+		if (keyset_wants_ds(&ks->keys[i], now))
 			mask |= 1u << i;
 	d = old = atomic_load_explicit(&zk->ds, memory_order_acquire);
 	if (old == NULL || old->mask != mask || old->ttl != ttl) {
@@ -739,7 +666,7 @@ dcache_put(const uint8_t key[DCACHE_KEYLEN], const struct rrsigs *sigs)
 	e->len = len;
 	e->data[0] = (uint8_t)sigs->n;
 	for (size_t i = 0; i < sigs->n; i++) {
-		put16(e->data + p, sigs->len[i]);
+		wire_write16(e->data + p, sigs->len[i]);
 		memcpy(e->data + p + 2, sigs->rdata[i], sigs->len[i]);
 		p += 2 + sigs->len[i];
 	}
@@ -775,6 +702,8 @@ sign_once(struct sign_ctx *sc, const uint8_t *owner, const struct rrset *rs,
 	uint32_t mask = signs_dnskey(rs->type) ? sc->kmask : sc->zmask;
 	uint8_t key[DCACHE_KEYLEN];
 
+	if (dcache_budget == 0)		/* no cache: no digest to make either */
+		return sign_cached(sc, owner, rs, NULL, out);
 	dcache_key(sc, mask, owner, rs, key);
 	if (dcache_get(sc, key, out) == 0) {
 		atomic_fetch_add_explicit(&sign_stats.cache_hits, 1, memory_order_relaxed);

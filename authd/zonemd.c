@@ -2,12 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libknot/descriptor.h>
 #include <sodium.h>
 
 #include "authd/zonemd.h"
 #include "common/array.h"
-#include "common/rdata.h"
 #include "common/wire.h"
 
 /* The topic's RRset of that type (the digest covers the topic, not instance-local data). */
@@ -115,76 +113,17 @@ cmp_item(const void *x, const void *y)
 }
 
 static int
-lower_name(void *rd, size_t off, size_t n)
+hash_update(void *h, const uint8_t *p, size_t len)
 {
-	dname_lower((uint8_t *)rd + off);
+	crypto_hash_sha512_update(h, p, len);
 	return 0;
 }
 
-/* RFC 4034 6.2: names inside the RDATA of these types are lower-cased. */
-static size_t
-canon_rdata(uint16_t type, const uint8_t *rd, size_t len, uint8_t *out)
-{
-	memcpy(out, rd, len);
-	if (knot_rrtype_should_be_lowercased(type))
-		(void)rdata_names(type, out, len, lower_name, out);
-	return len;
-}
-
-struct canon_rr {
-	uint16_t	len;
-	uint8_t		data[];
-};
-
-static int
-cmp_canon(const void *x, const void *y)
-{
-	const struct canon_rr *const *a = x, *const *b = y;
-	size_t n = (*a)->len < (*b)->len ? (*a)->len : (*b)->len;
-	int c = memcmp((*a)->data, (*b)->data, n);
-
-	return c != 0 ? c : (int)(*a)->len - (int)(*b)->len;
-}
-
-/* Hashes one RRset in canonical form: RRs sorted by canonical RDATA, duplicates once. */
+/* Hashes one RRset in canonical form (RFC 8976 3.3.1: as RRSIGs sign it). */
 static int
 hash_rrset(crypto_hash_sha512_state *h, const uint8_t *owner, const struct rrset *rs)
 {
-	struct canon_rr **rrs = calloc(rs->count, sizeof(*rrs));
-	struct rdata_ref rd;
-	size_t n = 0, olen = dname_len(owner);
-	int rc = 0;
-
-	if (rrs == NULL)
-		return -1;
-	for (const uint8_t *it = rrset_first(rs, &rd); it != NULL; it = rrset_next(rs, it, &rd)) {
-		if ((rrs[n] = malloc(sizeof(struct canon_rr) + rd.len + 1)) == NULL) {
-			rc = -1;
-			goto out;
-		}
-		rrs[n]->len = (uint16_t)canon_rdata(rs->type, rd.data, rd.len, rrs[n]->data);
-		n++;
-	}
-	qsort(rrs, n, sizeof(*rrs), cmp_canon);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t hdr[10];
-
-		if (i > 0 && cmp_canon(&rrs[i - 1], &rrs[i]) == 0)
-			continue;
-		wire_write16(hdr, rs->type);
-		wire_write16(hdr + 2, DNS_CLASS_IN);
-		wire_write16(hdr + 4, (uint16_t)(rs->ttl >> 16));
-		wire_write16(hdr + 6, (uint16_t)rs->ttl);
-		wire_write16(hdr + 8, rrs[i]->len);
-		crypto_hash_sha512_update(h, owner, olen);
-		crypto_hash_sha512_update(h, hdr, sizeof(hdr));
-		crypto_hash_sha512_update(h, rrs[i]->data, rrs[i]->len);
-	}
-out:
-	for (size_t i = 0; i < n; i++)
-		free(rrs[i]);
-	free(rrs);
-	return rc;
+	return rrset_canonical(owner, rs, hash_update, h);
 }
 
 static int

@@ -173,6 +173,13 @@ keyset_signing(const struct keyset_key *k, time_t now)
 	    (k->retire == KEYSET_NEVER || now < k->retire);
 }
 
+bool
+keyset_wants_ds(const struct keyset_key *k, time_t now)
+{
+	return k->role != KEY_ZSK && keyset_published(k, now) &&
+	    (k->retire == KEYSET_NEVER || now < k->retire);
+}
+
 /* ---- private keys ---- */
 
 static void

@@ -104,6 +104,8 @@ struct keyset_key *keyset_generate(struct keyset *ks, uint8_t algorithm,
 /* What a key does at time now. */
 bool keyset_published(const struct keyset_key *k, time_t now);
 bool keyset_signing(const struct keyset_key *k, time_t now);
+/* A CSK or KSK the parent should have a DS for at now: published and not retired. */
+bool keyset_wants_ds(const struct keyset_key *k, time_t now);
 
 /* The DNSKEY RDATA of k (4 + publen octets) into out; returns its length. */
 size_t keyset_dnskey_rdata(const struct keyset_key *k, uint8_t *out, size_t cap);

@@ -1,8 +1,14 @@
 /* rrset.c: building immutable RRsets (sorted, unique RDATA, minimum TTL) and iterating them. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libknot/libknot.h>
+
+#include "common/dname.h"
+#include "common/rdata.h"
 #include "common/rrset.h"
+#include "common/wire.h"
 
 #define RRSET_MAXCOUNT	65535
 #define RRSET_MAXWIRE	65535
@@ -251,4 +257,77 @@ rrset_builder_clear(struct rrset_builder *b)
 	free(b->heaprecs);
 	free(b->heapdata);
 	rrset_builder_init(b, b->type);
+}
+
+/* ---- canonical form ---- */
+
+struct canon_rec {
+	const uint8_t	*data;
+	uint16_t	 len;
+};
+
+/* RFC 4034 6.3: RDATA as left-justified octet strings, a prefix sorting first. */
+static int
+canon_cmp(const void *x, const void *y)
+{
+	const struct canon_rec *a = x, *b = y;
+	int c = memcmp(a->data, b->data, a->len < b->len ? a->len : b->len);
+
+	return c != 0 ? c : (int)a->len - (int)b->len;
+}
+
+static int
+lower_name(void *rd, size_t off, size_t n)
+{
+	dname_lower((uint8_t *)rd + off);
+	return 0;
+}
+
+int
+rrset_canonical(const uint8_t *owner, const struct rrset *rs, rrset_emit_fn *emit,
+    void *arg)
+{
+	/* A typical RRset from the stack; a large one from one heap block. */
+	struct canon_rec srecs[32], *recs = srecs;
+	uint8_t slower[1024], *lowered = slower, *heap = NULL, hdr[10];
+	bool lower = knot_rrtype_should_be_lowercased(rs->type);
+	size_t olen = dname_len(owner), n = 0, lpos = 0;
+	struct rdata_ref rd;
+	int rc = 0;
+
+	if (rs->count > sizeof(srecs) / sizeof(srecs[0]) || rs->datalen > sizeof(slower)) {
+		heap = malloc((size_t)rs->count * sizeof(*recs) + rs->datalen);
+		if (heap == NULL)
+			return -1;
+		recs = (struct canon_rec *)(void *)heap;
+		lowered = heap + (size_t)rs->count * sizeof(*recs);
+	}
+	for (const uint8_t *it = rrset_first(rs, &rd); it != NULL; it = rrset_next(rs, it, &rd)) {
+		recs[n].data = rd.data;
+		recs[n].len = rd.len;
+		if (lower) {
+			memcpy(lowered + lpos, rd.data, rd.len);
+			(void)rdata_names(rs->type, lowered + lpos, rd.len, lower_name,
+			    lowered + lpos);
+			recs[n].data = lowered + lpos;
+			lpos += rd.len;
+		}
+		n++;
+	}
+	/* Stored RDATA is sorted and unique already: only lower-casing can change that. */
+	if (lower)
+		qsort(recs, n, sizeof(recs[0]), canon_cmp);
+	wire_write16(hdr, rs->type);
+	wire_write16(hdr + 2, DNS_CLASS_IN);
+	wire_write16(hdr + 4, (uint16_t)(rs->ttl >> 16));
+	wire_write16(hdr + 6, (uint16_t)rs->ttl);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (i > 0 && canon_cmp(&recs[i - 1], &recs[i]) == 0)
+			continue;
+		wire_write16(hdr + 8, recs[i].len);
+		if ((rc = emit(arg, owner, olen)) == 0 && (rc = emit(arg, hdr, sizeof(hdr))) == 0)
+			rc = emit(arg, recs[i].data, recs[i].len);
+	}
+	free(heap);
+	return rc;
 }

@@ -303,14 +303,6 @@ zone_unseal(struct zone_ctx *z)
 
 /* ---- DS ---- */
 
-/* The parent should hold the DS of every CSK/KSK published and not retired at now. */
-static bool
-ds_wanted(const struct keyset_key *k, time_t now)
-{
-	return k->role != KEY_ZSK && keyset_published(k, now) &&
-	    (k->retire == KEYSET_NEVER || now < k->retire);
-}
-
 /* The DS RRset the parent should hold now; NULL when there is none. */
 static struct rrset *
 ds_rrset(const struct zone_ctx *z)
@@ -324,7 +316,7 @@ ds_rrset(const struct zone_ctx *z)
 		const struct keyset_key *k = &z->ks->keys[i];
 		size_t n;
 
-		if (!ds_wanted(k, z->now))
+		if (!keyset_wants_ds(k, z->now))
 			continue;
 		if ((n = keyset_ds_rdata(z->ks, k, rdata, sizeof(rdata))) == 0 ||
 		    rrset_builder_add(&b, z->ds_ttl, rdata, (uint16_t)n) != 0)
