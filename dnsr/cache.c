@@ -1,4 +1,5 @@
 /* cache.c: the resolver cache: hash tables of refcounted entries in shards, LRU eviction. */
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,7 +140,7 @@ cache_expiry(const struct cache *c, uint32_t ttl, bool negative, uint32_t now)
 	return UINT32_MAX - now < ttl ? UINT32_MAX : now + ttl;
 }
 
-/* One allocation for the entry and its names; the RRset is its own allocation. */
+/* One allocation for the entry and its names; the RRset (if any) is its own allocation. */
 static struct cache_entry *
 entry_new(const uint8_t *owner, const uint8_t *soa_owner, struct rrset *rs)
 {
@@ -161,7 +162,9 @@ entry_new(const uint8_t *owner, const uint8_t *soa_owner, struct rrset *rs)
 		e->soa_owner = names + olen;
 	}
 	e->rrset = rs;
-	e->mem = sizeof(*e) + olen + slen + sizeof(*rs) + rs->datalen + 2 * MALLOC_OVERHEAD;
+	e->mem = sizeof(*e) + olen + slen + MALLOC_OVERHEAD;
+	if (rs != NULL)
+		e->mem += sizeof(*rs) + rs->datalen + MALLOC_OVERHEAD;
 	atomic_init(&e->refs, 1);
 	return e;
 }
@@ -184,16 +187,20 @@ cache_entry_positive(const uint8_t *owner, struct rrset *rs, uint8_t rank, uint8
 
 struct cache_entry *
 cache_entry_negative(const uint8_t *name, uint16_t type, const uint8_t *soa_owner,
-    struct rrset *soa, uint32_t expire)
+    struct rrset *soa, uint32_t expire, uint32_t now)
 {
-	struct cache_entry *e = entry_new(name, soa_owner, soa);
+	struct cache_entry *e;
 
-	if (e == NULL)
+	assert((soa == NULL) == (soa_owner == NULL));
+	assert(soa != NULL || type != CACHE_TYPE_NXDOMAIN);
+	if ((e = entry_new(name, soa_owner, soa)) == NULL)
 		return NULL;
 	e->kind = type == CACHE_TYPE_NXDOMAIN ? CACHE_NXDOMAIN : CACHE_NODATA;
 	e->rank = CACHE_RANK_ANSWER;
 	e->type = type;
 	e->expire = expire;
+	if (soa != NULL)
+		e->soa_expire = UINT32_MAX - now < soa->ttl ? UINT32_MAX : now + soa->ttl;
 	return e;
 }
 

@@ -40,7 +40,8 @@ struct cache_entry {
 	uint8_t			 flags;
 	uint16_t		 type;		/* the key's type (CACHE_TYPE_NXDOMAIN) */
 	uint32_t		 expire;	/* cache_clock() second it stops being valid */
-	struct rrset		*rrset;		/* positive: the data; negative: the SOA */
+	struct rrset		*rrset;		/* positive: the data; negative: the SOA or NULL */
+	uint32_t		 soa_expire;	/* negative: when the SOA's own TTL runs out */
 	const uint8_t		*owner;		/* lower case, the key's name */
 	const uint8_t		*soa_owner;	/* negative: the SOA's owner; else NULL */
 	size_t			 mem;		/* octets charged against max-size */
@@ -87,11 +88,14 @@ uint32_t cache_expiry(const struct cache *c, uint32_t ttl, bool negative, uint32
 /*
  * New entries, with one reference owned by the caller. They take ownership of rs (and
  * soa); owner names are copied and lower-cased. NULL on OOM (rs/soa are freed then).
+ * A negative entry lives until expire (the clamped negative TTL), while its SOA keeps the
+ * TTL it was received with at now: clients see that TTL count down, not the clamp.
+ * soa and soa_owner are NULL together, for a NODATA that came without an SOA.
  */
 struct cache_entry *cache_entry_positive(const uint8_t *owner, struct rrset *rs,
     uint8_t rank, uint8_t flags, uint32_t expire);
 struct cache_entry *cache_entry_negative(const uint8_t *name, uint16_t type,
-    const uint8_t *soa_owner, struct rrset *soa, uint32_t expire);
+    const uint8_t *soa_owner, struct rrset *soa, uint32_t expire, uint32_t now);
 void cache_entry_ref(struct cache_entry *e);
 void cache_entry_unref(struct cache_entry *e);	/* NULL is fine */
 
@@ -114,6 +118,13 @@ static inline uint32_t
 cache_ttl_left(const struct cache_entry *e, uint32_t now)
 {
 	return e->expire > now ? e->expire - now : 0;
+}
+
+/* Seconds left of a negative entry's SOA TTL at now (0 once run out). */
+static inline uint32_t
+cache_soa_ttl_left(const struct cache_entry *e, uint32_t now)
+{
+	return e->soa_expire > now ? e->soa_expire - now : 0;
 }
 
 void cache_get_stats(struct cache *c, struct cache_stats *st);

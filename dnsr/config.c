@@ -148,7 +148,8 @@ static const struct conf_key dnsr_keys[] = {
 	{ "cache", "max-ttl", CONF_INT, 1, INT_MAX, "86400", OFF(max_ttl), NULL,
 	    "seconds; longer TTLs are lowered to this" },
 	{ "cache", "max-negative-ttl", CONF_INT, 0, 86400, "3600", OFF(max_negative_ttl), NULL,
-	    "seconds; NXDOMAIN and NODATA are cached at most this long (RFC 2308 5)" },
+	    "seconds; NXDOMAIN and NODATA are cached at most this long (RFC 2308 5); "
+	    "the SOA sent with them keeps its own TTL" },
 	{ "log", "level", CONF_SHARED, .offset = OFF(log_level) },
 	{ "admin", "listen", CONF_SHARED, .offset = OFF(admin_listen), .def = "127.0.0.1:8054" },
 	{ "admin", "token-file", CONF_SHARED, .offset = OFF(admin_token_file) },

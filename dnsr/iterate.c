@@ -16,6 +16,12 @@
 #define CUT_MAX_ADDRS	32	/* their addresses */
 #define MAX_LEVEL	3	/* nesting of lookups for the addresses of NS names */
 #define MSG_MAX_SETS	64	/* RRsets read from one answer; more are ignored */
+/*
+ * Seconds a NODATA without an SOA is cached (RFC 2308 5 gives no TTL for it): long enough
+ * that a burst of the same query is not sent upstream each time, short enough that a
+ * server's mistake is soon forgotten. max-negative-ttl still caps it (0: not cached).
+ */
+#define NODATA_NOSOA_TTL	5
 
 union sa46 {
 	struct sockaddr		sa;
@@ -787,19 +793,26 @@ negative(struct iter *it, struct iter_scratch *sc, uint16_t rcode, bool moved)
 	uint32_t now = cache_clock();
 	struct cache_entry *e;
 	struct rrset *rs;
+	bool deleg;
 
 	if (moved && (soa == NULL || !dname_is_below(it->cur, it->cut.zone)))
 		return false;
 	/* Some servers set AA on referrals: NS below the zone and no SOA is one. */
-	if (soa == NULL && rcode == DNS_RCODE_NOERROR &&
-	    it->env->conf->mode == DNSR_RECURSIVE && find_referral_ns(it, sc) != NULL)
+	deleg = soa == NULL && rcode == DNS_RCODE_NOERROR && find_referral_ns(it, sc) != NULL;
+	if (deleg && it->env->conf->mode == DNSR_RECURSIVE)
 		return false;
-	if (soa == NULL || (rs = rrset_builder_finish(&soa->b)) == NULL) {
+	if (soa == NULL && rcode == DNS_RCODE_NOERROR && !deleg) {
+		e = cache_entry_negative(it->cur, key, NULL, NULL,
+		    cache_expiry(it->env->cache, NODATA_NOSOA_TTL, true, now), now);
+	} else if (soa != NULL && (rs = rrset_builder_finish(&soa->b)) != NULL) {
+		/* The cache keeps the answer at most max-negative-ttl; the SOA its own TTL. */
+		e = cache_entry_negative(it->cur, key, soa->owner, rs,
+		    cache_expiry(it->env->cache, rrset_soa_negative_ttl(rs), true, now), now);
+	} else {
+		/* NXDOMAIN without SOA, a forwarder's referral, or OOM: not cached. */
 		result_set_neg(&it->res, NULL, rcode);
 		return true;
 	}
-	e = cache_entry_negative(it->cur, key, soa->owner, rs,
-	    cache_expiry(it->env->cache, rrset_soa_negative_ttl(rs), true, now));
 	if (e != NULL && it->qtype != DNS_TYPE_ANY)
 		cache_insert(it->env->cache, e, now);
 	result_set_neg(&it->res, e, rcode);

@@ -147,7 +147,7 @@ write_sections(struct wire_writer *w, const struct result *r, uint32_t now)
 			return -1;
 	if (r->neg != NULL && r->neg->soa_owner != NULL)
 		return write_rrset(w, WIRE_NS, r->neg->soa_owner, r->neg->rrset,
-		    cache_ttl_left(r->neg, now));
+		    cache_soa_ttl_left(r->neg, now));
 	return 0;
 }
 

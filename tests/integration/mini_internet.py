@@ -343,6 +343,9 @@ def poisoner(q):
         r.answer.append(poison_a)
         r.authority.append(poison_ns)
         r.additional.append(poison_glue)
+    elif name == "nosoa.evil.test.":
+        # NODATA with an empty authority section: no SOA to take a negative TTL from.
+        pass
     elif name.endswith("sub.evil.test."):
         # A referral whose only glue is for a name outside evil.test.
         r.flags &= ~dns.flags.AA

@@ -11,6 +11,7 @@ import time
 import dns.edns
 import dns.flags
 import dns.message
+import dns.query
 import dns.rcode
 import dns.rdatatype
 import pytest
@@ -171,6 +172,57 @@ def test_nodata_cached(net, dnsr):
     r2, sent2 = upstream_delta(net, lambda: dnsr.query("txt.alpha.test.", "AAAA"))
     assert r2.rcode() == dns.rcode.NOERROR and not r2.answer and sent2 == 0
     assert r2.authority[0].rdtype == dns.rdatatype.SOA
+
+
+def test_nodata_without_soa_cached_briefly(net, dnsr):
+    """RFC 2308 5 gives a NODATA without SOA no TTL: cached a few seconds (5), not at all
+    before, so that every repetition went upstream."""
+    asked = lambda: len(net.evil.seen())
+    before = asked()
+    r1, sent1 = upstream_delta(net, lambda: dnsr.query("nosoa.evil.test.", "TXT"))
+    assert r1.rcode() == dns.rcode.NOERROR and not r1.answer and not r1.authority
+    assert sent1 > 0 and asked() > before
+    t1 = time.monotonic()
+    r2, sent2 = upstream_delta(net, lambda: dnsr.query("nosoa.evil.test.", "TXT"))
+    assert r2.rcode() == dns.rcode.NOERROR and not r2.answer and not r2.authority
+    if time.monotonic() - t1 < 3.0:         # inside the 5 s even on a slow machine
+        assert sent2 == 0
+    # ... and only briefly: asked again once the few seconds have passed.
+    again = asked()
+    wait_until(lambda: dnsr.query("nosoa.evil.test.", "TXT") and asked() > again,
+               "nosoa.evil.test. to be asked upstream again", 15, log=dnsr.read_log,
+               interval=0.25)
+    assert time.monotonic() - t1 >= 3.0
+
+
+def test_max_negative_ttl_caps_cache_not_soa_ttl(net):
+    """[cache] max-negative-ttl bounds how long a negative answer is kept, not the TTL of
+    the SOA handed out with it: that is the server's, counting down while cached."""
+    d = mi.Dnsr(BUILD, net, cache="max-negative-ttl = 2\n")
+    try:
+        # alpha.test's SOA: TTL 3600, MINIMUM 60, both above the cap.
+        q = dns.message.make_query("capped.alpha.test.", "A")
+        direct = dns.query.udp(q, mi.GOOD, port=net.port, timeout=5)
+        server_ttl = direct.authority[0].ttl
+        assert direct.rcode() == dns.rcode.NXDOMAIN and server_ttl > 2
+        r1, sent1 = upstream_delta(net, lambda: d.query("capped.alpha.test."))
+        t1 = time.monotonic()
+        assert r1.rcode() == dns.rcode.NXDOMAIN and sent1 > 0
+        assert r1.authority[0].rdtype == dns.rdatatype.SOA
+        # Neither cut to the cap nor lifted (a second may tick between cache and reply).
+        assert server_ttl - 1 <= r1.authority[0].ttl <= server_ttl
+        r2, sent2 = upstream_delta(net, lambda: d.query("capped.alpha.test."))
+        if time.monotonic() - t1 < 1.0:     # inside the cap (the cache counts whole seconds)
+            assert sent2 == 0
+            assert server_ttl - 2 <= r2.authority[0].ttl <= server_ttl
+        # The entry expires at the cap: asked upstream again long before server_ttl.
+        before = net.queries()
+        wait_until(lambda: d.query("capped.alpha.test.") and net.queries() > before,
+                   "capped.alpha.test. to be asked upstream again", 15, log=d.read_log,
+                   interval=0.25)
+        assert time.monotonic() - t1 < server_ttl
+    finally:
+        d.stop()
 
 
 def test_ttl_expiry(net, dnsr):

@@ -179,9 +179,9 @@ test_negative_entries(void **state)
 	struct cache_entry *nx, *nd, *e;
 
 	nx = cache_entry_negative(N("Nope.Example."), CACHE_TYPE_NXDOMAIN, N("Example."),
-	    rrset_soa(3600), 1060);
+	    rrset_soa(3600), 1060, 1000);
 	nd = cache_entry_negative(N("www.example."), DNS_TYPE_AAAA, N("example."),
-	    rrset_soa(3600), 1060);
+	    rrset_soa(3600), 1060, 1000);
 	assert_true(cache_insert(c, nx, 1000));
 	assert_true(cache_insert(c, nd, 1000));
 	cache_entry_unref(nx);
@@ -191,10 +191,24 @@ test_negative_entries(void **state)
 	assert_int_equal(e->kind, CACHE_NXDOMAIN);
 	assert_memory_equal(e->soa_owner, N("Example."), 9);	/* SOA owner as received */
 	assert_int_equal(e->rrset->type, DNS_TYPE_SOA);
+	/* Cached until the clamp, while the SOA keeps counting down from its own TTL. */
+	assert_int_equal(cache_ttl_left(e, 1010), 50);
+	assert_int_equal(cache_soa_ttl_left(e, 1010), 3590);
 	cache_entry_unref(e);
 	e = cache_lookup(c, N("www.example."), DNS_TYPE_AAAA, CACHE_RANK_ANSWER, 1000);
 	assert_int_equal(e->kind, CACHE_NODATA);
 	cache_entry_unref(e);
+	/* A NODATA that came without an SOA: cached all the same, with nothing to hand out. */
+	nd = cache_entry_negative(N("bare.example."), DNS_TYPE_TXT, NULL, NULL, 1005, 1000);
+	assert_true(cache_insert(c, nd, 1000));
+	cache_entry_unref(nd);
+	e = cache_lookup(c, N("bare.example."), DNS_TYPE_TXT, CACHE_RANK_ANSWER, 1004);
+	assert_non_null(e);
+	assert_int_equal(e->kind, CACHE_NODATA);
+	assert_null(e->rrset);
+	assert_null(e->soa_owner);
+	cache_entry_unref(e);
+	assert_null(cache_lookup(c, N("bare.example."), DNS_TYPE_TXT, CACHE_RANK_ANSWER, 1005));
 	/* Positive data for the same key replaces the NODATA (the type appeared). */
 	e = cache_entry_positive(N("www.example."), rrset_aaaa(60), CACHE_RANK_ANSWER, 0, 1060);
 	assert_true(cache_insert(c, e, 1000));

@@ -268,6 +268,8 @@ test_nxdomain(void **state)
 static void
 test_nodata(void **state)
 {
+	struct cache_entry *e;
+
 	begin("www.example.", DNS_TYPE_AAAA, DNS_FLAG_AA, DNS_RCODE_NOERROR);
 	rr_soa(WIRE_NS, "example.");
 	assert_int_equal(judge("example.", "www.example.", DNS_TYPE_AAAA), V_DONE);
@@ -283,6 +285,17 @@ test_nodata(void **state)
 	assert_int_equal(j.nan, 1);
 	assert_true(j.neg);
 	assert_name(j.cur, "v4only.example.");
+	/* Without an SOA it is NODATA all the same, and cached briefly (RFC 2308 5). */
+	begin("bare.example.", DNS_TYPE_AAAA, DNS_FLAG_AA, DNS_RCODE_NOERROR);
+	assert_int_equal(judge("example.", "bare.example.", DNS_TYPE_AAAA), V_DONE);
+	assert_int_equal(j.rcode, DNS_RCODE_NOERROR);
+	assert_true(j.neg);
+	e = cache_lookup(env.cache, wn("bare.example."), DNS_TYPE_AAAA, CACHE_RANK_ANSWER,
+	    cache_clock());
+	assert_non_null(e);
+	assert_int_equal(e->kind, CACHE_NODATA);
+	assert_null(e->soa_owner);
+	cache_entry_unref(e);
 	/* The same without the SOA: not known to be NODATA, asked again for the target. */
 	begin("www2.example.", DNS_TYPE_AAAA, DNS_FLAG_AA, DNS_RCODE_NOERROR);
 	rr_name(WIRE_AN, "www2.example.", DNS_TYPE_CNAME, "v4only.example.");

@@ -70,7 +70,7 @@ fixture(void)
 	sl += 20;
 	W("gone.example.", n);
 	e = cache_entry_negative(n, CACHE_TYPE_NXDOMAIN, (const uint8_t *)"\x07" "example",
-	    one(DNS_TYPE_SOA, 60, soa, sl), 1060);
+	    one(DNS_TYPE_SOA, 60, soa, sl), 1060, 1000);
 	assert_true(cache_insert(c, e, 1000));
 	cache_entry_unref(e);
 	return c;
