@@ -213,15 +213,19 @@ def free_port_all(addrs):
 class Nsd:
     """One NSD instance on addr:port serving zones, with a control socket for its counters."""
 
-    def __init__(self, workdir, addr, port, zones):
+    def __init__(self, workdir, addr, port, zones, zonefiles=None):
+        """zonefiles: {zone: path of its zone file}, for zones not in ZONES."""
         self.addr = addr
         self.dir = os.path.join(workdir, "nsd-" + addr)
         os.makedirs(self.dir)
         zlines = []
         for z in zones:
             fname = (z.rstrip(".") or "root") + ".zone"
-            with open(os.path.join(self.dir, fname), "w") as f:
-                f.write(zone_text(ZONES[z]))
+            if zonefiles and z in zonefiles:
+                shutil.copyfile(zonefiles[z], os.path.join(self.dir, fname))
+            else:
+                with open(os.path.join(self.dir, fname), "w") as f:
+                    f.write(zone_text(ZONES[z]))
             zlines.append('zone:\n    name: "%s"\n    zonefile: "%s"\n' % (z, fname))
         self.conf = os.path.join(self.dir, "nsd.conf")
         with open(self.conf, "w") as f:
@@ -419,7 +423,8 @@ class Dnsr:
     """streamdns-dnsr with a generated INI file, started against a mini internet."""
 
     def __init__(self, build, mini=None, resolver="", server="", cache="", workers=2,
-                 log="debug", admin="", metrics=""):
+                 log="debug", admin="", metrics="", sections=""):
+        """sections: more INI text (whole sections, e.g. "[dnssec]\n...") for the end."""
         from streamdns import free_port
         self.port = free_port()
         # Every instance has its admin endpoint on a port of its own (see http()).
@@ -431,10 +436,10 @@ class Dnsr:
         with open(self.conf, "w") as f:
             f.write("[server]\nlisten = 127.0.0.1:%d\nworkers = %d\ntcp-idle-timeout = 2s\n%s\n"
                     "[resolver]\n%squery-timeout = 250ms\nresolve-timeout = 4s\n%s\n"
-                    "[cache]\n%s\n[log]\nlevel = %s\n[admin]\n%s%s\n[metrics]\n%s\n"
+                    "[cache]\n%s\n[log]\nlevel = %s\n[admin]\n%s%s\n[metrics]\n%s\n%s"
                     % (self.port, workers, server, hints, resolver, cache, log,
                        "" if "listen" in admin else "listen = 127.0.0.1:%d\n" % self.admin_port,
-                       admin, metrics))
+                       admin, metrics, sections))
         self.logf = open(self.logpath, "w")
         self.proc = subprocess.Popen([os.path.join(build, "streamdns-dnsr"), "-c", self.conf],
                                      stderr=self.logf)
