@@ -98,6 +98,45 @@ net_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 	return false;
 }
 
+/* An IPv4 address in host order. */
+static enum net_addr_kind
+ipv4_kind(uint32_t a)
+{
+	if ((a >> 24) == 0)			/* 0.0.0.0/8: "this network" (RFC 1122) */
+		return NET_ADDR_UNUSABLE;
+	if (a == 0x7fffffffU)			/* 127/8's broadcast: no server answers it */
+		return NET_ADDR_UNUSABLE;
+	if ((a >> 24) == 127)
+		return NET_ADDR_LOOPBACK;
+	if ((a >> 28) >= 0xe)			/* 224/4 multicast, 240/4 reserved, broadcast */
+		return NET_ADDR_UNUSABLE;
+	return NET_ADDR_UNICAST;
+}
+
+enum net_addr_kind
+net_addr_kind(const struct sockaddr *sa)
+{
+	const struct in6_addr *a6;
+	uint32_t v4;
+
+	if (sa->sa_family == AF_INET)
+		return ipv4_kind(ntohl(((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr.s_addr));
+	if (sa->sa_family != AF_INET6)
+		return NET_ADDR_UNUSABLE;
+	a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(a6)) {
+		memcpy(&v4, &a6->s6_addr[12], 4);
+		return ipv4_kind(ntohl(v4));
+	}
+	if (IN6_IS_ADDR_LOOPBACK(a6))
+		return NET_ADDR_LOOPBACK;
+	if (IN6_IS_ADDR_UNSPECIFIED(a6) || IN6_IS_ADDR_MULTICAST(a6) ||
+	    IN6_IS_ADDR_LINKLOCAL(a6))
+		return NET_ADDR_UNUSABLE;
+	return NET_ADDR_UNICAST;
+}
+
 size_t
 net_addr_len(const struct sockaddr *sa)
 {

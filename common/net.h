@@ -54,6 +54,20 @@ void net_listeners_close(struct net_listeners *l);
 struct bufferevent *net_tcp_client(struct event_base *base, int fd, int idle_ms,
     bufferevent_data_cb readcb, bufferevent_event_cb eventcb, void *arg);
 
+/* What an address can be as the address of a DNS server (net_addr_kind). */
+enum net_addr_kind {
+	NET_ADDR_UNICAST,	/* anything else: worth a query */
+	NET_ADDR_LOOPBACK,	/* 127.0.0.0/8 but its broadcast, ::1 (and ::ffff:127.x) */
+	NET_ADDR_UNUSABLE,	/* can never be a server: "this network", broadcast, multicast */
+};
+
+/*
+ * Classifies sa (AF_INET or AF_INET6; an IPv4-mapped IPv6 address as its IPv4 one).
+ * Unusable: 0.0.0.0/8, 127.255.255.255, 224.0.0.0/4, 240.0.0.0/4 (255.255.255.255
+ * included), ::, ff00::/8, fe80::/10 (no scope in a DNS record), and any other family.
+ */
+enum net_addr_kind net_addr_kind(const struct sockaddr *sa);
+
 /* Length of a sockaddr of family AF_INET or AF_INET6 (0 for any other). */
 size_t net_addr_len(const struct sockaddr *sa);
 

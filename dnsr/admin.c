@@ -76,6 +76,9 @@ static const struct stat_counter {
 	{ "streamdns_dnsr_upstream_bad_answers_total",
 	    "upstream answers rejected (lame, REFUSED, SERVFAIL, malformed, off-question)",
 	    STAT(bad_answers) },
+	{ "streamdns_dnsr_upstream_addresses_skipped_total",
+	    "server addresses passed over (each time met): special-use, or loopback with "
+	    "do-not-query-localhost", STAT(addrs_skipped) },
 	{ "streamdns_dnsr_socket_connections_total",
 	    "authd connections accepted on the Unix socket", STAT(sock_conns) },
 	{ "streamdns_dnsr_socket_queries_total", "QUERY frames received from authd",

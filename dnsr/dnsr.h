@@ -39,6 +39,7 @@ struct dnsr_conf {
 	bool		 query_ipv6;
 	bool		 use_0x20;		/* iterative mode only */
 	bool		 cookies;		/* RFC 7873, upstream and to clients */
+	bool		 do_not_query_localhost;	/* loopback servers only with hints on it */
 	/* [cache] */
 	size_t		 cache_size;
 	int		 min_ttl;		/* seconds */

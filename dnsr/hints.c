@@ -11,6 +11,7 @@
 
 #include "dnsr/hints.h"
 #include "common/conf.h"
+#include "common/net.h"
 #include "common/wire.h"
 
 static struct hints_ns *
@@ -148,4 +149,15 @@ hints_forwarders(struct hints *h, const char *list, char *err, size_t errlen)
 		return -1;
 	}
 	return n < 0 ? -1 : 0;
+}
+
+bool
+hints_on_loopback(const struct hints *h)
+{
+	for (size_t i = 0; i < h->nns; i++)
+		for (size_t j = 0; j < h->ns[i].naddr; j++)
+			if (net_addr_kind((const struct sockaddr *)&h->ns[i].addr[j]) ==
+			    NET_ADDR_LOOPBACK)
+				return true;
+	return false;
 }

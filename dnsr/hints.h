@@ -2,6 +2,7 @@
 #ifndef STREAMDNS_HINTS_H
 #define STREAMDNS_HINTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -33,5 +34,8 @@ int hints_load(struct hints *h, const char *path, int port, char *err, size_t er
 
 /* The forwarders (ADDR[:PORT], ..., port 53 by default), each an entry named ".". */
 int hints_forwarders(struct hints *h, const char *list, char *err, size_t errlen);
+
+/* True when any address of h is a loopback address (net_addr_kind()). */
+bool hints_on_loopback(const struct hints *h);
 
 #endif

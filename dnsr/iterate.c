@@ -100,10 +100,18 @@ static void iter_free(struct iter *it);
 
 /* ---- the environment ---- */
 
+/*
+ * Loopback servers learnt from referrals are not asked (do-not-query-localhost, as
+ * Unbound): a delegation to 127.0.0.1 would turn dnsr against services of its own host.
+ * Unless where iteration starts is itself on loopback (a test network, a local root
+ * mirror), where loopback servers are what the operator set up.
+ */
 void
 iter_env_init(struct iter_env *env)
 {
 	env->scratch = xcalloc(1, sizeof(*env->scratch));
+	env->query_loopback = !env->conf->do_not_query_localhost ||
+	    (env->start != NULL && hints_on_loopback(env->start));
 }
 
 void
@@ -196,6 +204,30 @@ cut_add_addr(struct cut *c, const union sa46 *a)
 	c->naddrs++;
 }
 
+/*
+ * Whether a server address learnt from an answer may be asked: never one that cannot be
+ * a server (a query to 224.0.0.1 or 0.0.0.1 only waits for a timeout, or worse), loopback
+ * only as iter_env_init() decided. Counted and logged (debug), for whoever wonders why a
+ * zone's servers were not asked.
+ */
+static bool
+may_query(struct iter *it, const union sa46 *a)
+{
+	enum net_addr_kind k = net_addr_kind(&a->sa);
+	char addr[NET_ADDRSTRLEN];
+
+	if (k == NET_ADDR_UNICAST || (k == NET_ADDR_LOOPBACK && it->env->query_loopback))
+		return true;
+	atomic_fetch_add_explicit(&it->env->stats.addrs_skipped, 1, memory_order_relaxed);
+	if (debugging(it->env))
+		log_debug("not querying %s: %s", net_addr_str(&a->sa, addr, sizeof(addr)),
+		    k == NET_ADDR_LOOPBACK ? "loopback (do-not-query-localhost)" :
+		    "special-use address");
+	if (it->why == NULL)
+		it->why = "server addresses not queried (special-use or loopback)";
+	return false;
+}
+
 /* The A (and AAAA, when enabled) records of rs as server addresses; returns how many. */
 static size_t
 cut_add_rrset(struct iter *it, const struct rrset *rs)
@@ -219,6 +251,8 @@ cut_add_rrset(struct iter *it, const struct rrset *rs)
 		} else {
 			continue;
 		}
+		if (!may_query(it, &a))
+			continue;
 		cut_add_addr(&it->cut, &a);
 		n++;
 	}
@@ -783,10 +817,11 @@ find_soa(struct iter *it, struct iter_scratch *sc)
 /*
  * NXDOMAIN or NODATA for it->cur (RFC 2308), cached with the SOA when there is one.
  * After a CNAME in the same answer, only with an SOA and for a name of the zone: else the
- * name is resolved from its own servers.
+ * name is resolved from its own servers. Without AA (aa false), a NODATA needs the SOA of
+ * the zone: an empty non-AA NOERROR is what a server that does not serve the zone sends.
  */
 static bool
-negative(struct iter *it, struct iter_scratch *sc, uint16_t rcode, bool moved)
+negative(struct iter *it, struct iter_scratch *sc, uint16_t rcode, bool moved, bool aa)
 {
 	struct msg_set *soa = find_soa(it, sc);
 	uint16_t key = rcode == DNS_RCODE_NXDOMAIN ? CACHE_TYPE_NXDOMAIN : it->qtype;
@@ -796,6 +831,8 @@ negative(struct iter *it, struct iter_scratch *sc, uint16_t rcode, bool moved)
 	bool deleg;
 
 	if (moved && (soa == NULL || !dname_is_below(it->cur, it->cut.zone)))
+		return false;
+	if (!aa && soa == NULL && rcode == DNS_RCODE_NOERROR)
 		return false;
 	/* Some servers set AA on referrals: NS below the zone and no SOA is one. */
 	deleg = soa == NULL && rcode == DNS_RCODE_NOERROR && find_referral_ns(it, sc) != NULL;
@@ -889,25 +926,42 @@ answers_question(const struct iter *it, const struct wire_msg *m)
 	    m->qclass == DNS_CLASS_IN;
 }
 
+/*
+ * What an answer is, AA or not (recursive mode), as Unbound's response_type_from_server()
+ * reads it: many servers leave AA clear on data of zones they serve, so the AA bit alone
+ * does not make a server lame. What is believed is bounded by the zone cut instead: the
+ * chain is followed only within it (chain_step), the SOA of a negative answer must be of
+ * it (find_soa), glue is taken only for names in it (referral). Without AA:
+ * - NS below the cut and no SOA makes a referral, even beside an answer: the data is the
+ *   child's to give (Unbound: "it very well could be a REFERRAL");
+ * - RA set means a recursive server answering from its cache (Unbound's REC_LAME): lame;
+ * - NODATA needs an SOA of the zone (negative()).
+ */
 static enum verdict
 classify(struct iter *it, struct iter_scratch *sc)
 {
 	uint16_t rcode = wire_msg_rcode(&sc->m);
 	bool fwd = it->env->conf->mode == DNSR_FORWARD;
-	bool trusted = fwd || (sc->m.flags & DNS_FLAG_AA);
-	enum chain c = CHAIN_NONE;
+	bool aa = fwd || (sc->m.flags & DNS_FLAG_AA);	/* a forwarder's answers never have AA */
+	enum chain c;
 
 	if (rcode != DNS_RCODE_NOERROR && rcode != DNS_RCODE_NXDOMAIN)
 		return V_BAD;
-	if (trusted)
-		c = follow_chain(it, sc);
+	/* A server is asked only about names of its zone (cut_find): anything else is odd. */
+	if (!dname_is_below(it->cur, it->cut.zone))
+		return V_BAD;
+	if (!aa && rcode == DNS_RCODE_NOERROR && find_referral_ns(it, sc) != NULL)
+		return referral(it, sc) ? V_REFERRAL : V_BAD;
+	if (!aa && (sc->m.flags & DNS_FLAG_RA))
+		return V_BAD;
+	c = follow_chain(it, sc);
 	if (c == CHAIN_DONE)
 		return V_DONE;
 	if (c == CHAIN_FAIL)
 		return V_FAIL;
 	if (c == CHAIN_BAD)
 		return V_BAD;
-	if (trusted && negative(it, sc, rcode, c == CHAIN_MOVED))
+	if (negative(it, sc, rcode, c == CHAIN_MOVED, aa))
 		return V_DONE;
 	if (c == CHAIN_MOVED)
 		return V_RESTART;

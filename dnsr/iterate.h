@@ -27,6 +27,7 @@ struct iter_stats {
 	atomic_ulong	referrals;
 	atomic_ulong	bad_answers;	/* lame, REFUSED, SERVFAIL, malformed, off-question */
 	atomic_ulong	failures;	/* resolutions that ended in SERVFAIL */
+	atomic_ulong	addrs_skipped;	/* server addresses passed over, each time (may_query) */
 	counter_t	up_timeouts;	/* upstream queries unanswered in time */
 	counter_t	up_errors;	/* refused, unreachable, OOM */
 	struct histogram up_rtt;	/* upstream queries answered (any RCODE) */
@@ -41,12 +42,14 @@ struct iter_env {
 	const struct hints	*start;		/* root hints, or the forwarders */
 	const struct dnsr_conf	*conf;
 	struct iter_scratch	*scratch;	/* for reading answers, one at a time */
+	bool			 query_loopback;	/* set by iter_env_init() */
 	struct iter_stats	 stats;
 };
 
 /* Called from the event loop when the resolution is over; res is the answer. */
 typedef void (*iter_done_cb)(void *arg, const struct result *res);
 
+/* Call with conf and start set: whether loopback servers may be asked follows from both. */
 void iter_env_init(struct iter_env *env);
 void iter_env_clear(struct iter_env *env);
 

@@ -37,9 +37,10 @@ log_stats(struct dnsr_server *srv, struct cache *cache)
 	log_info("stats: queries=%lu cache_answers=%lu refused=%lu resolutions=%lu "
 	    "upstream=%lu bad_answers=%lu servfail=%lu cache_entries=%zu cache_bytes=%zu "
 	    "cache_evictions=%lu sock_conns=%lu sock_queries=%lu sock_malformed=%lu "
-	    "sock_slow=%lu", st.queries, st.cache_answers, st.refused, st.resolutions,
-	    st.upstream, st.bad_answers, st.failures, cs.entries, cs.bytes, cs.evictions,
-	    st.sock_conns, st.sock_queries, st.sock_malformed, st.sock_slow);
+	    "sock_slow=%lu addrs_skipped=%lu", st.queries, st.cache_answers, st.refused,
+	    st.resolutions, st.upstream, st.bad_answers, st.failures, cs.entries, cs.bytes,
+	    cs.evictions, st.sock_conns, st.sock_queries, st.sock_malformed, st.sock_slow,
+	    st.addrs_skipped);
 }
 
 /* Root hints (recursive) or forwarders (forward): where every resolution starts. */
@@ -59,6 +60,9 @@ load_start(const struct dnsr_conf *conf, struct hints *start)
 		log_info("recursive mode: %zu root servers from %s, upstream port %d",
 		    start->nns, conf->root_hints_path, conf->query_port);
 	}
+	if (conf->do_not_query_localhost && hints_on_loopback(start))
+		log_info("do-not-query-localhost: %s on loopback, so loopback servers are "
+		    "queried", conf->mode == DNSR_FORWARD ? "forwarders" : "root hints");
 }
 
 /* Signals go to this thread only: sigwait() until told to stop. */

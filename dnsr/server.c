@@ -328,5 +328,7 @@ dnsr_server_stats(struct dnsr_server *srv, struct dnsr_stats *st)
 		    memory_order_relaxed);
 		st->failures += atomic_load_explicit(&wk->env.stats.failures,
 		    memory_order_relaxed);
+		st->addrs_skipped += atomic_load_explicit(&wk->env.stats.addrs_skipped,
+		    memory_order_relaxed);
 	}
 }

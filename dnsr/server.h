@@ -24,6 +24,7 @@ struct dnsr_stats {
 	unsigned long	upstream;	/* queries sent to servers */
 	unsigned long	bad_answers;
 	unsigned long	failures;	/* SERVFAIL after a resolution */
+	unsigned long	addrs_skipped;	/* server addresses passed over (special-use, loopback) */
 	unsigned long	sock_conns;	/* authd connections accepted on the Unix socket */
 	unsigned long	sock_queries;	/* QUERY frames received */
 	unsigned long	sock_malformed;	/* frames answered with ERROR 1 */

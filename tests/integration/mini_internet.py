@@ -2,11 +2,14 @@
 
 Root, TLD and leaf zones are served by NSD (one instance per server address, 127.0.0.2 to
 127.0.0.12, so that every referral is a real one), all on one free port, which is what the
-resolver must use as its query port. Two scripted servers complete the picture: a black hole
-that never answers (127.0.0.13) and a poisoner that answers with data outside its bailiwick
-(127.0.0.14). A root hints file in the IANA named.root format points at the root server.
+resolver must use as its query port. Three scripted servers complete the picture: a black
+hole that never answers (127.0.0.13), a poisoner that answers with data outside its bailiwick
+(127.0.0.14), and a server that serves its zone without ever setting AA (127.0.0.15). A root
+hints file in the IANA named.root format points at the root server.
 
-Nothing here uses any address outside 127.0.0.0/8.
+Nothing here is ever sent to an address outside 127.0.0.0/8. Two delegations carry glue that
+can be no server's address (0.0.0.1, 224.0.0.1, 127.255.255.255, ...): the resolver must
+not send anything there, and the tests check that it does not.
 """
 import os
 import random
@@ -32,6 +35,9 @@ NSD_CONTROL = "/usr/sbin/nsd-control"
 
 ROOT, TLD1, TLD2, EXAMPLE = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
 GOOD, GOOD2, LAME, DEAD, EVIL = "127.0.0.10", "127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"
+NOAA = "127.0.0.15"
+# Glue no resolver should ever send to ("this network", multicast, 127/8's broadcast).
+BAD_GLUE = ["0.0.0.1", "224.0.0.1", "127.255.255.255"]
 
 LAME_ZONES = ["lame%02d.test." % i for i in range(1, 17)]
 DEAD_ZONES = ["dead%02d.test." % i for i in range(1, 17)]
@@ -81,7 +87,18 @@ def zone_test():
         ("evil.test.", 3600, "NS", "ns.evil.test."),
         ("ns.evil.test.", 3600, "A", EVIL),
         ("broken.test.", 3600, "NS", "ns-dead.nic.test."),
+        # served without AA (the scripted not_authoritative())
+        ("noaa.test.", 3600, "NS", "ns.noaa.test."),
+        ("ns.noaa.test.", 3600, "A", NOAA),
+        # glue that is no server's address, beside one good server; then only bad glue
+        ("badglue.test.", 3600, "NS", "ns4.badglue.test."),
+        ("ns4.badglue.test.", 3600, "A", GOOD2),
     ]
+    for i, a in enumerate(BAD_GLUE):
+        rr += [("badglue.test.", 3600, "NS", "ns%d.badglue.test." % (i + 1)),
+               ("ns%d.badglue.test." % (i + 1), 3600, "A", a),
+               ("onlybad.test.", 3600, "NS", "ns%d.onlybad.test." % (i + 1)),
+               ("ns%d.onlybad.test." % (i + 1), 3600, "A", a)]
     for z in LAME_ZONES:
         rr += [(z, 3600, "NS", "ns-lame.nic.test."), (z, 3600, "NS", "ns-good.nic.test.")]
     for z in DEAD_ZONES:
@@ -155,6 +172,9 @@ ZONES = {
                                [("ns.gamma.test.", LAME)]),
     "victim.test.": zone_simple("victim.test.", ["ns.victim.test."], "192.0.2.40",
                                 [("ns.victim.test.", GOOD2)]),
+    "badglue.test.": zone_simple(
+        "badglue.test.", ["ns%d.badglue.test." % i for i in range(1, 5)], "192.0.2.80",
+        [("ns%d.badglue.test." % (i + 1), a) for i, a in enumerate(BAD_GLUE + [GOOD2])]),
 }
 for _z in LAME_ZONES:
     ZONES[_z] = zone_simple(_z, ["ns-lame.nic.test.", "ns-good.nic.test."], "192.0.2.60")
@@ -168,7 +188,7 @@ SERVERS = {
     TLD2: ["test."],
     EXAMPLE: ["example."],
     GOOD: ["alpha.test."] + LAME_ZONES + DEAD_ZONES,
-    GOOD2: ["alpha.test.", "beta.test.", "victim.test."],
+    GOOD2: ["alpha.test.", "beta.test.", "victim.test.", "badglue.test."],
     LAME: ["gamma.test."],
 }
 
@@ -177,6 +197,7 @@ DELEGATIONS = {
     ".": [ROOT], "test.": [TLD1, TLD2], "example.": [EXAMPLE],
     "alpha.test.": [GOOD, GOOD2], "beta.test.": ["host:ns.beta-dns.example."],
     "gamma.test.": [LAME], "victim.test.": [GOOD2], "evil.test.": [EVIL],
+    "noaa.test.": [NOAA], "badglue.test.": [GOOD2],
 }
 for _z in LAME_ZONES:
     DELEGATIONS[_z] = [LAME, GOOD]
@@ -187,7 +208,7 @@ def zone_text(records):
 
 
 def addresses():
-    return sorted(set(SERVERS) | {DEAD, EVIL})
+    return sorted(set(SERVERS) | {DEAD, EVIL, NOAA})
 
 
 def free_port_all(addrs):
@@ -364,6 +385,39 @@ def poisoner(q):
     return r
 
 
+def not_authoritative(q):
+    """ns.noaa.test: serves noaa.test, but AA is never set (as some real servers answer).
+    rec.noaa.test. is answered with RA set as well: a recursive server's answer, lame."""
+    name = q.question[0].name.to_text().lower()
+    rdtype = q.question[0].rdtype
+    r = dns.message.make_response(q)
+    r.flags &= ~dns.flags.AA
+    zone_ns = dns.rrset.from_text("noaa.test.", 3600, "IN", "NS", "ns.noaa.test.")
+    zone_soa = dns.rrset.from_text("noaa.test.", 3600, "IN", "SOA",
+                                   "ns.noaa.test. h.noaa.test. 1 3600 900 604800 60")
+    data = {("www.noaa.test.", dns.rdatatype.A): ("A", "192.0.2.90"),
+            ("rec.noaa.test.", dns.rdatatype.A): ("A", "192.0.2.91"),
+            ("ns.noaa.test.", dns.rdatatype.A): ("A", NOAA),
+            ("noaa.test.", dns.rdatatype.NS): ("NS", "ns.noaa.test."),
+            ("noaa.test.", dns.rdatatype.SOA): None}
+    if name == "rec.noaa.test.":
+        r.flags |= dns.flags.RA
+    if name == "alias.noaa.test.":
+        r.answer.append(dns.rrset.from_text(name, 300, "IN", "CNAME", "www.noaa.test."))
+        name = "www.noaa.test."
+    if (name, rdtype) in data:
+        d = data[(name, rdtype)]
+        r.answer.append(zone_soa if d is None else
+                        dns.rrset.from_text(name, 300, "IN", d[0], d[1]))
+        r.authority.append(zone_ns)
+    elif name in {n for n, _ in data}:
+        r.authority.append(zone_soa)              # NODATA
+    else:
+        r.set_rcode(dns.rcode.NXDOMAIN)
+        r.authority.append(zone_soa)
+    return r
+
+
 class MiniInternet:
     """The servers above, started together; stop() ends them all."""
 
@@ -373,12 +427,13 @@ class MiniInternet:
         self.dir = tempfile.mkdtemp(prefix="mini-internet-")
         self.port = free_port_all(addresses())
         self.nsd = {}
-        self.blackhole = self.evil = None
+        self.blackhole = self.evil = self.noaa = None
         try:
             for addr, zones in SERVERS.items():
                 self.nsd[addr] = Nsd(self.dir, addr, self.port, zones)
             self.blackhole = Scripted(DEAD, self.port, lambda q: None)
             self.evil = Scripted(EVIL, self.port, poisoner)
+            self.noaa = Scripted(NOAA, self.port, not_authoritative)
             timeout = 30
             for n in self.nsd.values():
                 n.wait(timeout)
@@ -394,7 +449,7 @@ class MiniInternet:
     def queries(self):
         """Queries received so far by every server (NSD counters plus the scripted ones)."""
         return sum(self.nsd_stats().values()) + len(self.blackhole.seen()) + \
-            len(self.evil.seen())
+            len(self.evil.seen()) + len(self.noaa.seen())
 
     def nsd_stats(self, key="queries"):
         procs = {a: subprocess.Popen([NSD_CONTROL, "-c", n.conf, "stats_noreset"],
@@ -413,7 +468,7 @@ class MiniInternet:
     def stop(self):
         for n in self.nsd.values():
             n.stop()
-        for s in (self.blackhole, self.evil):
+        for s in (self.blackhole, self.evil, self.noaa):
             if s is not None:
                 s.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -423,8 +478,9 @@ class Dnsr:
     """streamdns-dnsr with a generated INI file, started against a mini internet."""
 
     def __init__(self, build, mini=None, resolver="", server="", cache="", workers=2,
-                 log="debug", admin="", metrics="", sections=""):
-        """sections: more INI text (whole sections, e.g. "[dnssec]\n...") for the end."""
+                 log="debug", admin="", metrics="", sections="", env=None):
+        """sections: more INI text (whole sections, e.g. "[dnssec]\n...") for the end;
+        env: extra environment variables for the process (e.g. an LD_PRELOAD)."""
         from streamdns import free_port
         self.port = free_port()
         # Every instance has its admin endpoint on a port of its own (see http()).
@@ -442,7 +498,8 @@ class Dnsr:
                        admin, metrics, sections))
         self.logf = open(self.logpath, "w")
         self.proc = subprocess.Popen([os.path.join(build, "streamdns-dnsr"), "-c", self.conf],
-                                     stderr=self.logf)
+                                     stderr=self.logf,
+                                     env=dict(os.environ, **env) if env else None)
         try:
             # Class CH is refused at once: an answer means the listeners are up.
             wait_until(lambda: self.query(".", "A", rdclass="CH", timeout=0.2),

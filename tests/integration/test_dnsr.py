@@ -6,6 +6,8 @@ upstream" is checked with the servers' own counters (NSD statistics and the scri
 servers' logs), not with the resolver's word for it.
 """
 import concurrent.futures
+import os
+import re
 import time
 
 import dns.edns
@@ -99,6 +101,51 @@ def test_poisoning_attempts_are_ignored(net, dnsr):
     assert asked_evil and all(n.endswith("evil.test.") for n in asked_evil), asked_evil
 
 
+def test_answers_without_aa_are_the_zones(net, dnsr):
+    """ns.noaa.test serves noaa.test but never sets AA, as real servers sometimes answer.
+    Data within the zone asked is its answer all the same (Unbound reads it so too):
+    positive, through a CNAME in the zone, NXDOMAIN and NODATA with the zone's SOA. Before,
+    each of these was thrown away as lame and the client got SERVFAIL."""
+    r = dnsr.query("www.noaa.test.")
+    assert r.rcode() == dns.rcode.NOERROR and addrs(r) == ["192.0.2.90"], r
+    r, sent = upstream_delta(net, lambda: dnsr.query("www.noaa.test."))
+    assert addrs(r) == ["192.0.2.90"] and sent == 0             # cached as an answer
+    r = dnsr.query("alias.noaa.test.")
+    assert answer_types(r) == [("alias.noaa.test.", "CNAME"), ("www.noaa.test.", "A")]
+    r = dnsr.query("nope.noaa.test.")
+    assert r.rcode() == dns.rcode.NXDOMAIN and r.authority[0].rdtype == dns.rdatatype.SOA
+    r, sent = upstream_delta(net, lambda: dnsr.query("nope.noaa.test.", "TXT"))
+    assert r.rcode() == dns.rcode.NXDOMAIN and sent == 0         # the NXDOMAIN was cached
+    r = dnsr.query("www.noaa.test.", "TXT")
+    assert r.rcode() == dns.rcode.NOERROR and not r.answer
+    assert r.authority[0].rdtype == dns.rdatatype.SOA
+    # RA without AA: a recursive server answering from its cache, not the zone's: lame.
+    r = dnsr.query("rec.noaa.test.", use_edns=0)
+    assert r.rcode() == dns.rcode.SERVFAIL and ede(r)[0] == 22, r
+    asked = [n for n, _ in net.noaa.seen()]
+    assert asked and all(n.endswith("noaa.test.") for n in asked), asked
+
+
+def test_unusable_glue_is_never_queried(net, dnsr):
+    """badglue.test's NS have glue 0.0.0.1, 224.0.0.1 and 127.255.255.255 beside one real
+    server; onlybad.test's only those three. Nothing is sent to them: the first zone is
+    resolved through its real server, the second fails at once with a reason, not after
+    timeouts. Loopback glue is used all along (the root hints are on loopback)."""
+    for name in ("www.badglue.test.", "www2.badglue.test."):
+        r = dnsr.query(name)
+        assert r.rcode() == dns.rcode.NOERROR and addrs(r) == ["192.0.2.80"], r
+    r = dnsr.query("www.onlybad.test.", use_edns=0)
+    assert r.rcode() == dns.rcode.SERVFAIL, r
+    assert ede(r) == (22, "server addresses not queried (special-use or loopback)")
+    log = dnsr.read_log()
+    for a in mi.BAD_GLUE:
+        sent = [l for l in log.splitlines() if " to %s:" % a in l]
+        assert not sent, sent
+        assert "not querying %s:%d: special-use address" % (a, net.port) in log
+    assert "do-not-query-localhost: root hints on loopback" in log
+    assert dnsr.stats()["addrs_skipped"] >= 2 * len(mi.BAD_GLUE)   # both zones' glue
+
+
 def test_queries_leave_from_new_ports_with_random_ids(net, dnsr):
     """RFC 5452: each upstream query has its own source port and an unpredictable id."""
     before = len(net.evil.seen())
@@ -153,6 +200,63 @@ def test_cache_hit_sends_nothing_upstream(net, dnsr):
         lower_ttl, "the cached TTL of www.gamma.test. to fall below %d" % r1.answer[0].ttl,
         15, log=dnsr.read_log, interval=0.1))
     assert addrs(r2) == ["192.0.2.30"] and sent2 == 0
+
+
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+def test_cache_ages_on_the_monotonic_clock(net, tmp_path):
+    """The wall clock jumps two days ahead, then two days back, under a running dnsr
+    (libfaketime, its offset read from a file at every call; CLOCK_MONOTONIC left alone).
+    A cached answer (TTL 300) is still served from the cache, its TTL counting down as
+    real time passes: neither expired by the jump ahead nor stretched by the jump back."""
+    if not os.path.exists(LIBFAKETIME):
+        pytest.skip("libfaketime is not installed (make deps: Debian package faketime)")
+    offset = tmp_path / "faketime"
+    offset.write_text("+0\n")
+    d = mi.Dnsr(BUILD, net, env={"LD_PRELOAD": LIBFAKETIME, "FAKETIME_NO_CACHE": "1",
+                                 "FAKETIME_TIMESTAMP_FILE": str(offset),
+                                 "FAKETIME_DONT_FAKE_MONOTONIC": "1"})
+    try:
+        def log_date():
+            """The date of dnsr's latest log line (stamped with CLOCK_REALTIME)."""
+            d.stats()
+            stamps = re.findall(r"^(\d{4}-\d\d-\d\d)T", d.read_log(), re.M)
+            assert stamps, d.read_log()[-2000:]
+            return time.strptime(stamps[-1], "%Y-%m-%d")
+
+        def cached_ttl():
+            """The TTL of www.gamma.test. as dnsr answers it, from its cache."""
+            r, sent = upstream_delta(net, lambda: d.query("www.gamma.test."))
+            assert addrs(r) == ["192.0.2.30"] and sent == 0, (r, sent)
+            return r.answer[0].ttl
+
+        def assert_aged(ttl, what):
+            # Down by the real time since before it was cached (whole seconds: one more
+            # for the rounding), never up.
+            elapsed = time.monotonic() - t0
+            assert ttl1 - elapsed - 1 <= ttl <= ttl1, (what, ttl1, ttl, elapsed)
+
+        t0 = time.monotonic()
+        r1, sent1 = upstream_delta(net, lambda: d.query("www.gamma.test."))
+        assert addrs(r1) == ["192.0.2.30"] and sent1 > 0
+        ttl1 = r1.answer[0].ttl
+        today = log_date()
+        for jump in ("+2d", "-2d"):
+            offset.write_text(jump + "\n")
+            # The jump took effect in dnsr (its log's date moved), or this proves nothing.
+            day = log_date()
+            assert (day > today) if jump[0] == "+" else (day < today), \
+                "libfaketime did not move dnsr's wall clock by %s: %s" % (jump, day)
+            ttl = cached_ttl()
+            assert_aged(ttl, jump)
+        # ... and still counting down, second by second, on the clock that did not jump.
+        wait_until(lambda: cached_ttl() < ttl, "the cached TTL to fall below %d" % ttl, 15,
+                   log=d.read_log, interval=0.1)
+        assert_aged(cached_ttl(), "later")
+    finally:
+        offset.write_text("+0\n")
+        d.stop()
 
 
 def test_nxdomain_cached(net, dnsr):

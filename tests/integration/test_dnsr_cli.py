@@ -58,6 +58,17 @@ def test_every_error_with_file_and_line():
         assert any(l.startswith(prefix) for l in lines), (prefix, err)
 
 
+def test_do_not_query_localhost():
+    for v in ("yes", "no"):
+        rc, _, err = check("[resolver]\ndo-not-query-localhost = %s\n" % v)
+        assert rc == 0, err
+    rc, _, err = check("[resolver]\ndo-not-query-localhost = maybe\n")
+    assert rc == 1
+    assert err.startswith("FILE:2: do-not-query-localhost: 'maybe' is not yes or no"), err
+    p = subprocess.run([DNSR, "--help"], capture_output=True, text=True, timeout=10)
+    assert "do-not-query-localhost" in p.stdout + p.stderr
+
+
 def test_keys_together():
     rc, _, err = check("[resolver]\nmode = forward\n")
     assert rc == 1 and "FILE: forwarders: required with mode = forward" in err

@@ -32,6 +32,9 @@ QUERIES = [
     ("www.gamma.test.", "A"), ("www.victim.test.", "A"), ("ns.victim.test.", "A"),
     ("www.lame01.test.", "A"), ("www.lame02.test.", "A"), ("www.evil.test.", "A"),
     ("nothing.evil.test.", "A"),
+    # a zone whose server never sets AA: answers, a CNAME, NXDOMAIN and NODATA all the same
+    ("www.noaa.test.", "A"), ("alias.noaa.test.", "A"), ("nope.noaa.test.", "A"),
+    ("www.noaa.test.", "TXT"),
     # CNAME and DNAME chains across zones, into NXDOMAIN, into a loop
     ("cname-ext.alpha.test.", "A"), ("cname-ext.alpha.test.", "CNAME"),
     ("cname-in.alpha.test.", "A"), ("chain1.alpha.test.", "A"), ("chain1.alpha.test.", "TXT"),

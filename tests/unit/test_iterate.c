@@ -335,6 +335,63 @@ test_referral(void **state)
 	assert_int_equal(j.naddrs, 0);
 }
 
+/*
+ * Glue that cannot be a server's address is never a cut address; loopback glue only when
+ * the environment allows it (do-not-query-localhost off, or root hints on loopback).
+ */
+static void
+test_referral_unusable_glue(void **state)
+{
+	static const char *bad[] = { "0.0.0.1", "224.0.0.1", "127.255.255.255",
+	    "255.255.255.255", "ff02::1", "::" };
+
+	iter_env_clear(&env);
+	conf.do_not_query_localhost = true;
+	iter_env_init(&env);		/* no root hints at all: none on loopback */
+	assert_false(env.query_loopback);
+	begin("www.example.com.", DNS_TYPE_A, 0, DNS_RCODE_NOERROR);
+	rr_name(WIRE_NS, "example.com.", DNS_TYPE_NS, "ns1.example.com.");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		rr_addr(WIRE_AR, "ns1.example.com.", bad[i]);
+	rr_addr(WIRE_AR, "ns1.example.com.", "127.0.0.1");
+	rr_addr(WIRE_AR, "ns1.example.com.", "::1");
+	rr_addr(WIRE_AR, "ns1.example.com.", "192.0.2.1");
+	assert_int_equal(judge("com.", "www.example.com.", DNS_TYPE_A), V_REFERRAL);
+	assert_int_equal(j.naddrs, 1);		/* 192.0.2.1 alone */
+	/* Counted each time met: the glue, then the same glue from the cache. */
+	assert_true(atomic_load(&env.stats.addrs_skipped) >= 8);
+	/* Allowed loopback (the tests' mini internet): 127.0.0.1 and ::1 too, no more. */
+	env.query_loopback = true;
+	begin("www.example.net.", DNS_TYPE_A, 0, DNS_RCODE_NOERROR);
+	rr_name(WIRE_NS, "example.net.", DNS_TYPE_NS, "ns1.example.net.");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		rr_addr(WIRE_AR, "ns1.example.net.", bad[i]);
+	rr_addr(WIRE_AR, "ns1.example.net.", "127.0.0.1");
+	rr_addr(WIRE_AR, "ns1.example.net.", "::1");
+	assert_int_equal(judge("net.", "www.example.net.", DNS_TYPE_A), V_REFERRAL);
+	assert_int_equal(j.naddrs, 2);
+	/* Root hints on loopback allow loopback servers whatever the setting. */
+	{
+		static struct hints h;
+		struct sockaddr_in *sin = (struct sockaddr_in *)&h.ns[0].addr[0];
+
+		memset(&h, 0, sizeof(h));
+		h.nns = 1;
+		h.ns[0].naddr = 1;
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(0x7f000002);
+		iter_env_clear(&env);
+		env.start = &h;
+		iter_env_init(&env);
+		assert_true(env.query_loopback);
+		sin->sin_addr.s_addr = htonl(0xc0000201);	/* 192.0.2.1 */
+		iter_env_clear(&env);
+		iter_env_init(&env);
+		assert_false(env.query_loopback);
+		env.start = NULL;
+	}
+}
+
 /* The deepest NS at or above the name wins; a referral may skip levels. */
 static void
 test_referral_deepest(void **state)
@@ -386,26 +443,114 @@ test_upward_referral(void **state)
 	assert_int_equal(judge("example.com.", "www.example.com.", DNS_TYPE_A), V_BAD);
 }
 
+/* ---- answers without AA (Unbound's response_type_from_server) ---- */
+
+/* Data of the zone asked is an answer, AA or not: many servers leave AA clear. */
+static void
+test_not_aa_answer(void **state)
+{
+	begin("www.example.", DNS_TYPE_A, 0, DNS_RCODE_NOERROR);
+	rr_addr(WIRE_AN, "www.example.", "192.0.2.80");
+	assert_int_equal(judge("example.", "www.example.", DNS_TYPE_A), V_DONE);
+	assert_int_equal(j.rcode, DNS_RCODE_NOERROR);
+	assert_int_equal(j.nan, 1);
+	assert_true(cached("www.example.", DNS_TYPE_A, CACHE_RANK_ANSWER));
+	/* With the zone's own NS beside it (what NSD-like servers add): still the answer. */
+	begin("mail.example.", DNS_TYPE_A, 0, DNS_RCODE_NOERROR);
+	rr_addr(WIRE_AN, "mail.example.", "192.0.2.25");
+	rr_name(WIRE_NS, "example.", DNS_TYPE_NS, "ns1.example.");
+	assert_int_equal(judge("example.", "mail.example.", DNS_TYPE_A), V_DONE);
+	/* A CNAME chain within the zone is followed as with AA. */
+	begin("alias.example.", DNS_TYPE_A, 0, DNS_RCODE_NOERROR);
+	rr_name(WIRE_AN, "alias.example.", DNS_TYPE_CNAME, "host.example.");
+	rr_addr(WIRE_AN, "host.example.", "192.0.2.26");
+	assert_int_equal(judge("example.", "alias.example.", DNS_TYPE_A), V_DONE);
+	assert_int_equal(j.nan, 2);
+	/* NXDOMAIN and NODATA with the zone's SOA are negative answers, cached. */
+	begin("nope.example.", DNS_TYPE_A, 0, DNS_RCODE_NXDOMAIN);
+	rr_soa(WIRE_NS, "example.");
+	assert_int_equal(judge("example.", "nope.example.", DNS_TYPE_A), V_DONE);
+	assert_int_equal(j.rcode, DNS_RCODE_NXDOMAIN);
+	assert_true(j.neg);
+	begin("www.example.", DNS_TYPE_AAAA, 0, DNS_RCODE_NOERROR);
+	rr_soa(WIRE_NS, "example.");
+	assert_int_equal(judge("example.", "www.example.", DNS_TYPE_AAAA), V_DONE);
+	assert_int_equal(j.rcode, DNS_RCODE_NOERROR);
+	assert_true(j.neg);
+}
+
+/* Without AA, what is outside the zone asked is still not believed. */
+static void
+test_not_aa_out_of_bailiwick(void **state)
+{
+	/* The forged target of a CNAME out of the zone: asked again there, not cached. */
+	begin("www.example.", DNS_TYPE_A, 0, DNS_RCODE_NOERROR);
+	rr_name(WIRE_AN, "www.example.", DNS_TYPE_CNAME, "www.victim.test.");
+	rr_addr(WIRE_AN, "www.victim.test.", "203.0.113.66");
+	assert_int_equal(judge("example.", "www.example.", DNS_TYPE_A), V_RESTART);
+	assert_name(j.cur, "www.victim.test.");
+	assert_false(cached("www.victim.test.", DNS_TYPE_A, CACHE_RANK_GLUE));
+	/* A name outside the zone the server was asked as: not its to answer. */
+	begin("www.victim.test.", DNS_TYPE_A, 0, DNS_RCODE_NOERROR);
+	rr_addr(WIRE_AN, "www.victim.test.", "203.0.113.66");
+	assert_int_equal(judge("example.", "www.victim.test.", DNS_TYPE_A), V_BAD);
+	assert_false(cached("www.victim.test.", DNS_TYPE_A, CACHE_RANK_GLUE));
+	/* ... not even with AA. */
+	begin("www.victim.test.", DNS_TYPE_A, DNS_FLAG_AA, DNS_RCODE_NOERROR);
+	rr_addr(WIRE_AN, "www.victim.test.", "203.0.113.66");
+	assert_int_equal(judge("example.", "www.victim.test.", DNS_TYPE_A), V_BAD);
+	assert_false(cached("www.victim.test.", DNS_TYPE_A, CACHE_RANK_GLUE));
+	/* A NODATA whose SOA is another zone's: no proof of anything. */
+	begin("www.example.", DNS_TYPE_TXT, 0, DNS_RCODE_NOERROR);
+	rr_soa(WIRE_NS, "test.");
+	assert_int_equal(judge("example.", "www.example.", DNS_TYPE_TXT), V_BAD);
+}
+
+/* Without AA, NS below the cut makes a referral; RA makes a recursive server: lame. */
+static void
+test_not_aa_referral_or_lame(void **state)
+{
+	/* An answer beside a delegation of its name: the child is asked. */
+	begin("www.sub.example.", DNS_TYPE_A, 0, DNS_RCODE_NOERROR);
+	rr_addr(WIRE_AN, "www.sub.example.", "203.0.113.9");
+	rr_name(WIRE_NS, "sub.example.", DNS_TYPE_NS, "ns.sub.example.");
+	rr_addr(WIRE_AR, "ns.sub.example.", "192.0.2.53");
+	assert_int_equal(judge("example.", "www.sub.example.", DNS_TYPE_A), V_REFERRAL);
+	assert_name(j.zone, "sub.example.");
+	assert_int_equal(j.naddrs, 1);
+	assert_false(cached("www.sub.example.", DNS_TYPE_A, CACHE_RANK_GLUE));
+	/* A recursive server answering from its cache (RA, no AA). */
+	begin("www.example.", DNS_TYPE_A, DNS_FLAG_RA, DNS_RCODE_NOERROR);
+	rr_addr(WIRE_AN, "www.example.", "192.0.2.80");
+	assert_int_equal(judge("example.", "www.example.", DNS_TYPE_A), V_BAD);
+	begin("nope.example.", DNS_TYPE_A, DNS_FLAG_RA, DNS_RCODE_NXDOMAIN);
+	rr_soa(WIRE_NS, "example.");
+	assert_int_equal(judge("example.", "nope.example.", DNS_TYPE_A), V_BAD);
+	/* ... but with AA it is the zone's server, RA or not. */
+	begin("www.example.", DNS_TYPE_A, DNS_FLAG_RA | DNS_FLAG_AA, DNS_RCODE_NOERROR);
+	rr_addr(WIRE_AN, "www.example.", "192.0.2.80");
+	assert_int_equal(judge("example.", "www.example.", DNS_TYPE_A), V_DONE);
+}
+
 /* Neither answer nor referral. */
 static void
 test_lame_or_bad(void **state)
 {
-	/* An answer without AA from an iterated server is not believed. */
+	/* An empty non-AA NOERROR: no SOA, so no NODATA (what a server that lost the zone
+	 * sends); the zone's own NS without AA and without SOA is no better. */
 	begin("www.example.", DNS_TYPE_A, 0, DNS_RCODE_NOERROR);
-	rr_addr(WIRE_AN, "www.example.", "192.0.2.80");
 	assert_int_equal(judge("example.", "www.example.", DNS_TYPE_A), V_BAD);
 	assert_false(cached("www.example.", DNS_TYPE_A, CACHE_RANK_GLUE));
-	/* Non-AA NXDOMAIN, or an empty non-AA NOERROR. */
-	begin("www.example.", DNS_TYPE_A, 0, DNS_RCODE_NXDOMAIN);
-	rr_soa(WIRE_NS, "example.");
-	assert_int_equal(judge("example.", "www.example.", DNS_TYPE_A), V_BAD);
 	begin("www.example.", DNS_TYPE_A, 0, DNS_RCODE_NOERROR);
+	rr_name(WIRE_NS, "example.", DNS_TYPE_NS, "ns1.example.");
 	assert_int_equal(judge("example.", "www.example.", DNS_TYPE_A), V_BAD);
-	/* An SOA beside the NS is a negative answer, not a referral. */
+	/* An SOA beside the NS is a negative answer, not a referral: the SOA is of the zone
+	 * asked, so without AA it is a NODATA for the name (as Unbound reads it). */
 	begin("www.sub.example.", DNS_TYPE_A, 0, DNS_RCODE_NOERROR);
 	rr_soa(WIRE_NS, "example.");
 	rr_name(WIRE_NS, "sub.example.", DNS_TYPE_NS, "ns.sub.example.");
-	assert_int_equal(judge("example.", "www.sub.example.", DNS_TYPE_A), V_BAD);
+	assert_int_equal(judge("example.", "www.sub.example.", DNS_TYPE_A), V_DONE);
+	assert_false(cached("sub.example.", DNS_TYPE_NS, CACHE_RANK_GLUE));
 	/* SERVFAIL, REFUSED, FORMERR, NOTIMP. */
 	static const uint16_t rcodes[] = { DNS_RCODE_SERVFAIL, DNS_RCODE_REFUSED,
 	    DNS_RCODE_FORMERR, DNS_RCODE_NOTIMP };
@@ -489,9 +634,13 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_nxdomain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nodata, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_referral, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_referral_unusable_glue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_referral_deepest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_referral_out_of_bailiwick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upward_referral, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_aa_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_aa_out_of_bailiwick, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_aa_referral_or_lame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lame_or_bad, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_our_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forward_mode, setup, teardown),
