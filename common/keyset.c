@@ -25,7 +25,6 @@
 #include "common/conf.h"
 #include "common/keyset.h"
 
-#define DNSKEY_PROTOCOL		3	/* RFC 4034 2.1.2: the only value */
 #define DS_DIGEST_SHA256	2
 #define ED25519_PUB_LEN		crypto_sign_PUBLICKEYBYTES
 #define ED25519_SEED_LEN	crypto_sign_SEEDBYTES

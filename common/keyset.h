@@ -29,6 +29,8 @@
 #define DNSSEC_ALG_ED25519		15
 #define DNSKEY_FLAG_ZONE		0x0100
 #define DNSKEY_FLAG_SEP			0x0001
+#define DNSKEY_FLAG_REVOKE		0x0080	/* RFC 5011 7: the key may no longer be trusted */
+#define DNSKEY_PROTOCOL			3	/* RFC 4034 2.1.2: the only value */
 
 enum keyset_role {
 	KEY_CSK,	/* signs everything; its DS is at the parent */

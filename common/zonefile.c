@@ -18,7 +18,7 @@
  * Given to the scanner as the default TTL: above 2^31-1 (RFC 2181 8), so no valid TTL
  * equals it, and a record carrying it had neither a TTL of its own nor a $TTL above it.
  */
-#define TTL_UNSET	UINT32_MAX
+#define TTL_UNSET	ZONEFILE_TTL_REQUIRED
 #define NONE		UINT32_MAX
 #define STDIN_NAME	"-"
 #define STDIN_MAX	(1024u * 1024 * 1024)	/* read from a pipe, held in memory */
@@ -70,6 +70,8 @@ struct loader {
 	size_t			 table_cap;	/* a power of two */
 	uint32_t		 last_set;	/* the set of the previous record */
 	bool			 no_origin;
+	zonefile_check_fn	 check;
+	void			*check_arg;
 	zonefile_error_fn	 err;
 	void			*arg;
 	size_t			 nerrors;
@@ -303,12 +305,17 @@ on_record(struct loader *ld, const zs_scanner_t *s)
 	const char *problem = record_problem(ld, s);
 	uint32_t fi, si;
 
+	if (problem == NULL) {
+		memcpy(owner, s->r_owner, s->r_owner_length);
+		dname_lower(owner);
+		if (ld->check != NULL)
+			problem = ld->check(ld->check_arg, owner, s->r_type, s->r_data,
+			    s->r_data_length);
+	}
 	if (problem != NULL) {
 		report(ld, FNAME(s), s->line_counter, "%s", problem);
 	} else if (ld->nerrors == 0) {
 		/* After an error nothing is kept: only further errors are of interest. */
-		memcpy(owner, s->r_owner, s->r_owner_length);
-		dname_lower(owner);
 		if ((fi = file_index(ld->p, FNAME(s))) == NONE ||
 		    (si = set_find(ld, owner, s->r_owner_length, s->r_type, fi,
 		    s->line_counter)) == NONE || rec_add(ld, si, s) != 0)
@@ -502,11 +509,23 @@ struct zonefile *
 zonefile_load(const char *path, const char *origin, zonefile_error_fn err, void *arg,
     size_t *nerrors)
 {
+	struct zonefile_opts o = { origin, ZONEFILE_TTL_REQUIRED, NULL, NULL };
+
+	return zonefile_load_opts(path, &o, err, arg, nerrors);
+}
+
+struct zonefile *
+zonefile_load_opts(const char *path, const struct zonefile_opts *o, zonefile_error_fn err,
+    void *arg, size_t *nerrors)
+{
+	const char *origin = o->origin;
 	struct loader ld;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.err = err;
 	ld.arg = arg;
+	ld.check = o->check;
+	ld.check_arg = o->check_arg;
 	ld.no_origin = origin == NULL;
 	ld.zf = calloc(1, sizeof(*ld.zf));
 	ld.p = calloc(1, sizeof(*ld.p));
@@ -515,7 +534,8 @@ zonefile_load(const char *path, const char *origin, zonefile_error_fn err, void 
 	} else {
 		ld.zf->priv = ld.p;
 		ld.chain[ld.chain_len++] = realpath(path, NULL);
-		scan(&ld, path, origin != NULL ? origin : NO_ORIGIN_TEXT, TTL_UNSET, NULL, 0, 0);
+		scan(&ld, path, origin != NULL ? origin : NO_ORIGIN_TEXT, o->default_ttl, NULL,
+		    0, 0);
 		free(ld.chain[--ld.chain_len]);
 		if (ld.nerrors == 0 && assemble(&ld) != 0)
 			report(&ld, path, 0, "out of memory");

@@ -56,6 +56,32 @@ typedef void (*zonefile_error_fn)(void *arg, const char *file, uint64_t line,
 struct zonefile *zonefile_load(const char *path, const char *origin, zonefile_error_fn err,
     void *arg, size_t *nerrors);
 
+/*
+ * Looks at one record before it is kept: returns NULL to keep it, or the reason it is
+ * refused, reported at the record's own line (the RRset's line is that of its first
+ * record only). owner is lower-case wire format.
+ */
+typedef const char *(*zonefile_check_fn)(void *arg, const uint8_t *owner, uint16_t type,
+    const uint8_t *rdata, size_t len);
+
+/* What a caller of zonefile_load_opts() may ask beyond zonefile_load(). */
+struct zonefile_opts {
+	const char		*origin;	/* as zonefile_load()'s */
+	/*
+	 * The TTL of a record that has neither its own nor a $TTL above it, for files whose
+	 * TTLs mean nothing (trust anchors: Debian's root.key has none);
+	 * ZONEFILE_TTL_REQUIRED makes such a record an error, as zonefile_load() does.
+	 */
+	uint32_t		 default_ttl;
+	zonefile_check_fn	 check;		/* NULL: every record is kept */
+	void			*check_arg;
+};
+#define ZONEFILE_TTL_REQUIRED	UINT32_MAX
+
+/* zonefile_load() with the options o. */
+struct zonefile *zonefile_load_opts(const char *path, const struct zonefile_opts *o,
+    zonefile_error_fn err, void *arg, size_t *nerrors);
+
 /* Frees the zonefile and everything it owns; NULL is accepted. */
 void zonefile_free(struct zonefile *zf);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "dnsr/anchor.h"
 #include "dnsr/dnsr.h"
 #include "dnsr/hints.h"
 #include "common/log.h"
@@ -19,6 +20,41 @@ check_mode(const char *value, char *err, size_t errlen)
 		return 0;
 	snprintf(err, errlen, "'%s' is not recursive or forward", value);
 	return -1;
+}
+
+static int
+check_validation(const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0 ||
+	    strcmp(value, "permissive") == 0)
+		return 0;
+	snprintf(err, errlen, "'%s' is not yes, no or permissive", value);
+	return -1;
+}
+
+static int
+any_item(void *arg, const char *item, char *err, size_t errlen)
+{
+	return 0;
+}
+
+/* Only counted here: the files are read once every key is known (load_anchors()). */
+static int
+check_anchor_files(const char *value, char *err, size_t errlen)
+{
+	long n = conf_list_each(value, ANCHORS_MAX_FILES, any_item, NULL, err, errlen);
+
+	if (n > ANCHORS_MAX_FILES) {
+		snprintf(err, errlen, "more than %d files", ANCHORS_MAX_FILES);
+		return -1;
+	}
+	return n < 0 ? -1 : 0;
+}
+
+static int
+check_domain_insecure(const char *value, char *err, size_t errlen)
+{
+	return anchors_set_insecure(NULL, value, err, errlen);
 }
 
 /* ADDR or ADDR:PORT ([V6]:PORT), port 53 when left out; an empty list is allowed. */
@@ -155,6 +191,14 @@ static const struct conf_key dnsr_keys[] = {
 	{ "cache", "max-negative-ttl", CONF_INT, 0, 86400, "3600", OFF(max_negative_ttl), NULL,
 	    "seconds; NXDOMAIN and NODATA are cached at most this long (RFC 2308 5); "
 	    "the SOA sent with them keeps its own TTL" },
+	{ "dnssec", "validation", CONF_STR, 0, 0, "yes", OFF(validation_str), check_validation,
+	    "yes, no, or permissive (validate and log, but never SERVFAIL for DNSSEC)" },
+	{ "dnssec", "trust-anchor-file", CONF_STR, 0, 0, "/usr/share/dns/root.key",
+	    OFF(trust_anchor_file), check_anchor_files,
+	    "FILE, ...: DS or DNSKEY records in master-file format, any owners; relative to "
+	    "this file's directory; not read with validation = no" },
+	{ "dnssec", "domain-insecure", CONF_STR, 0, 0, "", OFF(domain_insecure),
+	    check_domain_insecure, "NAME, ...: no validation at or below these domains" },
 	{ "log", "level", CONF_SHARED, .offset = OFF(log_level) },
 	{ "admin", "listen", CONF_SHARED, .offset = OFF(admin_listen), .def = "127.0.0.1:8054" },
 	{ "admin", "token-file", CONF_SHARED, .offset = OFF(admin_token_file) },
@@ -210,7 +254,65 @@ check_socket(struct dnsr_conf *c, const char *path, FILE *errout)
 	return errors;
 }
 
-/* What no single key can say: combinations, and that the root hints load. */
+/* Where load_anchors() collects the anchor files' paths, resolved. */
+struct anchor_paths {
+	const char	*confpath;
+	char		*v[ANCHORS_MAX_FILES];
+	size_t		 n;
+};
+
+/* A conf_item_fn: one trust-anchor-file entry (the key's check bounded their number). */
+static int
+add_anchor_path(void *arg, const char *item, char *err, size_t errlen)
+{
+	struct anchor_paths *p = arg;
+
+	p->v[p->n++] = resolve_path(p->confpath, item);
+	return 0;
+}
+
+/*
+ * With validation on or permissive, the trust anchors must load: a resolver that quietly
+ * stopped validating because a file went missing would hand out forgeable answers as if
+ * nothing had changed. With validation = no the files are not read at all.
+ */
+static int
+load_anchors(struct dnsr_conf *c, const char *path, FILE *errout)
+{
+	struct anchor_paths p = { path, { NULL }, 0 };
+	char err[256];
+	int errors = 0;
+
+	if (strcmp(c->validation_str, "no") == 0)
+		c->validation = DNSR_VALIDATION_NO;
+	else if (strcmp(c->validation_str, "permissive") == 0)
+		c->validation = DNSR_VALIDATION_PERMISSIVE;
+	else
+		c->validation = DNSR_VALIDATION_YES;
+	if (c->validation == DNSR_VALIDATION_NO)
+		return 0;
+	(void)conf_list_each(c->trust_anchor_file, ANCHORS_MAX_FILES, add_anchor_path, &p, err,
+	    sizeof(err));
+	if (p.n == 0) {
+		fprintf(errout, "%s: trust-anchor-file: required with validation = %s\n", path,
+		    c->validation_str);
+		return 1;
+	}
+	if ((c->anchors = anchors_load((const char *const *)p.v, p.n, errout)) == NULL) {
+		fprintf(errout, "%s: trust-anchor-file: the trust anchors do not load (above); "
+		    "validation = %s needs them\n", path, c->validation_str);
+		errors++;
+	} else if (anchors_set_insecure(c->anchors, c->domain_insecure, err,
+	    sizeof(err)) != 0) {
+		fprintf(errout, "%s: domain-insecure: %s\n", path, err);
+		errors++;
+	}
+	for (size_t i = 0; i < p.n; i++)
+		free(p.v[i]);
+	return errors;
+}
+
+/* What no single key can say: combinations, and that the root hints and anchors load. */
 static int
 check_together(struct dnsr_conf *c, const char *path, FILE *errout)
 {
@@ -240,6 +342,7 @@ check_together(struct dnsr_conf *c, const char *path, FILE *errout)
 			errors++;
 		}
 	}
+	errors += load_anchors(c, path, errout);
 	return errors;
 }
 
@@ -263,4 +366,6 @@ dnsr_conf_free(struct dnsr_conf *c)
 	c->root_hints_path = NULL;
 	free(c->socket_path);
 	c->socket_path = NULL;
+	anchors_free(c->anchors);
+	c->anchors = NULL;
 }

@@ -12,6 +12,11 @@
 
 enum dnsr_mode { DNSR_RECURSIVE, DNSR_FORWARD };
 
+/* [dnssec] validation: permissive validates and logs, but answers bogus data as insecure. */
+enum dnsr_validation { DNSR_VALIDATION_NO, DNSR_VALIDATION_YES, DNSR_VALIDATION_PERMISSIVE };
+
+struct anchors;
+
 struct dnsr_conf {
 	/* [server] */
 	char		*listen;
@@ -45,6 +50,10 @@ struct dnsr_conf {
 	int		 min_ttl;		/* seconds */
 	int		 max_ttl;
 	int		 max_negative_ttl;
+	/* [dnssec] */
+	char		*validation_str;
+	char		*trust_anchor_file;	/* comma-separated paths */
+	char		*domain_insecure;	/* comma-separated names */
 	/* [log] */
 	char		*log_level;
 	/* [admin] */
@@ -62,6 +71,13 @@ struct dnsr_conf {
 	char		*socket_path;		/* likewise; NULL when there is no socket */
 	mode_t		 socket_mode;
 	gid_t		 socket_gid;		/* (gid_t)-1: no socket-group */
+	enum dnsr_validation validation;
+	/*
+	 * The trust anchors and domain-insecure names (dnsr/anchor.h), loaded here so that
+	 * --check-config and start-up read the files once and alike; NULL with validation =
+	 * no. Owned by the configuration, read by every worker through iter_env's conf.
+	 */
+	struct anchors	*anchors;
 };
 
 /* The one config table (dnsr/config.c), for --help and the README. */
@@ -69,7 +85,8 @@ extern const struct conf_schema dnsr_conf_schema;
 
 /*
  * Loads and validates path (also what the keys mean together: forwarders in forward mode,
- * min-ttl <= max-ttl); prints "file:line: key: reason" lines to errout; returns the
+ * min-ttl <= max-ttl; the root hints and, unless validation = no, the trust anchors
+ * load); prints "file:line: key: reason" lines to errout; returns the
  * number of errors. dnsr_conf_free() it either way.
  */
 int dnsr_conf_load(struct dnsr_conf *c, const char *path, FILE *errout);

@@ -8,6 +8,7 @@
 #include <event2/thread.h>
 
 #include "dnsr/admin.h"
+#include "dnsr/anchor.h"
 #include "dnsr/cache.h"
 #include "dnsr/dnsr.h"
 #include "dnsr/hints.h"
@@ -20,7 +21,7 @@ static const struct daemon_info dnsr_info = {
 	"streamdns-dnsr",
 	"A recursive DNS resolver with its own cache (iterating from the root hints, or\n"
 	"forwarding).",
-	"check the configuration (and the root hints) and exit",
+	"check the configuration (the root hints and trust anchors too) and exit",
 	"\nSignals: TERM/INT stop, USR1 logs the counters.\n"
 	"\nConfiguration keys:\n",
 	&dnsr_conf_schema,
@@ -65,6 +66,22 @@ load_start(const struct dnsr_conf *conf, struct hints *start)
 		    "queried", conf->mode == DNSR_FORWARD ? "forwarders" : "root hints");
 }
 
+/*
+ * The trust anchors were loaded with the configuration (dnsr_conf_load() fails when
+ * they do not); workers reach them through iter_env's conf. Say what is in force.
+ */
+static void
+log_dnssec(const struct dnsr_conf *conf)
+{
+	if (conf->validation == DNSR_VALIDATION_NO) {
+		log_info("DNSSEC validation off (validation = no): answers are not checked");
+		return;
+	}
+	log_info("DNSSEC validation %s: %zu trust anchors from %s%s%s",
+	    conf->validation_str, anchors_count(conf->anchors), conf->trust_anchor_file,
+	    conf->domain_insecure[0] != '\0' ? "; domain-insecure: " : "", conf->domain_insecure);
+}
+
 /* Signals go to this thread only: sigwait() until told to stop. */
 static void
 wait_for_stop(const sigset_t *sigs, struct dnsr_server *srv, struct cache *cache)
@@ -101,6 +118,7 @@ run(const struct dnsr_conf *conf)
 
 	daemon_block_signals(&sigs, SIGUSR1);
 	load_start(conf, &start);
+	log_dnssec(conf);
 	evthread_use_pthreads();	/* loopexit is called on the workers' bases from here */
 	if ((cache = cache_new(conf->cache_size, &lim)) == NULL || (infra = infra_new()) == NULL)
 		fatalx("out of memory");

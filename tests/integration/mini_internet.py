@@ -475,12 +475,16 @@ class MiniInternet:
 
 
 class Dnsr:
-    """streamdns-dnsr with a generated INI file, started against a mini internet."""
+    """streamdns-dnsr with a generated INI file, started against a mini internet.
+
+    dnssec is the body of the [dnssec] section. The mini internet is unsigned and its root
+    is not the real one, so validation is off unless a test asks for it."""
 
     def __init__(self, build, mini=None, resolver="", server="", cache="", workers=2,
-                 log="debug", admin="", metrics="", sections="", env=None):
-        """sections: more INI text (whole sections, e.g. "[dnssec]\n...") for the end;
-        env: extra environment variables for the process (e.g. an LD_PRELOAD)."""
+                 log="debug", admin="", metrics="", sections="", env=None,
+                 dnssec="validation = no\n"):
+        """sections: more INI text (whole sections) for the end; env: extra environment
+        variables for the process (e.g. an LD_PRELOAD)."""
         from streamdns import free_port
         self.port = free_port()
         # Every instance has its admin endpoint on a port of its own (see http()).
@@ -492,10 +496,11 @@ class Dnsr:
         with open(self.conf, "w") as f:
             f.write("[server]\nlisten = 127.0.0.1:%d\nworkers = %d\ntcp-idle-timeout = 2s\n%s\n"
                     "[resolver]\n%squery-timeout = 250ms\nresolve-timeout = 4s\n%s\n"
-                    "[cache]\n%s\n[log]\nlevel = %s\n[admin]\n%s%s\n[metrics]\n%s\n%s"
+                    "[cache]\n%s\n[log]\nlevel = %s\n[admin]\n%s%s\n[metrics]\n%s\n"
+                    "[dnssec]\n%s\n%s"
                     % (self.port, workers, server, hints, resolver, cache, log,
                        "" if "listen" in admin else "listen = 127.0.0.1:%d\n" % self.admin_port,
-                       admin, metrics, sections))
+                       admin, metrics, dnssec, sections))
         self.logf = open(self.logpath, "w")
         self.proc = subprocess.Popen([os.path.join(build, "streamdns-dnsr"), "-c", self.conf],
                                      stderr=self.logf,

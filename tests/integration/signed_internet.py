@@ -433,9 +433,8 @@ class SignedInternet:
     def dnsr(self, build, validation="yes", sections="", **kw):
         """streamdns-dnsr (mini_internet.Dnsr) on this internet's hints and port, with
         [dnssec] validation and this internet's anchor; kw go to mini_internet.Dnsr."""
-        return mi.Dnsr(build, mini=self, sections="[dnssec]\nvalidation = %s\n"
-                       "trust-anchor-file = %s\n%s" % (validation, self.anchor_file, sections),
-                       **kw)
+        return mi.Dnsr(build, mini=self, dnssec="validation = %s\ntrust-anchor-file = %s\n"
+                       % (validation, self.anchor_file), sections=sections, **kw)
 
     def delegations(self):
         """Every zone cut and its server, as the stubs of mini_internet.Unbound."""

@@ -428,6 +428,46 @@ test_empty_file(void **state)
 	zonefile_free(NULL);
 }
 
+/* Refuses TXT records, as a caller's check would refuse what it cannot use. */
+static const char *
+no_txt(void *arg, const uint8_t *owner, uint16_t type, const uint8_t *rdata, size_t len)
+{
+	(*(int *)arg)++;
+	return type == KNOT_RRTYPE_TXT ? "no TXT here" : NULL;
+}
+
+/* zonefile_load_opts(): a default TTL for TTL-less records; a check per record, per line. */
+static void
+test_opts(void **state)
+{
+	int seen = 0;
+	struct zonefile_opts o = { ".", 0, no_txt, &seen };
+	struct zonefile *zf;
+
+	nerr = 0;
+	zf = zonefile_load_opts(write_file("zone", "a. IN A 192.0.2.1\nb. 60 IN A 192.0.2.2\n"),
+	    &o, collect, NULL, NULL);
+	assert_non_null(zf);
+	assert_int_equal(seen, 2);
+	assert_int_equal(find(zf, "a.", KNOT_RRTYPE_A)->rrset->ttl, 0);
+	assert_int_equal(find(zf, "b.", KNOT_RRTYPE_A)->rrset->ttl, 60);
+	zonefile_free(zf);
+	/* The refused record's own line, not its RRset's first. */
+	zf = zonefile_load_opts(write_file("zone", "a. IN TXT ok\n\na. IN TXT \"x\"\n"), &o,
+	    collect, NULL, NULL);
+	assert_null(zf);
+	assert_int_equal(nerr, 2);
+	assert_string_equal(errors[0], "zone:1: no TXT here");
+	assert_string_equal(errors[1], "zone:3: no TXT here");
+	/* ZONEFILE_TTL_REQUIRED is zonefile_load()'s rule. */
+	o.default_ttl = ZONEFILE_TTL_REQUIRED;
+	o.check = NULL;
+	nerr = 0;
+	assert_null(zonefile_load_opts(write_file("zone", "a. IN A 192.0.2.1\n"), &o, collect,
+	    NULL, NULL));
+	assert_int_equal(nerr, 1);
+}
+
 int
 main(void)
 {
@@ -446,6 +486,7 @@ main(void)
 		cmocka_unit_test(test_rrset_too_large),
 		cmocka_unit_test(test_stdin_pipe),
 		cmocka_unit_test(test_empty_file),
+		cmocka_unit_test(test_opts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
