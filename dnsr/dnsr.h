@@ -11,6 +11,7 @@
 #include "common/conf.h"
 
 enum dnsr_mode { DNSR_RECURSIVE, DNSR_FORWARD };
+enum dnsr_validation { DNSR_VALIDATION_NO, DNSR_VALIDATION_YES, DNSR_VALIDATION_PERMISSIVE };
 
 struct dnsr_conf {
 	/* [server] */
