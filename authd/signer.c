@@ -245,7 +245,7 @@ make_rrsig(const struct sign_ctx *sc, const struct keyset_key *k, const uint8_t 
 	memcpy(out + 18, sc->apex, alen);
 	/* RFC 4034 3.1.8.1: the RRSIG RDATA without its signature, then the RRset. */
 	sigdata_add(&d, out, pre);
-	siglen = rrset_canonical(owner, rs, sigdata_add, &d) == 0 ?
+	siglen = rrset_canonical(owner, rs, rs->ttl, sigdata_add, &d) == 0 ?
 	    keyset_sign(k, d.p, d.len, sig) : 0;
 	if (d.p != sbuf)
 		free(d.p);

@@ -123,7 +123,7 @@ hash_update(void *h, const uint8_t *p, size_t len)
 static int
 hash_rrset(crypto_hash_sha512_state *h, const uint8_t *owner, const struct rrset *rs)
 {
-	return rrset_canonical(owner, rs, hash_update, h);
+	return rrset_canonical(owner, rs, rs->ttl, hash_update, h);
 }
 
 static int

@@ -284,8 +284,8 @@ lower_name(void *rd, size_t off, size_t n)
 }
 
 int
-rrset_canonical(const uint8_t *owner, const struct rrset *rs, rrset_emit_fn *emit,
-    void *arg)
+rrset_canonical(const uint8_t *owner, const struct rrset *rs, uint32_t ttl,
+    rrset_emit_fn *emit, void *arg)
 {
 	/* A typical RRset from the stack; a large one from one heap block. */
 	struct canon_rec srecs[32], *recs = srecs;
@@ -319,8 +319,8 @@ rrset_canonical(const uint8_t *owner, const struct rrset *rs, rrset_emit_fn *emi
 		qsort(recs, n, sizeof(recs[0]), canon_cmp);
 	wire_write16(hdr, rs->type);
 	wire_write16(hdr + 2, DNS_CLASS_IN);
-	wire_write16(hdr + 4, (uint16_t)(rs->ttl >> 16));
-	wire_write16(hdr + 6, (uint16_t)rs->ttl);
+	wire_write16(hdr + 4, (uint16_t)(ttl >> 16));
+	wire_write16(hdr + 6, (uint16_t)ttl);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (i > 0 && canon_cmp(&recs[i - 1], &recs[i]) == 0)
 			continue;

@@ -46,15 +46,16 @@ uint32_t rrset_soa_serial(const struct rrset *rs);
 /*
  * The RRs of rs at owner (lower-case wire) in the canonical form and order of RFC 4034
  * 6.2-6.3, as a signature (RFC 4034 3.1.8.1) and a ZONEMD digest (RFC 8976 3.3.1) cover
- * them: owner, type, class IN, rs->ttl, RDATA length, RDATA with its names lower-cased
+ * them: owner, type, class IN, ttl (rs->ttl to sign, the RRSIG's original TTL to verify),
+ * RDATA length, RDATA with its names lower-cased
  * for the types libknot lists (RFC 4034 6.2 as RFC 6840 5.1 amends it), sorted by that
  * RDATA, an RR that equals the one before once lower-cased left out. emit(arg, p, len) is
  * called three times per RR (owner, the 10 fixed octets, RDATA). Returns 0, -1 when out
  * of memory, or emit's first non-zero return.
  */
 typedef int rrset_emit_fn(void *arg, const uint8_t *p, size_t len);
-int rrset_canonical(const uint8_t *owner, const struct rrset *rs, rrset_emit_fn *emit,
-    void *arg);
+int rrset_canonical(const uint8_t *owner, const struct rrset *rs, uint32_t ttl,
+    rrset_emit_fn *emit, void *arg);
 
 /*
  * Builder: collects records, then rrset_builder_finish() sorts, removes duplicates and

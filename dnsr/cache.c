@@ -90,8 +90,50 @@ cache_new(size_t max_bytes, const struct cache_limits *lim)
 static void
 entry_free(struct cache_entry *e)
 {
+	for (size_t i = 0; i < e->nproof; i++) {
+		free(e->proof[i]->rs);
+		free(e->proof[i]->sigs);
+		free(e->proof[i]);
+	}
+	free(e->sigs);
 	free(e->rrset);
 	free(e);
+}
+
+static size_t
+rrset_mem(const struct rrset *rs)
+{
+	return rs != NULL ? sizeof(*rs) + rs->datalen + MALLOC_OVERHEAD : 0;
+}
+
+void
+cache_entry_set_sigs(struct cache_entry *e, struct rrset *sigs)
+{
+	e->mem -= rrset_mem(e->sigs);
+	free(e->sigs);
+	e->sigs = sigs;
+	e->mem += rrset_mem(sigs);
+}
+
+int
+cache_entry_add_proof(struct cache_entry *e, const uint8_t *owner, struct rrset *rs,
+    struct rrset *sigs)
+{
+	size_t olen = dname_len(owner);
+	struct cache_proof *p;
+
+	if (e->nproof == CACHE_MAX_PROOFS || (p = malloc(sizeof(*p) + olen)) == NULL) {
+		free(rs);
+		free(sigs);
+		return -1;
+	}
+	memcpy(p->owner, owner, olen);
+	dname_lower(p->owner);
+	p->rs = rs;
+	p->sigs = sigs;
+	e->proof[e->nproof++] = p;
+	e->mem += sizeof(*p) + olen + MALLOC_OVERHEAD + rrset_mem(rs) + rrset_mem(sigs);
+	return 0;
 }
 
 void
@@ -162,9 +204,8 @@ entry_new(const uint8_t *owner, const uint8_t *soa_owner, struct rrset *rs)
 		e->soa_owner = names + olen;
 	}
 	e->rrset = rs;
-	e->mem = sizeof(*e) + olen + slen + MALLOC_OVERHEAD;
-	if (rs != NULL)
-		e->mem += sizeof(*rs) + rs->datalen + MALLOC_OVERHEAD;
+	e->ede = -1;
+	e->mem = sizeof(*e) + olen + slen + MALLOC_OVERHEAD + rrset_mem(rs);
 	atomic_init(&e->refs, 1);
 	return e;
 }

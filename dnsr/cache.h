@@ -29,8 +29,17 @@ enum cache_rank {
 #define CACHE_TYPE_NXDOMAIN	0	/* the type a name's NXDOMAIN entry is kept under */
 #define CACHE_FLAG_SYNTH	0x01	/* a CNAME synthesized from a DNAME (RFC 6672 3.3) */
 
+#define CACHE_MAX_PROOFS	8	/* NSEC/NSEC3 RRsets kept with one answer */
+
+/* An NSEC or NSEC3 RRset (with its RRSIGs) kept with the answer it proves. */
+struct cache_proof {
+	struct rrset	*rs;
+	struct rrset	*sigs;		/* NULL when unsigned */
+	uint8_t		 owner[];	/* lower case */
+};
+
 /*
- * One cached answer. Immutable once created, shared by reference count: a lookup hands
+ * One cached answer. Immutable once inserted (the DNSSEC fields are filled in before), shared by reference count: a lookup hands
  * out a reference that stays valid after the entry is evicted or replaced. The fields
  * after `mem` belong to the cache.
  */
@@ -45,6 +54,13 @@ struct cache_entry {
 	const uint8_t		*owner;		/* lower case, the key's name */
 	const uint8_t		*soa_owner;	/* negative: the SOA's owner; else NULL */
 	size_t			 mem;		/* octets charged against max-size */
+	/* DNSSEC: what the validator made of it, and what a DO client is sent with it. */
+	uint8_t			 sec;		/* enum sec (dnsr/validate.h) */
+	int8_t			 ede;		/* bogus: the Extended DNS Error, else -1 */
+	const char		*why;		/* bogus: static text, or NULL */
+	struct rrset		*sigs;		/* RRSIGs of the RRset (negative: of the SOA) */
+	uint8_t			 nproof;
+	struct cache_proof	*proof[CACHE_MAX_PROOFS];	/* denials, wildcard proofs */
 	/* private */
 	atomic_uint		 refs;
 	uint64_t		 hash;
@@ -96,6 +112,13 @@ struct cache_entry *cache_entry_positive(const uint8_t *owner, struct rrset *rs,
     uint8_t rank, uint8_t flags, uint32_t expire);
 struct cache_entry *cache_entry_negative(const uint8_t *name, uint16_t type,
     const uint8_t *soa_owner, struct rrset *soa, uint32_t expire, uint32_t now);
+/*
+ * Attaching DNSSEC material to an entry not yet inserted (it takes ownership of sigs,
+ * rs). cache_entry_add_proof returns -1 (and frees rs/sigs) when full or out of memory.
+ */
+void cache_entry_set_sigs(struct cache_entry *e, struct rrset *sigs);
+int cache_entry_add_proof(struct cache_entry *e, const uint8_t *owner, struct rrset *rs,
+    struct rrset *sigs);
 void cache_entry_ref(struct cache_entry *e);
 void cache_entry_unref(struct cache_entry *e);	/* NULL is fine */
 

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "dnsr/iterate.h"
+#include "dnsr/vjob.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/net.h"
@@ -67,6 +68,9 @@ struct iter {
 	struct event		*deadline;	/* top level only */
 	bool			 started;
 	bool			 finished;
+	bool			 raw;		/* a fetch for the validator: not validated itself */
+	struct vjob		*vj;		/* validating the result (top level only) */
+	struct val_budget	 vb;		/* the top level's, for its whole chain */
 	const char		*why;		/* the last server failure, for the EDE text */
 	iter_done_cb		 cb;
 	void			*arg;
@@ -79,11 +83,14 @@ struct msg_set {
 	bool			 bad;		/* a record did not fit the RRset */
 	uint8_t			 owner[DNAME_MAXLEN];
 	struct rrset_builder	 b;
+	struct rrset_builder	 sb;		/* the RRSIGs that cover it */
+	bool			 used;		/* its records went into an entry */
 	struct cache_entry	*entry;		/* built from b on first use */
 };
 
 struct iter_scratch {
 	struct wire_msg		m;
+	bool			keep_sigs;	/* DNSSEC records read, for validation */
 	size_t			nsets;
 	struct msg_set		sets[MSG_MAX_SETS];
 	uint8_t			rdata[DNS_MAX_MSG];
@@ -129,11 +136,56 @@ debugging(const struct iter_env *env)
 
 /* ---- ending ---- */
 
+static bool
+validating(const struct iter *it)
+{
+	return it->env->validation != DNSR_VALIDATION_NO && !it->raw;
+}
+
+static void on_validated(void *arg);
+static void finish(struct iter *it);
+
+/*
+ * The result of a client's resolution is validated before it is delivered (and before
+ * what it holds is cached for clients): the chain of trust may need more queries.
+ */
+static bool
+validate_first(struct iter *it)
+{
+	if (it->parent != NULL || !validating(it) || it->vj != NULL ||
+	    (it->res.rcode != DNS_RCODE_NOERROR && it->res.rcode != DNS_RCODE_NXDOMAIN &&
+	    it->res.rcode != DNS_RCODE_YXDOMAIN))
+		return false;
+	if (it->child != NULL) {
+		iter_free(it->child);
+		it->child = NULL;
+	}
+	if (it->uq != NULL) {
+		upstream_cancel(it->uq);
+		it->uq = NULL;
+	}
+	it->vj = vjob_start(it->env, &it->res, it->cur, it->qtype, it->budget, &it->vb,
+	    on_validated, it);
+	return it->vj != NULL;
+}
+
+static void
+on_validated(void *arg)
+{
+	struct iter *it = arg;
+
+	vjob_free(it->vj);
+	it->vj = (struct vjob *)&it->vj;	/* done: never again */
+	finish(it);
+}
+
 static void
 finish(struct iter *it)
 {
 	if (it->finished)
 		return;
+	if (validate_first(it))
+		return;		/* on_validated() finishes */
 	it->finished = true;
 	if (it->child != NULL) {
 		iter_free(it->child);
@@ -157,6 +209,10 @@ fail(struct iter *it, int ede, const char *text)
 	it->res.rcode = DNS_RCODE_SERVFAIL;
 	it->res.ede = ede;
 	it->res.ede_text = text;
+	if (it->vj != NULL && it->vj != (struct vjob *)&it->vj) {
+		vjob_free(it->vj);
+		it->vj = (struct vjob *)&it->vj;
+	}
 	finish(it);
 }
 
@@ -395,7 +451,10 @@ build_query(const struct iter *it, uint8_t *q)
 	randombytes_buf(&id, sizeof(id));	/* RFC 5452 9.2: unpredictable ids */
 	memset(q, 0, DNS_HEADER_LEN);
 	wire_write16(q, id);
-	wire_write16(q + 2, it->env->conf->mode == DNSR_FORWARD ? DNS_FLAG_RD : 0);
+	/* A forwarder is asked with CD=1 when we validate: we judge its data ourselves. */
+	wire_write16(q + 2, (it->env->conf->mode == DNSR_FORWARD ? DNS_FLAG_RD : 0) |
+	    (it->env->conf->mode == DNSR_FORWARD && it->env->validation != DNSR_VALIDATION_NO ?
+	    DNS_FLAG_CD : 0));
 	wire_write16(q + 4, 1);
 	wire_write16(q + 10, 1);
 	memcpy(q + p, it->cur, nlen);
@@ -406,7 +465,9 @@ build_query(const struct iter *it, uint8_t *q)
 	q[p] = 0;
 	wire_write16(q + p + 1, DNS_TYPE_OPT);
 	wire_write16(q + p + 3, UPSTREAM_EDNS_PAYLOAD);
-	memset(q + p + 5, 0, 6);	/* extended RCODE, version 0, no DO, no options */
+	memset(q + p + 5, 0, 6);	/* extended RCODE, version 0, no options */
+	if (it->env->validation != DNSR_VALIDATION_NO)
+		q[p + 7] = EDNS_FLAG_DO >> 8;	/* RFC 3225: send us the RRSIGs */
 	return p + 11;
 }
 
@@ -551,9 +612,8 @@ next_server(struct iter *it)
 static bool
 skip_type(uint16_t type)
 {
-	/* No DNSSEC validation here: signatures and denial records are not kept. */
-	return type == DNS_TYPE_OPT || type == DNS_TYPE_RRSIG || type == DNS_TYPE_NSEC ||
-	    type == DNS_TYPE_NSEC3 || type == DNS_TYPE_SIG || type == DNS_TYPE_TSIG ||
+	/* RRSIGs are read apart (gather()); meta types are never data. */
+	return type == DNS_TYPE_OPT || type == DNS_TYPE_SIG || type == DNS_TYPE_TSIG ||
 	    type == DNS_TYPE_TKEY || (type >= 128 && type <= 255);
 }
 
@@ -578,10 +638,12 @@ set_for(struct iter_scratch *sc, int section, const uint8_t *owner, uint16_t typ
 	s->section = section;
 	s->type = type;
 	s->bad = false;
+	s->used = false;
 	s->entry = NULL;
 	memcpy(s->owner, owner, dname_len(owner));
 	dname_lower(s->owner);
 	rrset_builder_init(&s->b, type);
+	rrset_builder_init(&s->sb, DNS_TYPE_RRSIG);
 	return s;
 }
 
@@ -598,15 +660,24 @@ gather(struct iter_scratch *sc)
 		struct msg_set *s;
 		int n;
 
-		if (rr.rclass != DNS_CLASS_IN || skip_type(rr.type))
+		uint16_t type = rr.type;
+		bool sig = type == DNS_TYPE_RRSIG;
+
+		if (rr.rclass != DNS_CLASS_IN || skip_type(type) ||
+		    (sig && !sc->keep_sigs) || ((type == DNS_TYPE_NSEC ||
+		    type == DNS_TYPE_NSEC3) && !sc->keep_sigs && rr.section != WIRE_AN))
 			continue;
 		if ((n = wire_rdata_unpack(&sc->m, &rr, sc->rdata, sizeof(sc->rdata))) < 0)
 			return -1;
-		if ((s = set_for(sc, rr.section, rr.owner, rr.type)) == NULL)
+		if (sig && n >= 2)
+			type = wire_read16(sc->rdata);	/* grouped with what it covers */
+		else if (sig)
+			continue;
+		if ((s = set_for(sc, rr.section, rr.owner, type)) == NULL)
 			continue;
 		/* RFC 2181 8: a TTL with the top bit set is read as zero. */
-		if (rrset_builder_add(&s->b, rr.ttl > 0x7fffffff ? 0 : rr.ttl, sc->rdata,
-		    (uint16_t)n) != 0)
+		if (rrset_builder_add(sig ? &s->sb : &s->b, rr.ttl > 0x7fffffff ? 0 : rr.ttl,
+		    sc->rdata, (uint16_t)n) != 0)
 			s->bad = true;
 	}
 	return 0;
@@ -617,9 +688,49 @@ scratch_clear(struct iter_scratch *sc)
 {
 	for (size_t i = 0; i < sc->nsets; i++) {
 		rrset_builder_clear(&sc->sets[i].b);
+		rrset_builder_clear(&sc->sets[i].sb);
 		cache_entry_unref(sc->sets[i].entry);
 	}
 	sc->nsets = 0;
+}
+
+/* The RRSIGs read with s (NULL when none), once. */
+static struct rrset *
+set_sigs(struct msg_set *s)
+{
+	return s->sb.count > 0 ? rrset_builder_finish(&s->sb) : NULL;
+}
+
+/*
+ * Whether an entry goes into the cache as soon as it is read. What clients are given
+ * waits for the validator when there is one (vjob.c caches it with its verdict); what
+ * only guides iteration (referrals, glue) and what the validator fetches is cached at
+ * once, unchecked, and never served as an answer.
+ */
+static bool
+cache_now(const struct iter *it, uint8_t rank)
+{
+	return rank != CACHE_RANK_ANSWER || !validating(it);
+}
+
+/*
+ * The NSEC and NSEC3 RRsets of the authority section, kept with e for the validator and
+ * for DO clients (denials; the proof that a wildcard answer's name does not exist).
+ */
+static void
+attach_proofs(struct iter_scratch *sc, struct cache_entry *e)
+{
+	for (size_t i = 0; i < sc->nsets; i++) {
+		struct msg_set *s = &sc->sets[i];
+		struct rrset *rs;
+
+		if (s->section != WIRE_NS || s->used || s->bad || s->b.count == 0 ||
+		    (s->type != DNS_TYPE_NSEC && s->type != DNS_TYPE_NSEC3))
+			continue;
+		s->used = true;
+		if ((rs = rrset_builder_finish(&s->b)) != NULL)
+			cache_entry_add_proof(e, s->owner, rs, set_sigs(s));
+	}
 }
 
 /* The set as a cache entry (stored in the cache when its TTL allows), built once. */
@@ -633,9 +744,13 @@ set_entry(struct iter *it, struct msg_set *s, uint8_t rank)
 		return s->entry;
 	if ((rs = rrset_builder_finish(&s->b)) == NULL)
 		return NULL;
+	s->used = true;
 	s->entry = cache_entry_positive(s->owner, rs, rank, 0,
 	    cache_expiry(it->env->cache, rs->ttl, false, now));
-	if (s->entry != NULL)
+	if (s->entry == NULL)
+		return NULL;
+	cache_entry_set_sigs(s->entry, set_sigs(s));
+	if (cache_now(it, rank))
 		cache_insert(it->env->cache, s->entry, now);
 	return s->entry;
 }
@@ -739,7 +854,8 @@ follow_dname(struct iter *it, struct msg_set *d)
 	cn = cache_entry_positive(it->cur, rs, CACHE_RANK_ANSWER, CACHE_FLAG_SYNTH, dn->expire);
 	if (cn == NULL)
 		return CHAIN_BAD;
-	cache_insert(it->env->cache, cn, cache_clock());
+	if (cache_now(it, CACHE_RANK_ANSWER))
+		cache_insert(it->env->cache, cn, cache_clock());
 	result_add(&it->res, dn);
 	result_add(&it->res, cn);
 	cache_entry_unref(cn);
@@ -763,6 +879,8 @@ chain_step(struct iter *it, struct iter_scratch *sc)
 		if ((e = set_entry(it, s, CACHE_RANK_ANSWER)) == NULL ||
 		    result_add(&it->res, e) != 0)
 			return CHAIN_BAD;
+		if (validating(it))
+			attach_proofs(sc, e);	/* a wildcard's, if it is one */
 		it->res.rcode = DNS_RCODE_NOERROR;
 		return CHAIN_DONE;
 	}
@@ -845,12 +963,16 @@ negative(struct iter *it, struct iter_scratch *sc, uint16_t rcode, bool moved, b
 		/* The cache keeps the answer at most max-negative-ttl; the SOA its own TTL. */
 		e = cache_entry_negative(it->cur, key, soa->owner, rs,
 		    cache_expiry(it->env->cache, rrset_soa_negative_ttl(rs), true, now), now);
+		if (e != NULL)
+			cache_entry_set_sigs(e, set_sigs(soa));
 	} else {
 		/* NXDOMAIN without SOA, a forwarder's referral, or OOM: not cached. */
 		result_set_neg(&it->res, NULL, rcode);
 		return true;
 	}
-	if (e != NULL && it->qtype != DNS_TYPE_ANY)
+	if (e != NULL && (validating(it) || it->raw))
+		attach_proofs(sc, e);
+	if (e != NULL && it->qtype != DNS_TYPE_ANY && cache_now(it, CACHE_RANK_ANSWER))
 		cache_insert(it->env->cache, e, now);
 	result_set_neg(&it->res, e, rcode);
 	cache_entry_unref(e);
@@ -976,6 +1098,7 @@ judge(struct iter *it, const uint8_t *msg, size_t len)
 	struct iter_scratch *sc = it->env->scratch;
 	enum verdict v = V_BAD;
 
+	sc->keep_sigs = it->env->validation != DNSR_VALIDATION_NO;
 	if (wire_msg_parse(msg, len, &sc->m) == 0 && answers_question(it, &sc->m) &&
 	    gather(sc) == 0)
 		v = classify(it, sc);
@@ -1079,7 +1202,7 @@ step_begin(struct iter *it)
 	uint8_t next[DNAME_MAXLEN];
 
 	switch (reply_lookup(it->env->cache, it->cur, it->qtype, cache_clock(), &it->res, next,
-	    &it->links, it->env->conf->max_chain)) {
+	    &it->links, it->env->conf->max_chain, !validating(it))) {
 	case LOOKUP_DONE:
 		finish(it);
 		return;
@@ -1104,8 +1227,11 @@ iter_new(struct iter_env *env, struct iter *parent, const uint8_t *name, uint16_
 	it->env = env;
 	it->parent = parent;
 	it->level = parent != NULL ? parent->level + 1 : 0;
+	it->raw = parent != NULL;	/* a server's address: guides iteration, never served */
 	it->budget = parent != NULL ? parent->budget : &it->queries_left;
 	it->queries_left = env->conf->max_queries;
+	it->vb.verifies = VAL_BUDGET_VERIFIES;
+	it->vb.hashes = VAL_BUDGET_HASHES;
 	move_to(it, name, dname_len(name));
 	it->qtype = qtype;
 	it->cb = cb;
@@ -1120,6 +1246,8 @@ iter_new(struct iter_env *env, struct iter *parent, const uint8_t *name, uint16_
 static void
 iter_free(struct iter *it)
 {
+	if (it->vj != NULL && it->vj != (struct vjob *)&it->vj)
+		vjob_free(it->vj);
 	if (it->child != NULL)
 		iter_free(it->child);
 	if (it->uq != NULL)
@@ -1151,4 +1279,15 @@ void
 iter_cancel(struct iter *it)
 {
 	iter_free(it);
+}
+
+struct iter *
+iter_fetch(struct iter_env *env, const uint8_t *name, uint16_t qtype, int *budget,
+    iter_done_cb cb, void *arg)
+{
+	struct iter *it = iter_new(env, NULL, name, qtype, cb, arg);
+
+	it->raw = true;
+	it->budget = budget;
+	return it;
 }

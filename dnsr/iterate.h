@@ -15,10 +15,12 @@
 #include "dnsr/infra.h"
 #include "dnsr/reply.h"
 #include "dnsr/upstream.h"
+#include "dnsr/validate.h"
 #include "common/metrics.h"
 
 struct iter;
 struct iter_scratch;
+struct anchors;
 
 /* Counters of one worker; written by it alone, read by the main thread for the stats. */
 struct iter_stats {
@@ -31,6 +33,7 @@ struct iter_stats {
 	counter_t	up_timeouts;	/* upstream queries unanswered in time */
 	counter_t	up_errors;	/* refused, unreachable, OOM */
 	struct histogram up_rtt;	/* upstream queries answered (any RCODE) */
+	atomic_ulong	validated[SEC_SECURE + 1];	/* results judged, by enum sec */
 };
 
 /* What iteration needs of its worker; one per event loop. */
@@ -43,6 +46,9 @@ struct iter_env {
 	const struct dnsr_conf	*conf;
 	struct iter_scratch	*scratch;	/* for reading answers, one at a time */
 	bool			 query_loopback;	/* set by iter_env_init() */
+	int			 validation;	/* DNSR_VALIDATION_* */
+	struct cache		*keys;		/* shared: zones' validated keys (vjob.c) */
+	const struct anchors	*anchors;	/* trust anchors, domain-insecure */
 	struct iter_stats	 stats;
 };
 
@@ -63,6 +69,14 @@ struct iter *iter_start(struct iter_env *env, const uint8_t *qname, uint16_t qty
 
 /* Stops a resolution that has not called back yet; cb will not be called. */
 void iter_cancel(struct iter *it);
+
+/*
+ * A resolution for the validator (a DS or DNSKEY RRset): like iter_start, but its result
+ * is not validated (the validator judges it), it spends the upstream queries of
+ * *budget, and it has no deadline of its own (its client's resolution has one).
+ */
+struct iter *iter_fetch(struct iter_env *env, const uint8_t *name, uint16_t qtype,
+    int *budget, iter_done_cb cb, void *arg);
 
 /* ---- exported for tests (tests/unit/test_iterate.c) ---- */
 

@@ -21,6 +21,7 @@
 #include "common/gate.h"
 #include "dnsr/pending.h"
 #include "dnsr/sock.h"
+#include "dnsr/vjob.h"
 #include "dnsr/worker.h"
 
 /* Indexed by enum client_kind. */
@@ -75,7 +76,7 @@ answer_or_wait(struct worker *wk, const struct dns_query *q, const struct client
 	dname_lower(name);
 	result_init(&r);
 	lr = reply_lookup(wk->env.cache, name, q->qtype, cache_clock(), &r, next, &links,
-	    wk->srv->conf->max_chain);
+	    wk->srv->conf->max_chain, wk->env.validation == DNSR_VALIDATION_NO);
 	if (lr == LOOKUP_DONE) {
 		atomic_fetch_add_explicit(&wk->stats.cache_answers, 1, memory_order_relaxed);
 		n = reply_write(out, outcap, q, &r, cl->tcp, udp_payload(wk), cache_clock());
@@ -214,6 +215,9 @@ worker_new(struct dnsr_server *srv)
 	wk->env.infra = srv->infra;
 	wk->env.start = srv->start;
 	wk->env.conf = srv->conf;
+	wk->env.validation = srv->conf->validation;
+	wk->env.keys = srv->keys;
+	wk->env.anchors = srv->conf->anchors;
 	wk->env.up = upstream_new(wk->base, srv->conf->query_timeout,
 	    (size_t)srv->conf->max_resolutions + 64, srv->infra);
 	iter_env_init(&wk->env);
@@ -236,6 +240,12 @@ dnsr_server_start(const struct dnsr_conf *conf, struct cache *cache, struct infr
 	srv->fe = (struct fe_conf){ conf->listen, conf->tcp_max_clients, conf->tcp_idle_timeout };
 	srv->cache = cache;
 	srv->infra = infra;
+	if (conf->validation != DNSR_VALIDATION_NO) {
+		struct cache_limits lim = { 0, (uint32_t)conf->max_ttl, (uint32_t)conf->max_ttl };
+
+		if ((srv->keys = cache_new(VJOB_KEY_CACHE_BYTES, &lim)) == NULL)
+			fatalx("out of memory");
+	}
 	srv->start = start;
 	srv->unix_fd = -1;
 	if (conf->socket_path != NULL) {
@@ -268,6 +278,7 @@ dnsr_server_stop(struct dnsr_server *srv)
 		return;
 	fe_group_stop(&srv->group);
 	sock_remove(srv);
+	cache_free(srv->keys);
 	free(srv);
 }
 

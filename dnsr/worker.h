@@ -90,6 +90,7 @@ struct dnsr_server {
 	struct fe_conf		 fe;		/* every worker's front end */
 	struct fe_group		 group;
 	struct cache		*cache;
+	struct cache		*keys;		/* the validator's key cache (vjob.c) */
 	struct infra		*infra;
 	const struct hints	*start;
 	size_t			 nworkers;

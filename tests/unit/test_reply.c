@@ -86,7 +86,7 @@ lookup(struct cache *c, const char *name, uint16_t qtype, struct result *r, char
 	W(name, n);
 	result_init(r);
 	*links = 0;
-	rc = reply_lookup(c, n, qtype, 1000, r, nx, links, 12);
+	rc = reply_lookup(c, n, qtype, 1000, r, nx, links, 12, true);
 	if (rc == LOOKUP_MISS)
 		dname_to_str(nx, next, DNAME_STRLEN);
 	return rc;
