@@ -282,7 +282,10 @@ on_fetched(void *arg, const struct result *res)
 	case W_NONE:
 		break;
 	}
-	if (done && run(v))
+	if (!done)
+		return;
+	v->phase = W_NONE;
+	if (run(v))
 		v->cb(v->arg);	/* may free v: nothing after this */
 }
 

@@ -97,3 +97,17 @@ def test_compare():
         "rcode: dnsr SERVFAIL, unbound NXDOMAIN", "AD: dnsr False, unbound True",
         "EDE: dnsr (6,), unbound ()"]
     assert si.summary(response(dns.rcode.SERVFAIL, ede=(10,))) == ("SERVFAIL", False, 10)
+
+
+@pytest.mark.parametrize("case", si.CASES, ids=si.case_id)
+def test_dnsr_agrees_with_unbound(dnsr, unbound, case):
+    """Each case asked of dnsr and of the validating Unbound: the same rcode and AD, and
+    the EDE that Unbound gives on a first validation (the table, which test_unbound holds
+    Unbound to; Unbound answers a bogus name again from its cache with a plain EDE 6, so
+    a live comparison of EDEs would depend on the order of the tests)."""
+    mine, ref = ask_both(dnsr, unbound, case)
+    diff = [d for d in si.compare(mine, ref) if not d.startswith("EDE")]
+    if si.summary(mine)[2] != case.ede:
+        diff.append("EDE: dnsr %s, table %s" % (si.summary(mine)[2], case.ede))
+    assert diff == [], "%s (%s): %s\ndnsr:\n%s\nunbound:\n%s\n%s" % (
+        si.case_id(case), case.why, diff, mine, ref, dnsr.read_log()[-4000:])
