@@ -8,6 +8,7 @@
 #include <libknot/lookup.h>
 
 #include "dnsr/admin.h"
+#include "dnsr/validate.h"
 #include "common/httpadmin.h"
 #include "common/log.h"
 
@@ -127,6 +128,20 @@ collect_stats(const struct dnsr_stats *st, const struct metric_sink *s)
 	    (double)st->drop_cookie);
 	metric_sample(s, "streamdns_dnsr_upstream_dropped_total", "reason=\"case\"",
 	    (double)st->drop_case_0x20);
+	metric_family(s, "streamdns_dnsr_validation_total", METRIC_COUNTER,
+	    "results DNSSEC-validated, by verdict (RFC 4035 4.3)");
+	for (int k = SEC_INSECURE; k <= SEC_SECURE; k++) {
+		static const char *const names[] = { "", "insecure", "indeterminate", "bogus",
+		    "secure" };
+
+		snprintf(labels, sizeof(labels), "result=\"%s\"", names[k]);
+		metric_sample(s, "streamdns_dnsr_validation_total", labels,
+		    (double)st->validated[k]);
+	}
+	metric_family(s, "streamdns_dnsr_validation_duration_seconds", METRIC_HISTOGRAM,
+	    "time to validate a result, its chain of trust's queries included");
+	histogram_emit(s, "streamdns_dnsr_validation_duration_seconds", "",
+	    &st->validation_time);
 	metric_family(s, "streamdns_dnsr_upstream_rtt_seconds", METRIC_HISTOGRAM,
 	    "round-trip time of answered upstream queries");
 	histogram_emit(s, "streamdns_dnsr_upstream_rtt_seconds", "", &st->upstream_rtt);

@@ -34,6 +34,7 @@ struct iter_stats {
 	counter_t	up_errors;	/* refused, unreachable, OOM */
 	struct histogram up_rtt;	/* upstream queries answered (any RCODE) */
 	atomic_ulong	validated[SEC_SECURE + 1];	/* results judged, by enum sec */
+	struct histogram val_time;	/* from the start of a validation to its verdict */
 };
 
 /* What iteration needs of its worker; one per event loop. */

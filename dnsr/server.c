@@ -286,7 +286,7 @@ dnsr_server_stop(struct dnsr_server *srv)
 static void
 sum_metrics(struct dnsr_server *srv, struct dnsr_stats *st)
 {
-	const struct histogram *rtt[FE_WORKERS_MAX], *lat[FE_WORKERS_MAX];
+	const struct histogram *rtt[FE_WORKERS_MAX], *lat[FE_WORKERS_MAX], *vt[FE_WORKERS_MAX];
 
 	for (size_t i = 0; i < srv->nworkers; i++) {
 		struct worker *wk = srv->workers[i];
@@ -298,7 +298,12 @@ sum_metrics(struct dnsr_server *srv, struct dnsr_stats *st)
 		st->upstream_errors += counter_get(&wk->env.stats.up_errors);
 		rtt[i] = &wk->env.stats.up_rtt;
 		lat[i] = &wk->stats.resolve_latency;
+		vt[i] = &wk->env.stats.val_time;
+		for (int k = 0; k <= SEC_SECURE; k++)
+			st->validated[k] += atomic_load_explicit(&wk->env.stats.validated[k],
+			    memory_order_relaxed);
 	}
+	histogram_sum(vt, srv->nworkers, &st->validation_time);
 	histogram_sum(rtt, srv->nworkers, &st->upstream_rtt);
 	histogram_sum(lat, srv->nworkers, &st->resolve_latency);
 }

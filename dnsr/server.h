@@ -6,6 +6,7 @@
 #include "dnsr/dnsr.h"
 #include "dnsr/hints.h"
 #include "dnsr/infra.h"
+#include "dnsr/validate.h"
 #include "common/metrics.h"
 #include "common/wire.h"
 
@@ -39,6 +40,8 @@ struct dnsr_stats {
 	unsigned long	upstream_errors;
 	struct histogram upstream_rtt;		/* answered upstream queries */
 	struct histogram resolve_latency;	/* resolution start to its answer */
+	unsigned long	validated[SEC_SECURE + 1];	/* results validated, by enum sec */
+	struct histogram validation_time;	/* validation start to its verdict */
 };
 
 /*

@@ -5,6 +5,7 @@
 
 #include "dnsr/anchor.h"
 #include "dnsr/vjob.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 /* Seconds a verdict of bogus is kept (a broken zone is not re-validated per query). */
@@ -34,6 +35,7 @@ struct vjob {
 	struct val_budget	*vb;
 	vjob_done_cb		 cb;
 	void			*arg;
+	uint64_t		 started_us;
 	size_t			 item;		/* res->an[0..nan-1], then res->neg */
 	bool			 judged[RESULT_MAX_AN + 1];
 	/* the walk from an anchor down to target */
@@ -495,7 +497,10 @@ conclude(struct vjob *v)
 	if (v->env->validation == DNSR_VALIDATION_PERMISSIVE && r->sec == SEC_BOGUS)
 		r->sec = SEC_INSECURE;
 	sec = result_security(r, &bad);
-	atomic_fetch_add_explicit(&v->env->stats.validated[sec], 1, memory_order_relaxed);
+	if (sec != SEC_UNCHECKED)
+		atomic_fetch_add_explicit(&v->env->stats.validated[sec], 1,
+		    memory_order_relaxed);
+	histogram_observe(&v->env->stats.val_time, clock_mono_us() - v->started_us);
 }
 
 /* Judges the entries in turn, walking the chain of trust for each; true when all done. */
@@ -566,6 +571,7 @@ vjob_start(struct iter_env *env, struct result *res, const uint8_t *name, uint16
 	v->vb = vb;
 	v->cb = cb;
 	v->arg = arg;
+	v->started_us = clock_mono_us();
 	if (run(v)) {
 		vjob_free(v);
 		return NULL;

@@ -111,3 +111,20 @@ def test_dnsr_agrees_with_unbound(dnsr, unbound, case):
         diff.append("EDE: dnsr %s, table %s" % (si.summary(mine)[2], case.ede))
     assert diff == [], "%s (%s): %s\ndnsr:\n%s\nunbound:\n%s\n%s" % (
         si.case_id(case), case.why, diff, mine, ref, dnsr.read_log()[-4000:])
+
+
+def test_validation_metrics(dnsr):
+    """/metrics counts the verdicts (after the cases above: secure, insecure and bogus ones
+    all happened) and times validations."""
+    for case in si.CASES:
+        dnsr.query(case.qname, case.qtype, want_dnssec=True)
+    status, text = dnsr.http("/metrics")
+    assert status == 200
+    counts = {}
+    for line in text.splitlines():
+        if line.startswith("streamdns_dnsr_validation_total{"):
+            counts[line.split('"')[1]] = float(line.rsplit(" ", 1)[1])
+    assert set(counts) == {"secure", "insecure", "indeterminate", "bogus"}, text
+    assert counts["secure"] > 0 and counts["insecure"] > 0 and counts["bogus"] > 0, counts
+    assert counts["indeterminate"] == 0, counts
+    assert "streamdns_dnsr_validation_duration_seconds_count" in text

@@ -1,0 +1,390 @@
+/* test_validate.c: unit tests of DNSSEC validation: signatures, DS, denials, the budgets. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <libdnssec/binary.h>
+#include <libdnssec/key.h>
+#include <libdnssec/keytag.h>
+#include <libdnssec/nsec.h>
+#include <sodium.h>
+
+#include "dnsr/validate.h"
+#include "common/dname.h"
+#include "common/wire.h"
+
+#define NOW	1800000000u	/* 2027-01-15 */
+
+static uint8_t zone[DNAME_MAXLEN], owner[DNAME_MAXLEN];
+static unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+
+static const uint8_t *
+name(const char *text, uint8_t *out)
+{
+	assert_true(dname_from_str(text, NULL, out) > 0);
+	dname_lower(out);
+	return out;
+}
+
+static struct rrset *
+rrset1(uint16_t type, uint32_t ttl, const uint8_t *rd, size_t len)
+{
+	struct rrset_builder b;
+
+	rrset_builder_init(&b, type);
+	assert_int_equal(rrset_builder_add(&b, ttl, rd, (uint16_t)len), 0);
+	return rrset_builder_finish(&b);
+}
+
+/* The zone's Ed25519 DNSKEY RDATA (flags 257), into out; returns its length. */
+static size_t
+dnskey_rdata(uint8_t *out)
+{
+	wire_write16(out, 257);
+	out[2] = 3;
+	out[3] = 15;
+	memcpy(out + 4, pk, sizeof(pk));
+	return 4 + sizeof(pk);
+}
+
+static uint16_t
+tag_of(const uint8_t *rd, size_t len)
+{
+	dnssec_binary_t b = { .size = len, .data = (uint8_t *)rd };
+	uint16_t t;
+
+	dnssec_keytag(&b, &t);
+	return t;
+}
+
+struct buf {
+	uint8_t	p[4096];
+	size_t	len;
+};
+
+static int
+add(void *arg, const uint8_t *p, size_t len)
+{
+	struct buf *b = arg;
+
+	memcpy(b->p + b->len, p, len);
+	b->len += len;
+	return 0;
+}
+
+/* An RRSIG over rs at o by the zone's key: labels, validity window, tag as given. */
+static struct rrset *
+sign(const uint8_t *o, const struct rrset *rs, int labels, uint32_t incept, uint32_t expire,
+    uint16_t tag)
+{
+	uint8_t rd[512];
+	struct buf b = { .len = 0 };
+	size_t zl = dname_len(zone), pre = 18 + zl;
+	unsigned long long siglen;
+	const uint8_t *so = o;
+	uint8_t wild[DNAME_MAXLEN];
+
+	wire_write16(rd, rs->type);
+	rd[2] = 15;
+	rd[3] = (uint8_t)labels;
+	wire_write16(rd + 4, 0);
+	wire_write16(rd + 6, (uint16_t)rs->ttl);
+	rd[8] = (uint8_t)(expire >> 24); rd[9] = (uint8_t)(expire >> 16);
+	rd[10] = (uint8_t)(expire >> 8); rd[11] = (uint8_t)expire;
+	rd[12] = (uint8_t)(incept >> 24); rd[13] = (uint8_t)(incept >> 16);
+	rd[14] = (uint8_t)(incept >> 8); rd[15] = (uint8_t)incept;
+	wire_write16(rd + 16, tag);
+	memcpy(rd + 18, zone, zl);
+	if (labels < dname_labels(o)) {
+		while (dname_labels(so) > labels)
+			so = dname_parent(so);
+		wild[0] = 1;
+		wild[1] = '*';
+		memcpy(wild + 2, so, dname_len(so));
+		so = wild;
+	}
+	add(&b, rd, pre);
+	assert_int_equal(rrset_canonical(so, rs, rs->ttl, add, &b), 0);
+	crypto_sign_detached(rd + pre, &siglen, b.p, b.len, sk);
+	return rrset1(DNS_TYPE_RRSIG, rs->ttl, rd, pre + siglen);
+}
+
+static struct rrset *keys;
+static uint16_t tag;
+
+static int
+setup(void **state)
+{
+	uint8_t rd[64];
+	size_t len;
+
+	val_init();
+	crypto_sign_keypair(pk, sk);
+	name("example.", zone);
+	len = dnskey_rdata(rd);
+	tag = tag_of(rd, len);
+	keys = rrset1(DNS_TYPE_DNSKEY, 3600, rd, len);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	free(keys);
+	return 0;
+}
+
+static const uint8_t a_rd[4] = { 192, 0, 2, 1 };
+
+static void
+verify(const uint8_t *o, const struct rrset *rs, const struct rrset *sigs, struct val_out *out,
+    struct val_budget *b)
+{
+	struct val_set s = { o, rs, sigs, SEC_UNCHECKED };
+
+	val_verify(&s, zone, keys, UINT64_MAX, NOW, b, out);
+}
+
+static void
+test_signatures(void **state)
+{
+	struct val_budget b = { 100, 100 };
+	struct rrset *rs = rrset1(DNS_TYPE_A, 300, a_rd, 4), *sigs, *other;
+	struct val_out out;
+	uint8_t bad[4] = { 192, 0, 2, 2 };
+
+	name("www.example.", owner);
+	sigs = sign(owner, rs, 2, NOW - 3600, NOW + 100, tag);
+	verify(owner, rs, sigs, &out, &b);
+	assert_int_equal(out.sec, SEC_SECURE);
+	assert_int_equal(out.ttl, 100);		/* RFC 4035 5.3.3: not past expiration */
+	assert_int_equal(out.labels, 2);
+	assert_int_equal(b.verifies, 99);
+	/* Other data under the same signature. */
+	other = rrset1(DNS_TYPE_A, 300, bad, 4);
+	verify(owner, other, sigs, &out, &b);
+	assert_int_equal(out.sec, SEC_BOGUS);
+	assert_int_equal(out.ede, EDE_DNSSEC_BOGUS);
+	free(other);
+	free(sigs);
+	/* The window, the key tag, no signature at all. */
+	sigs = sign(owner, rs, 2, NOW - 7200, NOW - 3600, tag);
+	verify(owner, rs, sigs, &out, &b);
+	assert_int_equal(out.ede, EDE_SIG_EXPIRED);
+	free(sigs);
+	sigs = sign(owner, rs, 2, NOW + 3600, NOW + 7200, tag);
+	verify(owner, rs, sigs, &out, &b);
+	assert_int_equal(out.ede, EDE_SIG_NOT_YET_VALID);
+	free(sigs);
+	sigs = sign(owner, rs, 2, NOW - 3600, NOW + 3600, (uint16_t)(tag + 1));
+	verify(owner, rs, sigs, &out, &b);
+	assert_int_equal(out.ede, EDE_DNSKEY_MISSING);
+	free(sigs);
+	verify(owner, rs, NULL, &out, &b);
+	assert_int_equal(out.sec, SEC_BOGUS);
+	assert_int_equal(out.ede, EDE_RRSIGS_MISSING);
+	/* A wildcard expansion: signed as *.example., labels 1. */
+	name("a.b.example.", owner);
+	sigs = sign(owner, rs, 1, NOW - 3600, NOW + 3600, tag);
+	verify(owner, rs, sigs, &out, &b);
+	assert_int_equal(out.sec, SEC_SECURE);
+	assert_int_equal(out.labels, 1);
+	free(sigs);
+	free(rs);
+}
+
+/* KeyTrap: many keys share the signature's tag; only a few are ever tried. */
+static void
+test_key_tag_collisions(void **state)
+{
+	struct val_budget b = { 100, 100 };
+	struct rrset_builder kb;
+	struct rrset *many, *rs = rrset1(DNS_TYPE_A, 300, a_rd, 4), *sigs, *saved = keys;
+	struct val_out out;
+	uint8_t rd[4 + 32];
+	int n = 0;
+
+	name("www.example.", owner);
+	rrset_builder_init(&kb, DNS_TYPE_DNSKEY);
+	/* Made-up Ed25519 keys, their last two octets chosen so that they share one tag. */
+	while (n < 30) {
+		randombytes_buf(rd + 4, 32);
+		wire_write16(rd, 257);
+		rd[2] = 3;
+		rd[3] = 15;
+		for (uint32_t w = 0; w < 65536; w++) {
+			wire_write16(rd + 34, (uint16_t)w);
+			if (tag_of(rd, sizeof(rd)) == 0x1234)
+				break;
+		}
+		if (tag_of(rd, sizeof(rd)) != 0x1234)
+			continue;
+		assert_int_equal(rrset_builder_add(&kb, 3600, rd, sizeof(rd)), 0);
+		n++;
+	}
+	assert_int_equal(n, 30);
+	many = rrset_builder_finish(&kb);
+	keys = many;
+	sigs = sign(owner, rs, 2, NOW - 3600, NOW + 3600, 0x1234);
+	verify(owner, rs, sigs, &out, &b);
+	keys = saved;
+	assert_int_equal(out.sec, SEC_BOGUS);
+	assert_true(100 - b.verifies <= VAL_MAX_TRIES_PER_SET);
+	/* The budget, once spent, fails at once. */
+	b.verifies = 0;
+	free(sigs);
+	sigs = sign(owner, rs, 2, NOW - 3600, NOW + 3600, tag);
+	verify(owner, rs, sigs, &out, &b);
+	assert_int_equal(out.sec, SEC_BOGUS);
+	free(sigs);
+	free(many);
+	free(rs);
+}
+
+static void
+test_dnskey_and_ds(void **state)
+{
+	struct val_budget b = { 100, 100 };
+	struct val_set s;
+	struct val_out out;
+	dnssec_binary_t kd = { .size = keys->datalen - 2, .data = (uint8_t *)keys->data + 2 };
+	dnssec_binary_t ds = { 0 };
+	dnssec_key_t *k;
+	struct rrset *dsrs, *sigs = sign(zone, keys, 1, NOW - 3600, NOW + 3600, tag);
+	uint8_t unknown[36];
+
+	assert_int_equal(dnssec_key_new(&k), 0);
+	assert_int_equal(dnssec_key_set_rdata(k, &kd), 0);
+	assert_int_equal(dnssec_key_set_dname(k, zone), 0);
+	assert_int_equal(dnssec_key_create_ds(k, DNSSEC_KEY_DIGEST_SHA256, &ds), 0);
+	dsrs = rrset1(DNS_TYPE_DS, 3600, ds.data, ds.size);
+	s = (struct val_set){ zone, keys, sigs, SEC_UNCHECKED };
+	val_dnskey(zone, dsrs, NULL, &s, NOW, &b, &out);
+	assert_int_equal(out.sec, SEC_SECURE);
+	/* A DNSKEY trust anchor is compared by RDATA. */
+	val_dnskey(zone, NULL, keys, &s, NOW, &b, &out);
+	assert_int_equal(out.sec, SEC_SECURE);
+	/* A DS naming another key: bogus, DNSKEY missing. */
+	ds.data[ds.size - 1] ^= 1;
+	free(dsrs);
+	dsrs = rrset1(DNS_TYPE_DS, 3600, ds.data, ds.size);
+	val_dnskey(zone, dsrs, NULL, &s, NOW, &b, &out);
+	assert_int_equal(out.sec, SEC_BOGUS);
+	assert_int_equal(out.ede, EDE_DNSKEY_MISSING);
+	/* RFC 6840 5.2: only DS of algorithms or digests we lack: insecure, not bogus. */
+	memcpy(unknown, ds.data, 4);
+	unknown[2] = 253;
+	memset(unknown + 4, 0, 32);
+	free(dsrs);
+	dsrs = rrset1(DNS_TYPE_DS, 3600, unknown, sizeof(unknown));
+	val_dnskey(zone, dsrs, NULL, &s, NOW, &b, &out);
+	assert_int_equal(out.sec, SEC_INSECURE);
+	unknown[2] = 15;
+	unknown[3] = 200;
+	free(dsrs);
+	dsrs = rrset1(DNS_TYPE_DS, 3600, unknown, sizeof(unknown));
+	val_dnskey(zone, dsrs, NULL, &s, NOW, &b, &out);
+	assert_int_equal(out.sec, SEC_INSECURE);
+	free(dsrs);
+	free(sigs);
+	dnssec_binary_free(&ds);
+	dnssec_key_free(k);
+}
+
+/* An NSEC RRset at o pointing to next, with the types given (0-terminated). */
+static struct rrset *
+nsec(const char *o, const char *next, const uint16_t *types, uint8_t *obuf)
+{
+	uint8_t rd[512], nb[DNAME_MAXLEN];
+	dnssec_nsec_bitmap_t *bm = dnssec_nsec_bitmap_new();
+	size_t nl;
+
+	name(o, obuf);
+	name(next, nb);
+	nl = dname_len(nb);
+	memcpy(rd, nb, nl);
+	for (; *types != 0; types++)
+		dnssec_nsec_bitmap_add(bm, *types);
+	dnssec_nsec_bitmap_write(bm, rd + nl);
+	nl += dnssec_nsec_bitmap_size(bm);
+	dnssec_nsec_bitmap_free(bm);
+	return rrset1(DNS_TYPE_NSEC, 300, rd, nl);
+}
+
+static void
+test_nsec_denials(void **state)
+{
+	static const uint16_t apex[] = { DNS_TYPE_SOA, DNS_TYPE_NS, DNS_TYPE_NSEC, 0 };
+	static const uint16_t a[] = { DNS_TYPE_A, DNS_TYPE_NSEC, 0 };
+	static const uint16_t deleg[] = { DNS_TYPE_NS, DNS_TYPE_NSEC, 0 };
+	struct val_budget b = { 100, 100 };
+	uint8_t o[4][DNAME_MAXLEN], q[DNAME_MAXLEN];
+	struct val_set s[4];
+	struct rrset *r[4];
+
+	/* example. -> b.example. -> d.example. (a delegation) -> x.example. -> example. */
+	r[0] = nsec("example.", "b.example.", apex, o[0]);
+	r[1] = nsec("b.example.", "d.example.", a, o[1]);
+	r[2] = nsec("d.example.", "x.example.", deleg, o[2]);
+	r[3] = nsec("x.example.", "example.", a, o[3]);
+	for (int i = 0; i < 4; i++)
+		s[i] = (struct val_set){ o[i], r[i], NULL, SEC_SECURE };
+	/* c.example.: covered by b's NSEC; *.example. covered by the apex NSEC. */
+	assert_int_equal(val_denial(zone, name("c.example.", q), DNS_TYPE_A, s, 4, &b),
+	    PROOF_NXDOMAIN);
+	assert_int_equal(val_denial(zone, name("c.example.", q), DNS_TYPE_A, s + 1, 3, &b),
+	    PROOF_NONE);	/* without the wildcard's proof */
+	/* The last NSEC wraps to the apex. */
+	assert_int_equal(val_denial(zone, name("z.example.", q), DNS_TYPE_A, s, 4, &b),
+	    PROOF_NXDOMAIN);
+	assert_int_equal(val_denial(zone, name("b.example.", q), DNS_TYPE_MX, s, 4, &b),
+	    PROOF_NODATA);
+	assert_int_equal(val_denial(zone, name("b.example.", q), DNS_TYPE_A, s, 4, &b),
+	    PROOF_NONE);
+	/* Below a delegation the parent's NSEC proves nothing. */
+	assert_int_equal(val_denial(zone, name("e.d.example.", q), DNS_TYPE_A, s, 4, &b),
+	    PROOF_NONE);
+	assert_int_equal(val_denial(zone, name("d.example.", q), DNS_TYPE_DS, s, 4, &b),
+	    PROOF_REFERRAL);
+	assert_int_equal(val_denial(zone, name("b.example.", q), DNS_TYPE_DS, s, 4, &b),
+	    PROOF_NOT_CUT);
+	/* Unvalidated NSEC records count for nothing. */
+	s[1].sec = SEC_BOGUS;
+	assert_int_equal(val_denial(zone, name("c.example.", q), DNS_TYPE_A, s, 4, &b),
+	    PROOF_NONE);
+	for (int i = 0; i < 4; i++)
+		free(r[i]);
+}
+
+static void
+test_rrsig_parse(void **state)
+{
+	uint8_t rd[64] = { 0 };
+	struct rrsig s;
+
+	assert_int_equal(rrsig_parse(rd, 10, &s), -1);
+	rd[18] = 64;		/* a label too long for a name */
+	assert_int_equal(rrsig_parse(rd, sizeof(rd), &s), -1);
+	rd[18] = 0;		/* the root, then a signature */
+	assert_int_equal(rrsig_parse(rd, 19, &s), -1);	/* no signature */
+	assert_int_equal(rrsig_parse(rd, 30, &s), 0);
+	assert_int_equal(s.siglen, 11);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_signatures),
+		cmocka_unit_test(test_key_tag_collisions),
+		cmocka_unit_test(test_dnskey_and_ds),
+		cmocka_unit_test(test_nsec_denials),
+		cmocka_unit_test(test_rrsig_parse),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
