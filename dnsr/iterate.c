@@ -661,7 +661,9 @@ gather(struct iter_scratch *sc)
 		int n;
 
 		uint16_t type = rr.type;
-		bool sig = type == DNS_TYPE_RRSIG;
+		/* RRSIGs go with what they cover, unless they are what was asked for. */
+		bool sig = type == DNS_TYPE_RRSIG && !(rr.section == WIRE_AN &&
+		    sc->m.qtype == DNS_TYPE_RRSIG);
 
 		if (rr.rclass != DNS_CLASS_IN || skip_type(type) ||
 		    (sig && !sc->keep_sigs) || ((type == DNS_TYPE_NSEC ||

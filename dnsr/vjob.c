@@ -458,6 +458,8 @@ judge(struct vjob *v, struct cache_entry *e, const struct cache_entry *before)
 		    before != NULL ? before->why : NULL);
 	} else if (v->ks.sec != SEC_SECURE) {
 		verdict(e, v->ks.sec, v->ks.ede, v->ks.why);
+	} else if (e->kind == CACHE_POSITIVE && e->type == DNS_TYPE_RRSIG) {
+		verdict(e, SEC_INSECURE, -1, NULL);	/* RFC 4035 2.2: RRSIGs are not signed */
 	} else if (e->kind == CACHE_POSITIVE) {
 		judge_positive(v, e);
 	} else {

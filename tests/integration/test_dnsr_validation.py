@@ -9,6 +9,7 @@ import dns.edns
 import dns.flags
 import dns.message
 import dns.rcode
+import dns.rdatatype
 import pytest
 
 import signed_internet as si
@@ -128,3 +129,12 @@ def test_validation_metrics(dnsr):
     assert counts["secure"] > 0 and counts["insecure"] > 0 and counts["bogus"] > 0, counts
     assert counts["indeterminate"] == 0, counts
     assert "streamdns_dnsr_validation_duration_seconds_count" in text
+
+
+def test_rrsig_query(dnsr):
+    """QTYPE=RRSIG is answered with the RRSIGs as data (RFC 4035 2.2: they are not signed
+    themselves, so never AD)."""
+    r = dnsr.query("www.alg13.test.", "RRSIG", want_dnssec=True)
+    assert r.rcode() == dns.rcode.NOERROR, r
+    assert r.answer and all(rr.rdtype == dns.rdatatype.RRSIG for rr in r.answer), r
+    assert not r.flags & dns.flags.AD
