@@ -568,7 +568,7 @@ nsec3_gather(const uint8_t *zone, const struct val_set *sets, size_t n, struct n
 		struct nsec3 *r = &v->recs[v->n];
 
 		if (sets[i].rs->type != DNS_TYPE_NSEC3 || sets[i].sec != SEC_SECURE ||
-		    !dname_equal(dname_parent(sets[i].owner), zone) ||
+		    sets[i].owner[0] == 0 || !dname_equal(dname_parent(sets[i].owner), zone) ||
 		    rrset_first(sets[i].rs, &rd) == NULL ||
 		    nsec3_parse(sets[i].owner, rd.data, rd.len, r) != 0)
 			continue;

@@ -10,7 +10,8 @@ FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_FLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE \
                 -DSTREAMDNS_VERSION=\"$(VERSION)\" -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZ_SRC     := $(COMMON_SRC) $(AUTHD_SRC) $(FUZZ_EXTRA_SRC)
+# dnsr's validator has no I/O of its own: fuzzed as the authd code is.
+FUZZ_SRC     := $(COMMON_SRC) $(AUTHD_SRC) dnsr/validate.c $(FUZZ_EXTRA_SRC)
 # Seeds: the repository's corpus for each target, plus the shared DNS message seeds.
 SHARED_SEEDS := $(wildcard ../shared/fuzz/dns-packets)
 FUZZ_SEEDS    = seeds=tests/fuzz/corpus/$$t; \
