@@ -160,3 +160,22 @@ def test_forward_mode_validates(forwarding, case):
         si.case_id(case), got, r, forwarding.read_log()[-3000:])
     if case.rcode == "SERVFAIL":
         assert got[2] is not None
+
+
+def test_permissive_answers_bogus_as_insecure_and_logs(internet):
+    """validation = permissive: bogus data is answered (no AD, no EDE) and the failure is
+    logged; secure data still gets AD."""
+    d = internet.dnsr(BUILD, validation="permissive")
+    try:
+        for case in si.CASES:
+            if case.rcode != "SERVFAIL":
+                continue
+            r = d.query(case.qname, case.qtype, want_dnssec=True)
+            assert r.rcode() != dns.rcode.SERVFAIL, (si.case_id(case), r)
+            assert not r.flags & dns.flags.AD, (si.case_id(case), r)
+        r = d.query("www.alg13.test.", "A", want_dnssec=True)
+        assert si.summary(r) == ("NOERROR", True, None), r
+        log = d.read_log()
+        assert "www.expired.test. type 1 is bogus: signature expired" in log, log[-3000:]
+    finally:
+        d.stop()
