@@ -141,7 +141,50 @@ disconnect(struct forwarder *f, const char *why)
 	f->backoff_ms = f->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : f->backoff_ms * 2;
 }
 
-/* Appends dnsr's answer records to our CNAME chain (RFC 1034 4.3.2: the chain, completed). */
+/*
+ * The first Extended DNS Error (RFC 8914) in m's OPT: its info-code, the text in text
+ * (cap octets, NUL-terminated, cut); -1 when there is none.
+ */
+static int
+ede_of(const struct wire_msg *m, char *text, size_t cap)
+{
+	struct wire_iter it;
+	struct wire_rr rr;
+
+	text[0] = '\0';
+	wire_iter_init(m, &it);
+	while (wire_iter_next(m, &it, &rr) == 1) {
+		const uint8_t *o = m->msg + rr.rdata, *end = o + rr.rdlen;
+
+		if (rr.section != WIRE_AR || rr.type != DNS_TYPE_OPT)
+			continue;
+		while (end - o >= 4) {
+			uint16_t code = (uint16_t)(o[0] << 8 | o[1]);
+			uint16_t len = (uint16_t)(o[2] << 8 | o[3]);
+
+			if (len > end - o - 4)
+				break;
+			if (code == EDNS_OPT_EDE && len >= 2) {
+				size_t n = (size_t)len - 2 < cap - 1 ? (size_t)len - 2 : cap - 1;
+
+				memcpy(text, o + 6, n);
+				text[n] = '\0';
+				return o[4] << 8 | o[5];
+			}
+			o += 4 + len;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Our CNAME chain completed with dnsr's answer to its target (RFC 1034 4.3.2): our answer
+ * records, then dnsr's answer and authority records (the target's SOA, and for DO its
+ * NSEC/NSEC3 proofs with their RRSIGs), dnsr's rcode, TC and EDE. A failure (SERVFAIL:
+ * a bogus target, no reachable authority) keeps none of the chain, as a resolver answers
+ * a chain it could not finish. AD is never set: our part is authoritative data authd does
+ * not validate (RFC 4035 3.1.6; docs/ARCHITECTURE.md).
+ */
 static size_t
 merge(struct forwarder *f, const struct pending *p, const uint8_t *ans, size_t alen)
 {
@@ -151,28 +194,32 @@ merge(struct forwarder *f, const struct pending *p, const uint8_t *ans, size_t a
 	struct wire_iter it;
 	struct wire_rr rr;
 	struct dns_query q;
-	int n;
+	char text[ENV_EDE_TEXT_MAX + 1];
+	uint16_t rcode;
+	int n, ede;
 
 	if (wire_msg_parse(p->partial, p->plen, &ours) != 0 ||
 	    wire_msg_parse(ans, alen, &theirs) != 0 ||
 	    wire_parse_query(p->query, p->qlen, &q) != WIRE_OK)
 		return 0;
 	q.cookie_len = 0;	/* the client's cookie went out with our partial answer */
+	rcode = wire_msg_rcode(&theirs);
+	ede = ede_of(&theirs, text, sizeof(text));
 	env_begin(&w, f->out, sizeof(f->out), &q);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 2 && rcode != DNS_RCODE_SERVFAIL; k++) {
 		const struct wire_msg *m = k == 0 ? &ours : &theirs;
 
 		wire_iter_init(m, &it);
 		while (wire_iter_next(m, &it, &rr) == 1) {
-			if (rr.section != WIRE_AN ||
+			if ((rr.section != WIRE_AN && (k == 0 || rr.section != WIRE_NS)) ||
 			    (n = wire_rdata_unpack(m, &rr, f->rd, sizeof(f->rd))) < 0)
 				continue;
-			wire_rr(&w, WIRE_AN, rr.owner, rr.type, rr.rclass, rr.ttl, f->rd,
+			wire_rr(&w, rr.section, rr.owner, rr.type, rr.rclass, rr.ttl, f->rd,
 			    (uint16_t)n);
 		}
 	}
-	return env_finish(&w, &q, &eo, wire_msg_rcode(&theirs),
-	    (ours.flags & DNS_FLAG_AA) | DNS_FLAG_RA, -1, NULL);
+	return env_finish(&w, &q, &eo, rcode, (ours.flags & DNS_FLAG_AA) | DNS_FLAG_RA |
+	    (theirs.flags & DNS_FLAG_TC), ede, ede >= 0 ? text : NULL);
 }
 
 static void

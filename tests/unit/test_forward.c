@@ -718,6 +718,95 @@ test_cname_completion(void **state)
 	forwarder_free(f);
 }
 
+/*
+ * CNAME completion whose target dnsr could not resolve (a bogus zone): SERVFAIL with
+ * dnsr's Extended DNS Error and none of our chain; dnsr's authority section and TC are
+ * kept otherwise (checked in tests/integration/test_dnsr_authd_dnssec.py).
+ */
+#define EDE_DNSKEY_MISSING	9	/* RFC 8914: what dnsr gives a DS matching no key */
+
+static void
+test_cname_completion_failure(void **state)
+{
+	struct forwarder *f = new_forwarder(60000);
+	struct fwd_client c = udp_client(1, 1111, 1232);
+	uint8_t query[512], partial[512], ans[512], opt[8] = { 0, EDNS_OPT_EDE, 0, 4, 0,
+	    EDE_DNSKEY_MISSING, 'n', 'o' };
+	size_t qlen = make_query(query, 0x5252, "www.example.", DNS_TYPE_A, true), plen, n;
+	uint8_t target[DNAME_MAXLEN];
+	struct dns_query q;
+	struct wire_writer w;
+	struct wire_msg m;
+
+	assert_true(dname_from_str("www.bogus.test.", NULL, target) > 0);
+	wire_init(&w, partial, sizeof(partial));
+	wire_header(&w, 0x5252, DNS_FLAG_QR | DNS_FLAG_AA | DNS_FLAG_RD);
+	assert_int_equal(wire_question(&w, wn("www.example."), DNS_TYPE_A, DNS_CLASS_IN), 0);
+	assert_int_equal(wire_rr(&w, WIRE_AN, wn("www.example."), DNS_TYPE_CNAME, DNS_CLASS_IN,
+	    300, target, (uint16_t)dname_len(target)), 0);
+	plen = wire_finish(&w);
+
+	forwarder_query(f, query, qlen, &c, partial, plen, target);
+	run_until(&fake.nq, 1);
+	assert_int_equal(wire_parse_query(fake.q[0].dns, fake.q[0].dnslen, &q), WIRE_OK);
+	wire_init(&w, ans, sizeof(ans));
+	wire_header(&w, q.id, DNS_FLAG_QR | DNS_FLAG_RD | DNS_FLAG_RA | DNS_RCODE_SERVFAIL);
+	assert_int_equal(wire_question(&w, q.qname, q.qtype, q.qclass), 0);
+	assert_int_equal(wire_opt(&w, 1232, 0, 0, 0, opt, sizeof(opt)), 0);
+	n = wire_finish(&w);
+	fake_send_answer(fake.q[0].id, ans, n);
+	run_until(&ndeliveries, 1);
+
+	assert_int_equal(wire_msg_parse(deliveries[0].resp, deliveries[0].len, &m), 0);
+	assert_int_equal(wire_msg_rcode(&m), DNS_RCODE_SERVFAIL);
+	assert_int_equal(m.counts[WIRE_AN], 0);
+	assert_int_equal(ede_of(deliveries[0].resp, deliveries[0].len), EDE_DNSKEY_MISSING);
+	forwarder_free(f);
+}
+
+/*
+ * CNAME completion whose target answer dnsr had to truncate, with AD (a secure target):
+ * the merged answer has TC (the client retries over TCP) and never AD (our CNAME is
+ * authoritative data authd does not validate: docs/ARCHITECTURE.md).
+ */
+static void
+test_cname_completion_tc_no_ad(void **state)
+{
+	struct forwarder *f = new_forwarder(60000);
+	struct fwd_client c = udp_client(1, 1111, 1232);
+	uint8_t query[512], partial[512], ans[512];
+	size_t qlen = make_query(query, 0x5353, "www.example.", DNS_TYPE_A, true), plen, n;
+	uint8_t target[DNAME_MAXLEN];
+	struct dns_query q;
+	struct wire_writer w;
+	struct wire_msg m;
+
+	assert_true(dname_from_str("www.big.test.", NULL, target) > 0);
+	wire_init(&w, partial, sizeof(partial));
+	wire_header(&w, 0x5353, DNS_FLAG_QR | DNS_FLAG_AA | DNS_FLAG_RD);
+	assert_int_equal(wire_question(&w, wn("www.example."), DNS_TYPE_A, DNS_CLASS_IN), 0);
+	assert_int_equal(wire_rr(&w, WIRE_AN, wn("www.example."), DNS_TYPE_CNAME, DNS_CLASS_IN,
+	    300, target, (uint16_t)dname_len(target)), 0);
+	plen = wire_finish(&w);
+
+	forwarder_query(f, query, qlen, &c, partial, plen, target);
+	run_until(&fake.nq, 1);
+	assert_int_equal(wire_parse_query(fake.q[0].dns, fake.q[0].dnslen, &q), WIRE_OK);
+	wire_init(&w, ans, sizeof(ans));
+	wire_header(&w, q.id, DNS_FLAG_QR | DNS_FLAG_RD | DNS_FLAG_RA | DNS_FLAG_TC |
+	    DNS_FLAG_AD);
+	assert_int_equal(wire_question(&w, q.qname, q.qtype, q.qclass), 0);
+	n = wire_finish(&w);
+	fake_send_answer(fake.q[0].id, ans, n);
+	run_until(&ndeliveries, 1);
+
+	assert_int_equal(wire_msg_parse(deliveries[0].resp, deliveries[0].len, &m), 0);
+	assert_true(m.flags & DNS_FLAG_TC);
+	assert_false(m.flags & DNS_FLAG_AD);
+	assert_true(m.flags & DNS_FLAG_AA);
+	forwarder_free(f);
+}
+
 /* Queries still pending when the worker stops are released (not delivered). */
 static void
 test_free_releases_pending(void **state)
@@ -749,6 +838,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dnsr_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cname_completion, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cname_completion_failure, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cname_completion_tc_no_ad, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_free_releases_pending, setup, teardown),
 	};
 
