@@ -9,10 +9,11 @@ import dns.edns
 import dns.flags
 import dns.message
 import dns.rcode
+import dns.rdatatype
 import pytest
 
 import signed_internet as si
-from streamdns import BUILD
+from streamdns import BUILD, metrics
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +112,65 @@ def test_dnsr_agrees_with_unbound(dnsr, unbound, case):
         diff.append("EDE: dnsr %s, table %s" % (si.summary(mine)[2], case.ede))
     assert diff == [], "%s (%s): %s\ndnsr:\n%s\nunbound:\n%s\n%s" % (
         si.case_id(case), case.why, diff, mine, ref, dnsr.read_log()[-4000:])
+
+
+# --- flags (RFC 4035 3.2, RFC 6840 5.7/5.9) and the bogus cache -----------------------
+
+DNSSEC_TYPES = {dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.NSEC3}
+
+
+def dnssec_records(r):
+    return [rr for sec in (r.answer, r.authority, r.additional) for rr in sec
+            if rr.rdtype in DNSSEC_TYPES]
+
+
+def test_flags_cd_returns_bogus_data(dnsr):
+    """CD=1: a bogus zone's data as served (no AD), a bogus NXDOMAIN as NXDOMAIN."""
+    for name in ("www.tampered.test.", "www.expired.test."):
+        r = dnsr.query(name, "A", want_dnssec=True, flags=dns.flags.RD | dns.flags.CD)
+        assert r.rcode() == dns.rcode.NOERROR and r.answer, (name, r)
+        assert not r.flags & dns.flags.AD, (name, r)
+    r = dnsr.query("gap.baddenial.test.", "A", want_dnssec=True,
+                   flags=dns.flags.RD | dns.flags.CD)
+    assert r.rcode() == dns.rcode.NXDOMAIN and not r.flags & dns.flags.AD, r
+
+
+def test_flags_do0_and_ad(dnsr):
+    """DO=0: no RRSIG/NSEC/NSEC3 anywhere; AD=1 without DO on a secure name gets AD
+    (RFC 6840 5.7); DO=1 gets the RRSIGs; an insecure answer never has AD."""
+    for name, rdtype in (("www.alg13.test.", "A"), ("nx.nsec.test.", "A"),
+                         ("nx.nsec3.test.", "A"), ("a.wild.nsec.test.", "TXT")):
+        r = dnsr.query(name, rdtype)
+        assert dnssec_records(r) == [], (name, r)
+    r = dnsr.query("www.alg13.test.", "A", flags=dns.flags.RD | dns.flags.AD)
+    assert r.flags & dns.flags.AD and dnssec_records(r) == [], r
+    r = dnsr.query("www.alg13.test.", "A", want_dnssec=True)
+    assert r.flags & dns.flags.AD, r
+    assert any(rr.rdtype == dns.rdatatype.RRSIG and rr.covers == dns.rdatatype.A
+               for rr in r.answer), r
+    r = dnsr.query("nx.nsec.test.", "A", want_dnssec=True)
+    kinds = {(rr.rdtype, rr.covers) for rr in r.authority}
+    assert (dns.rdatatype.SOA, dns.rdatatype.NONE) in kinds, r
+    assert (dns.rdatatype.NSEC, dns.rdatatype.NONE) in kinds, r
+    assert (dns.rdatatype.RRSIG, dns.rdatatype.NSEC) in kinds, r
+    for flags in (dns.flags.RD | dns.flags.AD, dns.flags.RD):
+        r = dnsr.query("www.unsigned.test.", "A", want_dnssec=True, flags=flags)
+        assert r.rcode() == dns.rcode.NOERROR and not r.flags & dns.flags.AD, r
+
+
+def upstream_queries(dnsr):
+    status, body = dnsr.http("/metrics")
+    assert status == 200, body
+    return metrics(body)["streamdns_dnsr_upstream_queries_total"]
+
+
+def test_bogus_answer_is_cached(dnsr):
+    """A second query for a bogus name (within the 60 s a bogus verdict is kept) is
+    answered SERVFAIL with the same EDE and sends nothing upstream."""
+    name = "www.nosig.test."
+    first = dnsr.query(name, "A", want_dnssec=True)
+    assert si.summary(first) == ("SERVFAIL", False, si.EDE_RRSIGS_MISSING), first
+    before = upstream_queries(dnsr)
+    second = dnsr.query(name, "A", want_dnssec=True)
+    assert si.summary(second) == ("SERVFAIL", False, si.EDE_RRSIGS_MISSING), second
+    assert upstream_queries(dnsr) == before, dnsr.read_log()[-3000:]
