@@ -5,6 +5,9 @@ For now the tests prove the harness: each case of signed_internet.CASES gets fro
 rcode, AD bit (DO=1 query) and Extended DNS Error the table says, so the zones really are
 secure, insecure or bogus as named. When dnsr validates (issue 16), the same cases are asked
 of dnsr (fixture dnsr) and its answers compared with Unbound's by signed_internet.compare."""
+import shutil
+import subprocess
+
 import dns.edns
 import dns.flags
 import dns.message
@@ -174,3 +177,27 @@ def test_bogus_answer_is_cached(dnsr):
     second = dnsr.query(name, "A", want_dnssec=True)
     assert si.summary(second) == ("SERVFAIL", False, si.EDE_RRSIGS_MISSING), second
     assert upstream_queries(dnsr) == before, dnsr.read_log()[-3000:]
+
+
+def test_do_small_payload_truncates_then_tcp(dnsr):
+    """DO=1 over UDP with a 512-octet payload: a signed NSEC3 denial (SOA, NSEC3s and
+    RRSIGs) does not fit, so TC=1; over TCP the whole answer, secure."""
+    dnsr.query("nx.nsec3.test.", "A", want_dnssec=True, tcp=True)
+    r = dnsr.query("nx.nsec3.test.", "A", want_dnssec=True, payload=512)
+    assert r.flags & dns.flags.TC and len(r.to_wire()) <= 512, r
+    r = dnsr.query("nx.nsec3.test.", "A", want_dnssec=True, tcp=True)
+    assert not r.flags & dns.flags.TC and r.flags & dns.flags.AD, r
+    assert r.rcode() == dns.rcode.NXDOMAIN, r
+    assert any(rr.rdtype == dns.rdatatype.NSEC3 for rr in r.authority), r
+
+
+def test_dig_dnssec_shows_ad_and_rrsig(dnsr):
+    """dig +dnssec against dnsr: the ad flag and the answer's RRSIG."""
+    if shutil.which("dig") is None:
+        pytest.skip("dig is not installed (bind9-dnsutils)")
+    out = subprocess.run(["dig", "@127.0.0.1", "-p", str(dnsr.port), "+dnssec",
+                          "+time=5", "+tries=1", "www.alg13.test.", "A"],
+                         stdout=subprocess.PIPE, text=True, timeout=30).stdout
+    flags = [l for l in out.splitlines() if l.startswith(";; flags:")]
+    assert flags and " ad" in flags[0].split(";")[2], out
+    assert any("\tRRSIG\tA " in l for l in out.splitlines()), out
