@@ -201,3 +201,26 @@ def test_dig_dnssec_shows_ad_and_rrsig(dnsr):
     flags = [l for l in out.splitlines() if l.startswith(";; flags:")]
     assert flags and " ad" in flags[0].split(";")[2], out
     assert any("\tRRSIG\tA " in l for l in out.splitlines()), out
+
+
+def test_keytrap_zone_fails_fast_and_others_are_served(dnsr, unbound):
+    """KeyTrap (CVE-2023-50387): 50 keys sharing one tag x 50 RRSIGs by that tag. dnsr
+    answers SERVFAIL (EDE 6) well within a generous bound, and queries sent meanwhile
+    from other threads are answered."""
+    import concurrent.futures
+    import time
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        t0 = time.monotonic()
+        trap = pool.submit(dnsr.query, "www.keytrap.test.", "A", want_dnssec=True)
+        others = [pool.submit(dnsr.query, n, "A", want_dnssec=True)
+                  for n in ("www.alg13.test.", "www.alg15.test.", "www.nsec.test.")]
+        r = trap.result(10)
+        took = time.monotonic() - t0
+        for f in others:
+            o = f.result(10)
+            assert si.summary(o) == ("NOERROR", True, None), o
+    assert si.summary(r) == ("SERVFAIL", False, si.EDE_BOGUS), (r, dnsr.read_log()[-3000:])
+    assert took < 5, took
+    assert "too many signature checks" in dnsr.read_log(), dnsr.read_log()[-3000:]
+    ref = unbound.query("www.keytrap.test.", "A")
+    assert si.summary(ref)[0] == "SERVFAIL", ref
