@@ -224,3 +224,25 @@ def test_keytrap_zone_fails_fast_and_others_are_served(dnsr, unbound):
     assert "too many signature checks" in dnsr.read_log(), dnsr.read_log()[-3000:]
     ref = unbound.query("www.keytrap.test.", "A")
     assert si.summary(ref)[0] == "SERVFAIL", ref
+
+
+def test_delv_against_dnsr(internet, dnsr, tmp_path):
+    """delv, anchored on the signed root's DS, validates dnsr's answers itself: a secure
+    name is "; fully validated", a bogus one fails (dnsr's SERVFAIL)."""
+    if shutil.which("delv") is None:
+        pytest.skip("delv is not installed (bind9-dnsutils)")
+    with open(internet.anchor_file) as f:
+        ds = [l.split() for l in f if l.strip()]
+    anchor = tmp_path / "delv.anchor"
+    anchor.write_text("trust-anchors {\n" + "".join(
+        '  . static-ds %s %s %s "%s";\n' % (d[4], d[5], d[6], "".join(d[7:])) for d in ds)
+        + "};\n")
+
+    def delv(name):
+        return subprocess.run(["delv", "@127.0.0.1", "-p", str(dnsr.port), "-a",
+                               str(anchor), "+root=.", name, "A"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=30).stdout
+    out = delv("www.alg13.test.")
+    assert "; fully validated" in out, out
+    out = delv("www.tampered.test.")
+    assert "resolution failed" in out and "fully validated" not in out, out
