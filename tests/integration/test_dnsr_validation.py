@@ -246,3 +246,16 @@ def test_delv_against_dnsr(internet, dnsr, tmp_path):
     assert "; fully validated" in out, out
     out = delv("www.tampered.test.")
     assert "resolution failed" in out and "fully validated" not in out, out
+
+
+def test_do_wildcard_answer_carries_its_proof(dnsr):
+    """DO=1, a wildcard expansion: the answer's RRSIG and the NSEC (NSEC3) proving that
+    no closer name exists, with its RRSIG, in the authority section (RFC 4035 3.1.3.3)."""
+    for name, proof in (("a.wild.nsec.test.", dns.rdatatype.NSEC),
+                        ("a.wild.nsec3.test.", dns.rdatatype.NSEC3)):
+        r = dnsr.query(name, "TXT", want_dnssec=True)
+        assert r.flags & dns.flags.AD, r
+        assert any(rr.rdtype == dns.rdatatype.RRSIG for rr in r.answer), r
+        kinds = {(rr.rdtype, rr.covers) for rr in r.authority}
+        assert (proof, dns.rdatatype.NONE) in kinds and \
+            (dns.rdatatype.RRSIG, proof) in kinds, r
