@@ -19,8 +19,10 @@ query, and the Extended DNS Error code (RFC 8914) or None.
 
 Nothing here uses any address outside 127.0.0.0/8.
 """
+import base64
 import collections
 import os
+import random
 import shutil
 import subprocess
 import tempfile
@@ -123,6 +125,50 @@ def drop_type(rdtype):
     return edit
 
 
+def key_tag(rdata):
+    """RFC 4034 Appendix B."""
+    ac = sum(b << 8 if i % 2 == 0 else b for i, b in enumerate(rdata))
+    return (ac + (ac >> 16)) & 0xFFFF
+
+
+KEYTRAP_TAG, KEYTRAP_KEYS, KEYTRAP_SIGS = 4242, 50, 50
+
+
+def colliding_keys(tag=KEYTRAP_TAG, n=KEYTRAP_KEYS):
+    """n alg-13 zone keys (64 random octets, not valid P-256 points) whose key tag is
+    tag: the last two octets are chosen to make it so. As base64 DNSKEY RDATA text."""
+    rng = random.Random(50387)
+    out = []
+    while len(out) < n:
+        body = bytes([1, 0, 3, 13]) + bytes(rng.randrange(256) for _ in range(62))
+        for w in range(65536):
+            rd = body + bytes([w >> 8, w & 0xFF])
+            if key_tag(rd) == tag:
+                out.append("256 3 13 " + base64.b64encode(rd[4:]).decode())
+                break
+    return out
+
+
+def stamp(t):
+    """An RRSIG time in the YYYYMMDDHHmmSS form NSD reads."""
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime(t))
+
+
+def keytrap_sigs(owner, signer, now, tag=KEYTRAP_TAG, n=KEYTRAP_SIGS):
+    """n RRSIGs over owner's A by key tag tag, with random signatures (CVE-2023-50387)."""
+    rng = random.Random(50388)
+
+    def edit(lines):
+        lines = drop_rrsig(owner, "A")(lines)   # only the colliding ones remain
+        for _ in range(n):
+            sig = base64.b64encode(bytes(rng.randrange(256) for _ in range(64))).decode()
+            lines.append([owner, str(TTL), "IN", "RRSIG", "A 13 %d %d %s %s %d %s %s" % (
+                owner.count("."), TTL, stamp(now + 30 * DAY), stamp(now - DAY), tag, signer,
+                sig)])
+        return lines
+    return edit
+
+
 def zones():
     """The zone specs, parents before children."""
     t = "test."
@@ -182,6 +228,12 @@ def zones():
                  edit=drop_owner("gap.baddenial.test.")),
         ZoneSpec("nonsec.test.", BOGUS, leaf("nonsec.test.", ns="ns-bogus.test."),
                  edit=drop_type("NSEC")),
+        # KeyTrap (CVE-2023-50387): the real KSK signs a DNSKEY RRset that also holds 50
+        # keys sharing one key tag; www's A has 50 RRSIGs by that tag that verify with none.
+        ZoneSpec("keytrap.test.", BOGUS,
+                 leaf("keytrap.test.", *[("", "DNSKEY", k) for k in colliding_keys()],
+                      ns="ns-bogus.test."),
+                 edit=keytrap_sigs("www.keytrap.test.", "keytrap.test.", time.time())),
     ]
     by_name = {s.name: s for s in z}
     for s in z:

@@ -5,6 +5,9 @@ For now the tests prove the harness: each case of signed_internet.CASES gets fro
 rcode, AD bit (DO=1 query) and Extended DNS Error the table says, so the zones really are
 secure, insecure or bogus as named. When dnsr validates (issue 16), the same cases are asked
 of dnsr (fixture dnsr) and its answers compared with Unbound's by signed_internet.compare."""
+import shutil
+import subprocess
+
 import dns.edns
 import dns.flags
 import dns.message
@@ -13,7 +16,7 @@ import dns.rdatatype
 import pytest
 
 import signed_internet as si
-from streamdns import BUILD
+from streamdns import BUILD, metrics
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +182,145 @@ def test_permissive_answers_bogus_as_insecure_and_logs(internet):
         assert "www.expired.test. type 1 is bogus: signature expired" in log, log[-3000:]
     finally:
         d.stop()
+# --- flags (RFC 4035 3.2, RFC 6840 5.7/5.9) and the bogus cache -----------------------
+
+DNSSEC_TYPES = {dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.NSEC3}
+
+
+def dnssec_records(r):
+    return [rr for sec in (r.answer, r.authority, r.additional) for rr in sec
+            if rr.rdtype in DNSSEC_TYPES]
+
+
+def test_flags_cd_returns_bogus_data(dnsr):
+    """CD=1: a bogus zone's data as served (no AD), a bogus NXDOMAIN as NXDOMAIN."""
+    for name in ("www.tampered.test.", "www.expired.test."):
+        r = dnsr.query(name, "A", want_dnssec=True, flags=dns.flags.RD | dns.flags.CD)
+        assert r.rcode() == dns.rcode.NOERROR and r.answer, (name, r)
+        assert not r.flags & dns.flags.AD, (name, r)
+    r = dnsr.query("gap.baddenial.test.", "A", want_dnssec=True,
+                   flags=dns.flags.RD | dns.flags.CD)
+    assert r.rcode() == dns.rcode.NXDOMAIN and not r.flags & dns.flags.AD, r
+
+
+def test_flags_do0_and_ad(dnsr):
+    """DO=0: no RRSIG/NSEC/NSEC3 anywhere; AD=1 without DO on a secure name gets AD
+    (RFC 6840 5.7); DO=1 gets the RRSIGs; an insecure answer never has AD."""
+    for name, rdtype in (("www.alg13.test.", "A"), ("nx.nsec.test.", "A"),
+                         ("nx.nsec3.test.", "A"), ("a.wild.nsec.test.", "TXT")):
+        r = dnsr.query(name, rdtype)
+        assert dnssec_records(r) == [], (name, r)
+    r = dnsr.query("www.alg13.test.", "A", flags=dns.flags.RD | dns.flags.AD)
+    assert r.flags & dns.flags.AD and dnssec_records(r) == [], r
+    r = dnsr.query("www.alg13.test.", "A", want_dnssec=True)
+    assert r.flags & dns.flags.AD, r
+    assert any(rr.rdtype == dns.rdatatype.RRSIG and rr.covers == dns.rdatatype.A
+               for rr in r.answer), r
+    r = dnsr.query("nx.nsec.test.", "A", want_dnssec=True)
+    kinds = {(rr.rdtype, rr.covers) for rr in r.authority}
+    assert (dns.rdatatype.SOA, dns.rdatatype.NONE) in kinds, r
+    assert (dns.rdatatype.NSEC, dns.rdatatype.NONE) in kinds, r
+    assert (dns.rdatatype.RRSIG, dns.rdatatype.NSEC) in kinds, r
+    for flags in (dns.flags.RD | dns.flags.AD, dns.flags.RD):
+        r = dnsr.query("www.unsigned.test.", "A", want_dnssec=True, flags=flags)
+        assert r.rcode() == dns.rcode.NOERROR and not r.flags & dns.flags.AD, r
+
+
+def upstream_queries(dnsr):
+    status, body = dnsr.http("/metrics")
+    assert status == 200, body
+    return metrics(body)["streamdns_dnsr_upstream_queries_total"]
+
+
+def test_bogus_answer_is_cached(dnsr):
+    """A second query for a bogus name (within the 60 s a bogus verdict is kept) is
+    answered SERVFAIL with the same EDE and sends nothing upstream."""
+    name = "www.nosig.test."
+    first = dnsr.query(name, "A", want_dnssec=True)
+    assert si.summary(first) == ("SERVFAIL", False, si.EDE_RRSIGS_MISSING), first
+    before = upstream_queries(dnsr)
+    second = dnsr.query(name, "A", want_dnssec=True)
+    assert si.summary(second) == ("SERVFAIL", False, si.EDE_RRSIGS_MISSING), second
+    assert upstream_queries(dnsr) == before, dnsr.read_log()[-3000:]
+
+
+def test_do_small_payload_truncates_then_tcp(dnsr):
+    """DO=1 over UDP with a 512-octet payload: a signed NSEC3 denial (SOA, NSEC3s and
+    RRSIGs) does not fit, so TC=1; over TCP the whole answer, secure."""
+    dnsr.query("nx.nsec3.test.", "A", want_dnssec=True, tcp=True)
+    r = dnsr.query("nx.nsec3.test.", "A", want_dnssec=True, payload=512)
+    assert r.flags & dns.flags.TC and len(r.to_wire()) <= 512, r
+    r = dnsr.query("nx.nsec3.test.", "A", want_dnssec=True, tcp=True)
+    assert not r.flags & dns.flags.TC and r.flags & dns.flags.AD, r
+    assert r.rcode() == dns.rcode.NXDOMAIN, r
+    assert any(rr.rdtype == dns.rdatatype.NSEC3 for rr in r.authority), r
+
+
+def test_dig_dnssec_shows_ad_and_rrsig(dnsr):
+    """dig +dnssec against dnsr: the ad flag and the answer's RRSIG."""
+    if shutil.which("dig") is None:
+        pytest.skip("dig is not installed (bind9-dnsutils)")
+    out = subprocess.run(["dig", "@127.0.0.1", "-p", str(dnsr.port), "+dnssec",
+                          "+time=5", "+tries=1", "www.alg13.test.", "A"],
+                         stdout=subprocess.PIPE, text=True, timeout=30).stdout
+    flags = [l for l in out.splitlines() if l.startswith(";; flags:")]
+    assert flags and " ad" in flags[0].split(";")[2], out
+    assert any("\tRRSIG\tA " in l for l in out.splitlines()), out
+
+
+def test_keytrap_zone_fails_fast_and_others_are_served(dnsr, unbound):
+    """KeyTrap (CVE-2023-50387): 50 keys sharing one tag x 50 RRSIGs by that tag. dnsr
+    answers SERVFAIL (EDE 6) well within a generous bound, and queries sent meanwhile
+    from other threads are answered."""
+    import concurrent.futures
+    import time
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        t0 = time.monotonic()
+        trap = pool.submit(dnsr.query, "www.keytrap.test.", "A", want_dnssec=True)
+        others = [pool.submit(dnsr.query, n, "A", want_dnssec=True)
+                  for n in ("www.alg13.test.", "www.alg15.test.", "www.nsec.test.")]
+        r = trap.result(10)
+        took = time.monotonic() - t0
+        for f in others:
+            o = f.result(10)
+            assert si.summary(o) == ("NOERROR", True, None), o
+    assert si.summary(r) == ("SERVFAIL", False, si.EDE_BOGUS), (r, dnsr.read_log()[-3000:])
+    assert took < 5, took
+    assert "too many signature checks" in dnsr.read_log(), dnsr.read_log()[-3000:]
+    ref = unbound.query("www.keytrap.test.", "A")
+    assert si.summary(ref)[0] == "SERVFAIL", ref
+
+
+def test_delv_against_dnsr(internet, dnsr, tmp_path):
+    """delv, anchored on the signed root's DS, validates dnsr's answers itself: a secure
+    name is "; fully validated", a bogus one fails (dnsr's SERVFAIL)."""
+    if shutil.which("delv") is None:
+        pytest.skip("delv is not installed (bind9-dnsutils)")
+    with open(internet.anchor_file) as f:
+        ds = [l.split() for l in f if l.strip()]
+    anchor = tmp_path / "delv.anchor"
+    anchor.write_text("trust-anchors {\n" + "".join(
+        '  . static-ds %s %s %s "%s";\n' % (d[4], d[5], d[6], "".join(d[7:])) for d in ds)
+        + "};\n")
+
+    def delv(name):
+        return subprocess.run(["delv", "@127.0.0.1", "-p", str(dnsr.port), "-a",
+                               str(anchor), "+root=.", name, "A"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=30).stdout
+    out = delv("www.alg13.test.")
+    assert "; fully validated" in out, out
+    out = delv("www.tampered.test.")
+    assert "resolution failed" in out and "fully validated" not in out, out
+
+
+def test_do_wildcard_answer_carries_its_proof(dnsr):
+    """DO=1, a wildcard expansion: the answer's RRSIG and the NSEC (NSEC3) proving that
+    no closer name exists, with its RRSIG, in the authority section (RFC 4035 3.1.3.3)."""
+    for name, proof in (("a.wild.nsec.test.", dns.rdatatype.NSEC),
+                        ("a.wild.nsec3.test.", dns.rdatatype.NSEC3)):
+        r = dnsr.query(name, "TXT", want_dnssec=True)
+        assert r.flags & dns.flags.AD, r
+        assert any(rr.rdtype == dns.rdatatype.RRSIG for rr in r.answer), r
+        kinds = {(rr.rdtype, rr.covers) for rr in r.authority}
+        assert (proof, dns.rdatatype.NONE) in kinds and \
+            (dns.rdatatype.RRSIG, proof) in kinds, r
