@@ -169,8 +169,9 @@ def keytrap_sigs(owner, signer, now, tag=KEYTRAP_TAG, n=KEYTRAP_SIGS):
     return edit
 
 
-def zones():
-    """The zone specs, parents before children."""
+def zones(extra=()):
+    """The zone specs, parents before children; extra: more ZoneSpecs (below zones of the
+    table, e.g. a big zone for bench/validation.py), appended last."""
     t = "test."
     z = [
         ZoneSpec(".", ROOT, [
@@ -235,6 +236,7 @@ def zones():
                       ns="ns-bogus.test."),
                  edit=keytrap_sigs("www.keytrap.test.", "keytrap.test.", time.time())),
     ]
+    z += list(extra)
     by_name = {s.name: s for s in z}
     for s in z:
         if s.name != ".":
@@ -422,14 +424,15 @@ def sign(spec, zdir, keydir, extra, late, now):
 class SignedInternet:
     """The signed zones, served by NSD on ROOT, TLD, LEAF and BOGUS at one port."""
 
-    def __init__(self):
+    def __init__(self, extra=()):
+        """extra: more ZoneSpecs, served beside the table's (see zones())."""
         if not os.path.exists(mi.NSD):
             raise RuntimeError("nsd is not installed")
         for tool in ("ldns-keygen", "ldns-signzone", "ldns-key2ds"):
             if shutil.which(tool) is None:
                 raise RuntimeError("%s is not installed (Debian ldnsutils)" % tool)
         self.dir = tempfile.mkdtemp(prefix="signed-internet-")
-        self.specs = zones()
+        self.specs = zones(extra)
         self.nsd = {}
         try:
             self._build()
@@ -505,8 +508,8 @@ class ValidatingUnbound(mi.Unbound):
     NSEC off, so that an answer does not depend on what earlier queries cached. query()
     sets DO."""
 
-    def __init__(self, internet, extra="", anchor_file=None):
-        super().__init__(internet, stubs=internet.delegations(),
+    def __init__(self, internet, extra="", anchor_file=None, threads=1):
+        super().__init__(internet, threads=threads, stubs=internet.delegations(),
                          modules="validator iterator",
                          extra='    trust-anchor-file: "%s"\n    ede: yes\n'
                                '    val-log-level: 2\n    aggressive-nsec: no\n%s'

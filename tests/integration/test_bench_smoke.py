@@ -1,4 +1,5 @@
 """Short smokes of the benchmark tools (the real runs are `make bench`, never make test)."""
+import json
 import os
 import re
 import subprocess
@@ -53,3 +54,27 @@ def test_dnssec_bench_runs_and_checks_signing():
     assert re.search(r"ratio authd-signed/authd=\d", out), out
     assert re.search(r"ratio authd-signed/knotd=\d", out), out
     assert re.search(r"= [\d.]+ bytes/name", out), out
+
+
+def test_validation_bench_runs_and_reports():
+    """bench/validation.py end to end with tiny parameters: every part prints its figures
+    (speed is not asserted: that is `make bench-validation`)."""
+    with tempfile.TemporaryDirectory() as d:
+        out_json = os.path.join(d, "v.json")
+        p = subprocess.run(["/usr/bin/python3",
+                            os.path.join(os.path.dirname(__file__), "..", "..", "bench",
+                                         "validation.py"),
+                            "--names", "400", "--rounds", "1", "--seconds", "1",
+                            "--json", out_json],
+                           capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, STREAMDNS_BUILD=BUILD))
+        assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+        out = p.stdout
+        assert re.search(r"\| [\d-]+ \| 1 \| \d+ \| \d+ \| [\d.]+ \| \d+ \|", out), out
+        assert re.search(r"\| \d+ \| \d+ \| [\d.]+x \| \d+ \|", out), out
+        with open(out_json) as f:
+            fig = json.load(f)
+    assert set(fig["cold"]) == {"dnsr-val", "dnsr-off", "unbound"}
+    assert all(fig["cold"][k]["median"] > 0 for k in fig["cold"])
+    assert all(r["completed"] == 400 for k in fig["cold"] for r in fig["cold"][k]["runs"])
+    assert fig["cache_hit_ratio"]["DO=0"] > 0 and fig["cache_hit_ratio"]["DO=1"] > 0
