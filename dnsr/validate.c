@@ -199,20 +199,45 @@ bogus(struct val_out *out, int ede, const char *why)
 	out->why = why;
 }
 
+/* The usable keys of keys (within keymask) that a signature by alg and tag may be by. */
+static size_t
+matching_keys(const struct rrset *keys, uint64_t keymask, uint8_t alg, uint16_t tag)
+{
+	struct rdata_ref kd;
+	size_t i = 0, n = 0;
+
+	for (const uint8_t *q = keys ? rrset_first(keys, &kd) : NULL; q && i < MAX_KEYS;
+	    q = rrset_next(keys, q, &kd), i++)
+		if ((keymask & (UINT64_C(1) << i)) && key_usable(kd.data, kd.len) &&
+		    kd.data[3] == alg && key_tag(kd.data, kd.len) == tag)
+			n++;
+	return n;
+}
+
+/*
+ * RRSIGs whose key tag names one key are tried first, then those whose tag several keys
+ * share (a KeyTrap zone: many keys, one tag), each of those against at most
+ * VAL_MAX_TRIES_PER_SET keys; the whole RRset costs at most VAL_MAX_VERIFIES_PER_SET
+ * verifications, and the resolution's budget bounds everything.
+ */
 void
 val_verify(const struct val_set *s, const uint8_t *zone, const struct rrset *keys,
     uint64_t keymask, uint32_t now, struct val_budget *b, struct val_out *out)
 {
-	int owner_labels = dname_labels(s->owner), tries = 0;
-	bool expired = false, future = false, nokey = false, failed = false;
+	int owner_labels = dname_labels(s->owner), verifies = 0;
+	bool expired = false, future = false, nokey = false, failed = false, limited = false;
 	struct rdata_ref rd, kd;
 	struct rrsig sig;
 
 	memset(out, 0, sizeof(*out));
 	if (owner_labels > 0 && s->owner[0] == 1 && s->owner[1] == '*')
 		owner_labels--;	/* RFC 4034 3.1.3 */
+	for (int pass = 0; pass < 2; pass++)
 	for (const uint8_t *p = s->sigs ? rrset_first(s->sigs, &rd) : NULL; p;
 	    p = rrset_next(s->sigs, p, &rd)) {
+		size_t nkeys, i = 0;
+		int tries = 0;
+
 		if (rrsig_parse(rd.data, rd.len, &sig) != 0 || sig.covered != s->rs->type ||
 		    !dname_equal(sig.signer, zone) || !dname_is_below(s->owner, zone) ||
 		    sig.labels > owner_labels || !val_algorithm_supported(sig.algorithm))
@@ -225,16 +250,24 @@ val_verify(const struct val_set *s, const uint8_t *zone, const struct rrset *key
 			expired = true;
 			continue;
 		}
-		nokey = true;
-		size_t i = 0;
-		for (const uint8_t *q = keys ? rrset_first(keys, &kd) : NULL; q && i < MAX_KEYS;
+		nkeys = matching_keys(keys, keymask, sig.algorithm, sig.tag);
+		if (nkeys == 0) {
+			nokey = true;
+			continue;
+		}
+		if ((pass == 0) != (nkeys == 1))
+			continue;
+		for (const uint8_t *q = rrset_first(keys, &kd); q && i < MAX_KEYS;
 		    q = rrset_next(keys, q, &kd), i++) {
 			if (!(keymask & (UINT64_C(1) << i)) || !key_usable(kd.data, kd.len) ||
 			    kd.data[3] != sig.algorithm || key_tag(kd.data, kd.len) != sig.tag)
 				continue;
-			nokey = false;
 			/* A key tag shared by many keys must not buy many verifications. */
-			if (tries++ >= VAL_MAX_TRIES_PER_SET || b->verifies <= 0) {
+			if (tries++ >= VAL_MAX_TRIES_PER_SET) {
+				limited = true;
+				break;
+			}
+			if (verifies++ >= VAL_MAX_VERIFIES_PER_SET || b->verifies <= 0) {
 				bogus(out, EDE_DNSSEC_BOGUS, "too many signature checks");
 				return;
 			}
@@ -253,6 +286,10 @@ val_verify(const struct val_set *s, const uint8_t *zone, const struct rrset *key
 			}
 			failed = true;
 		}
+	}
+	if (limited && !failed) {
+		bogus(out, EDE_DNSSEC_BOGUS, "too many signature checks");
+		return;
 	}
 	if (failed)
 		bogus(out, EDE_DNSSEC_BOGUS, "signature does not verify");

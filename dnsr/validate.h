@@ -43,7 +43,8 @@ struct val_budget {
 
 #define VAL_BUDGET_VERIFIES	48	/* per client query, all its chain included */
 #define VAL_BUDGET_HASHES	96
-#define VAL_MAX_TRIES_PER_SET	4	/* keys tried for one RRset (key tag collisions) */
+#define VAL_MAX_TRIES_PER_SET	4	/* keys tried for one RRSIG (key tag collisions) */
+#define VAL_MAX_VERIFIES_PER_SET 8	/* verifications for one RRset, all RRSIGs */
 
 /* The verdict on one thing, and why when it is bogus. */
 struct val_out {

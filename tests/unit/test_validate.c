@@ -234,6 +234,34 @@ test_key_tag_collisions(void **state)
 	keys = saved;
 	assert_int_equal(out.sec, SEC_BOGUS);
 	assert_true(100 - b.verifies <= VAL_MAX_TRIES_PER_SET);
+	/* With the zone's own key among them, its RRSIG is tried first and verifies. */
+	{
+		struct rrset_builder kb2, sb2;
+		struct rdata_ref r;
+		struct rrset *both, *good = sign(owner, rs, 2, NOW - 3600, NOW + 3600, tag), *all;
+
+		rrset_builder_init(&kb2, DNS_TYPE_DNSKEY);
+		rrset_builder_init(&sb2, DNS_TYPE_RRSIG);
+		for (const uint8_t *p = rrset_first(many, &r); p; p = rrset_next(many, p, &r))
+			rrset_builder_add(&kb2, 3600, r.data, r.len);
+		rrset_first(saved, &r);
+		rrset_builder_add(&kb2, 3600, r.data, r.len);
+		rrset_first(sigs, &r);
+		rrset_builder_add(&sb2, 300, r.data, r.len);
+		rrset_first(good, &r);
+		rrset_builder_add(&sb2, 300, r.data, r.len);
+		all = rrset_builder_finish(&kb2);
+		both = rrset_builder_finish(&sb2);
+		keys = all;
+		b.verifies = 100;
+		verify(owner, rs, both, &out, &b);
+		keys = saved;
+		assert_int_equal(out.sec, SEC_SECURE);
+		assert_int_equal(b.verifies, 99);
+		free(all);
+		free(both);
+		free(good);
+	}
 	/* The budget, once spent, fails at once. */
 	b.verifies = 0;
 	free(sigs);
