@@ -8,6 +8,8 @@ of dnsr (fixture dnsr) and its answers compared with Unbound's by signed_interne
 import shutil
 import subprocess
 
+import os
+
 import dns.edns
 import dns.flags
 import dns.message
@@ -324,3 +326,34 @@ def test_do_wildcard_answer_carries_its_proof(dnsr):
         kinds = {(rr.rdtype, rr.covers) for rr in r.authority}
         assert (proof, dns.rdatatype.NONE) in kinds and \
             (dns.rdatatype.RRSIG, proof) in kinds, r
+
+
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+def test_signature_windows_use_the_wall_clock(internet, tmp_path):
+    """dnsr's wall clock jumps 60 days ahead (past every signature's expiration; libfaketime,
+    CLOCK_MONOTONIC left alone): an answer validated before stays cached (it ages on the
+    monotonic clock), a fresh denial in the same zone is bogus with EDE 7; back at the real
+    time, a fresh name validates again."""
+    assert os.path.exists(LIBFAKETIME), "libfaketime missing: make deps installs faketime"
+    offset = tmp_path / "faketime"
+    offset.write_text("+0\n")
+    d = internet.dnsr(BUILD, env={"LD_PRELOAD": LIBFAKETIME, "FAKETIME_NO_CACHE": "1",
+                                  "FAKETIME_TIMESTAMP_FILE": str(offset),
+                                  "FAKETIME_DONT_FAKE_MONOTONIC": "1"})
+    try:
+        assert si.summary(d.query("www.alg13.test.", "A", want_dnssec=True)) == \
+            ("NOERROR", True, None)
+        offset.write_text("+60d\n")
+        r = d.query("nx1.alg13.test.", "A", want_dnssec=True)
+        assert si.summary(r) == ("SERVFAIL", False, si.EDE_SIG_EXPIRED), \
+            (r, d.read_log()[-2000:])
+        assert si.summary(d.query("www.alg13.test.", "A", want_dnssec=True)) == \
+            ("NOERROR", True, None)
+        offset.write_text("+0\n")
+        r = d.query("nx2.alg13.test.", "A", want_dnssec=True)
+        assert si.summary(r) == ("NXDOMAIN", True, None), (r, d.read_log()[-2000:])
+    finally:
+        offset.write_text("+0\n")
+        d.stop()
