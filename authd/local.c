@@ -43,12 +43,14 @@ check_rrset(const struct zonefile_rrset *z, struct load_ctx *c)
 	return 0;
 }
 
+/* The daemon's copy: out of memory is fatal here, as for every xmalloc. */
 static struct rrset *
-rrset_dup(const struct rrset *rs)
+xrrset_dup(const struct rrset *rs)
 {
-	struct rrset *d = xmalloc(sizeof(*rs) + rs->datalen);
+	struct rrset *d = rrset_dup(rs);
 
-	memcpy(d, rs, sizeof(*rs) + rs->datalen);
+	if (d == NULL)
+		fatalx("out of memory");
 	return d;
 }
 
@@ -72,7 +74,7 @@ local_load(const char *path)
 	for (size_t i = 0; i < zf->count; i++) {
 		memcpy(d->sets[i].owner, zf->rrsets[i].owner, dname_len(zf->rrsets[i].owner));
 		d->sets[i].type = zf->rrsets[i].rrset->type;
-		d->sets[i].rrset = rrset_dup(zf->rrsets[i].rrset);
+		d->sets[i].rrset = xrrset_dup(zf->rrsets[i].rrset);
 	}
 	d->n = zf->count;
 	zonefile_free(zf);
@@ -107,6 +109,6 @@ local_apply(struct store *s, const struct local_data *prev, const struct local_d
 			store_apply_local(s, prev->sets[i].owner, prev->sets[i].type, NULL);
 	for (size_t i = 0; next != NULL && i < next->n; i++)
 		store_apply_local(s, next->sets[i].owner, next->sets[i].type,
-		    rrset_dup(next->sets[i].rrset));
+		    xrrset_dup(next->sets[i].rrset));
 	store_commit(s);
 }

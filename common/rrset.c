@@ -82,6 +82,16 @@ name_span(const uint8_t *p, size_t len)
 	return 0;
 }
 
+struct rrset *
+rrset_dup(const struct rrset *rs)
+{
+	struct rrset *d = malloc(sizeof(*rs) + rs->datalen);
+
+	if (d != NULL)
+		memcpy(d, rs, sizeof(*rs) + rs->datalen);
+	return d;
+}
+
 uint32_t
 rrset_soa_negative_ttl(const struct rrset *soa)
 {

@@ -28,6 +28,9 @@ struct rdata_ref {
 const uint8_t *rrset_first(const struct rrset *rs, struct rdata_ref *rd);
 const uint8_t *rrset_next(const struct rrset *rs, const uint8_t *it, struct rdata_ref *rd);
 
+/* A copy of rs (one allocation, as rs is), or NULL when out of memory. */
+struct rrset *rrset_dup(const struct rrset *rs);
+
 /*
  * RFC 2308 3 and 5: the TTL of a negative answer backed by the SOA RRset soa, the smaller
  * of the SOA's own TTL and its MINIMUM field; authd puts it on the SOA it sends, dnsr

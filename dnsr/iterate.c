@@ -70,6 +70,7 @@ struct iter {
 	bool			 finished;
 	bool			 raw;		/* a fetch for the validator: not validated itself */
 	struct vjob		*vj;		/* validating the result (top level only) */
+	bool			 validated;	/* vj was started (and may have ended) */
 	struct val_budget	 vb;		/* the top level's, for its whole chain */
 	const char		*why;		/* the last server failure, for the EDE text */
 	iter_done_cb		 cb;
@@ -145,17 +146,10 @@ validating(const struct iter *it)
 static void on_validated(void *arg);
 static void finish(struct iter *it);
 
-/*
- * The result of a client's resolution is validated before it is delivered (and before
- * what it holds is cached for clients): the chain of trust may need more queries.
- */
-static bool
-validate_first(struct iter *it)
+/* Stops what the resolution has out: an NS name's lookup, an upstream query. */
+static void
+stop_queries(struct iter *it)
 {
-	if (it->parent != NULL || !validating(it) || it->vj != NULL ||
-	    (it->res.rcode != DNS_RCODE_NOERROR && it->res.rcode != DNS_RCODE_NXDOMAIN &&
-	    it->res.rcode != DNS_RCODE_YXDOMAIN))
-		return false;
 	if (it->child != NULL) {
 		iter_free(it->child);
 		it->child = NULL;
@@ -164,6 +158,28 @@ validate_first(struct iter *it)
 		upstream_cancel(it->uq);
 		it->uq = NULL;
 	}
+}
+
+static void
+stop_validation(struct iter *it)
+{
+	vjob_free(it->vj);
+	it->vj = NULL;
+}
+
+/*
+ * The result of a client's resolution is validated before it is delivered (and before
+ * what it holds is cached for clients): the chain of trust may need more queries.
+ */
+static bool
+validate_first(struct iter *it)
+{
+	if (it->parent != NULL || !validating(it) || it->validated ||
+	    (it->res.rcode != DNS_RCODE_NOERROR && it->res.rcode != DNS_RCODE_NXDOMAIN &&
+	    it->res.rcode != DNS_RCODE_YXDOMAIN))
+		return false;
+	stop_queries(it);
+	it->validated = true;
 	it->vj = vjob_start(it->env, &it->res, it->cur, it->qtype, it->budget, &it->vb,
 	    on_validated, it);
 	return it->vj != NULL;
@@ -174,8 +190,7 @@ on_validated(void *arg)
 {
 	struct iter *it = arg;
 
-	vjob_free(it->vj);
-	it->vj = (struct vjob *)&it->vj;	/* done: never again */
+	stop_validation(it);
 	finish(it);
 }
 
@@ -187,14 +202,7 @@ finish(struct iter *it)
 	if (validate_first(it))
 		return;		/* on_validated() finishes */
 	it->finished = true;
-	if (it->child != NULL) {
-		iter_free(it->child);
-		it->child = NULL;
-	}
-	if (it->uq != NULL) {
-		upstream_cancel(it->uq);
-		it->uq = NULL;
-	}
+	stop_queries(it);
 	if (it->deadline != NULL)
 		evtimer_del(it->deadline);
 	if (it->res.rcode == DNS_RCODE_SERVFAIL && it->parent == NULL)
@@ -209,10 +217,8 @@ fail(struct iter *it, int ede, const char *text)
 	it->res.rcode = DNS_RCODE_SERVFAIL;
 	it->res.ede = ede;
 	it->res.ede_text = text;
-	if (it->vj != NULL && it->vj != (struct vjob *)&it->vj) {
-		vjob_free(it->vj);
-		it->vj = (struct vjob *)&it->vj;
-	}
+	stop_validation(it);
+	it->validated = true;	/* a failure is not validated */
 	finish(it);
 }
 
@@ -1248,8 +1254,7 @@ iter_new(struct iter_env *env, struct iter *parent, const uint8_t *name, uint16_
 static void
 iter_free(struct iter *it)
 {
-	if (it->vj != NULL && it->vj != (struct vjob *)&it->vj)
-		vjob_free(it->vj);
+	vjob_free(it->vj);
 	if (it->child != NULL)
 		iter_free(it->child);
 	if (it->uq != NULL)

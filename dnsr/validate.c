@@ -115,6 +115,23 @@ serial_le(uint32_t a, uint32_t b)
 	return (int32_t)(b - a) >= 0;
 }
 
+/* A libdnssec key from DNSKEY RDATA (zone: its owner, or NULL), or NULL. */
+static dnssec_key_t *
+key_from_rdata(const uint8_t *rd, size_t len, const uint8_t *zone)
+{
+	dnssec_binary_t kb = { .size = len, .data = (uint8_t *)rd };
+	dnssec_key_t *k = NULL;
+
+	if (dnssec_key_new(&k) != DNSSEC_EOK)
+		return NULL;
+	if (dnssec_key_set_rdata(k, &kb) != DNSSEC_EOK ||
+	    (zone != NULL && dnssec_key_set_dname(k, zone) != DNSSEC_EOK)) {
+		dnssec_key_free(k);
+		return NULL;
+	}
+	return k;
+}
+
 struct verify_feed {
 	dnssec_sign_ctx_t	*ctx;
 };
@@ -139,7 +156,6 @@ verify_one(const uint8_t *owner, const struct rrset *rs, const struct rrsig *sig
     const uint8_t *rd, const uint8_t *key, size_t keylen)
 {
 	uint8_t pre[18 + DNAME_MAXLEN], signed_owner[DNAME_MAXLEN];
-	dnssec_binary_t kb = { .size = keylen, .data = (uint8_t *)key };
 	dnssec_binary_t sb = { .size = sig->siglen, .data = (uint8_t *)sig->sig };
 	dnssec_binary_t pb = { .size = sig->prelen, .data = pre };
 	dnssec_key_t *k = NULL;
@@ -159,10 +175,9 @@ verify_one(const uint8_t *owner, const struct rrset *rs, const struct rrsig *sig
 		memcpy(signed_owner + 2, o, dname_len(o));
 		o = signed_owner;
 	}
-	if (dnssec_key_new(&k) != DNSSEC_EOK)
+	if ((k = key_from_rdata(key, keylen, NULL)) == NULL)
 		return false;
-	if (dnssec_key_set_rdata(k, &kb) == DNSSEC_EOK &&
-	    dnssec_sign_new(&ctx, k) == DNSSEC_EOK && dnssec_sign_init(ctx) == DNSSEC_EOK &&
+	if (dnssec_sign_new(&ctx, k) == DNSSEC_EOK && dnssec_sign_init(ctx) == DNSSEC_EOK &&
 	    dnssec_sign_add(ctx, &pb) == DNSSEC_EOK) {
 		f.ctx = ctx;
 		ok = rrset_canonical(o, rs, sig->original_ttl, feed, &f) == 0 &&
@@ -310,15 +325,13 @@ static bool
 ds_matches(const uint8_t *zone, const uint8_t *ds, size_t dslen, const uint8_t *key,
     size_t keylen)
 {
-	dnssec_binary_t kb = { .size = keylen, .data = (uint8_t *)key }, out = { 0 };
-	dnssec_key_t *k = NULL;
+	dnssec_binary_t out = { 0 };
+	dnssec_key_t *k;
 	bool ok = false;
 
-	if (dnssec_key_new(&k) != DNSSEC_EOK)
+	if ((k = key_from_rdata(key, keylen, zone)) == NULL)
 		return false;
-	if (dnssec_key_set_rdata(k, &kb) == DNSSEC_EOK &&
-	    dnssec_key_set_dname(k, zone) == DNSSEC_EOK &&
-	    dnssec_key_create_ds(k, ds[3], &out) == DNSSEC_EOK)
+	if (dnssec_key_create_ds(k, ds[3], &out) == DNSSEC_EOK)
 		ok = out.size == dslen && memcmp(out.data, ds, dslen) == 0;
 	dnssec_binary_free(&out);
 	dnssec_key_free(k);

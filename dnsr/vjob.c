@@ -86,12 +86,11 @@ kc_put(struct vjob *v, const uint8_t *zone, uint8_t sec, const struct rrset *rs,
 {
 	uint32_t now = cache_clock();
 	struct cache_entry *e;
-	struct rrset *copy = NULL;
+	struct rrset *copy;
 
 	if (rs != NULL) {
-		if ((copy = malloc(sizeof(*rs) + rs->datalen)) == NULL)
+		if ((copy = rrset_dup(rs)) == NULL)
 			return NULL;
-		memcpy(copy, rs, sizeof(*rs) + rs->datalen);
 		e = cache_entry_positive(zone, copy, CACHE_RANK_ANSWER, 0,
 		    cache_expiry(v->env->keys, ttl, false, now));
 	} else {
@@ -492,8 +491,8 @@ conclude(struct vjob *v)
 			verdict(e, SEC_INSECURE, -1, NULL);	/* logged above, served */
 		if (e->sec == SEC_BOGUS && now + BOGUS_TTL < e->expire)
 			e->expire = now + BOGUS_TTL;
-		if (e->type != DNS_TYPE_ANY && (i < r->nan || r->nan == 0 ||
-		    v->qtype != DNS_TYPE_ANY))
+		/* As iterate.c: an ANY question's negative answer is not cached. */
+		if (i < r->nan || v->qtype != DNS_TYPE_ANY)
 			cache_insert(v->env->cache, e, now);
 	}
 	if (v->env->validation == DNSR_VALIDATION_PERMISSIVE && r->sec == SEC_BOGUS)
@@ -513,9 +512,9 @@ run(struct vjob *v)
 
 	for (; v->item <= r->nan; v->item++) {
 		struct cache_entry *e = v->item < r->nan ? r->an[v->item] : r->neg;
-		bool negative = v->item == r->nan && (r->rcode == DNS_RCODE_NXDOMAIN ||
-		    (r->rcode == DNS_RCODE_NOERROR && (r->nan == 0 ||
-		    r->an[r->nan - 1]->type != v->qtype)));
+		bool negative = v->item == r->nan && v->qtype != DNS_TYPE_ANY &&
+		    (r->rcode == DNS_RCODE_NXDOMAIN || (r->rcode == DNS_RCODE_NOERROR &&
+		    (r->nan == 0 || r->an[r->nan - 1]->type != v->qtype)));
 
 		if (e == NULL && !negative)
 			continue;
