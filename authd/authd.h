@@ -36,6 +36,8 @@ struct authd_conf {
 	char		*version;
 	/* [zones] */
 	char		*serve;			/* comma-separated zone names, NULL: all */
+	char		*serial_str;		/* topic | as-is */
+	bool		 serial_topic;		/* serial = topic (store.h) */
 	/* [local] */
 	char		*local_zone_file;
 	bool		 cookies;

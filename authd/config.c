@@ -20,6 +20,16 @@
 #define NAME_LIST_MAX	1024
 
 static int
+check_serial(const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "topic") != 0 && strcmp(value, "as-is") != 0) {
+		snprintf(err, errlen, "'%s' is not topic or as-is", value);
+		return -1;
+	}
+	return 0;
+}
+
+static int
 check_absolute_name(void *arg, const char *item, char *err, size_t errlen)
 {
 	uint8_t wire[DNAME_MAXLEN];
@@ -63,6 +73,9 @@ static const struct conf_key authd_keys[] = {
 	    "answer CH TXT version.bind./version.server. with this (unset: REFUSED)" },
 	{ "zones", "serve", CONF_STR, 0, 0, NULL, OFF(serve), conf_check_name_list,
 	    "serve only these zones of the topic (comma-separated); default: all (SIGHUP)" },
+	{ "zones", "serial", CONF_STR, 0, 0, "topic", OFF(serial_str), check_serial,
+	    "topic (derived from the topic, the same on every instance) or as-is (the SOA "
+	    "event's own)" },
 	{ "local", "zone-file", CONF_STR, 0, 0, NULL, OFF(local_zone_file), NULL,
 	    "master file of instance-local records, overriding the topic's (SIGHUP)" },
 	{ "server", "cookies", CONF_BOOL, 0, 0, "yes", OFF(cookies), NULL,
@@ -233,6 +246,7 @@ authd_conf_load(struct authd_conf *c, const char *path, FILE *errout)
 	errors = conf_load(&authd_conf_schema, c, path, errout);
 	if (errors == 0)
 		errors = authd_conf_check(c, path, errout);
+	c->serial_topic = c->serial_str == NULL || strcmp(c->serial_str, "as-is") != 0;
 	return errors;
 }
 

@@ -419,6 +419,7 @@ apply_message(struct consumer *c, rd_kafka_message_t *m)
 			warn_if_signed(c, ev.owner, ev.type);
 		store_apply(c->st->store, ev.owner, ev.type, ev.rrset);
 	}
+	store_note_event(c->st->store, ev.owner, (uint32_t)m->partition, m->offset);
 	atomic_fetch_add(&c->st->events_applied, 1);
 }
 

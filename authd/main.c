@@ -126,6 +126,7 @@ main(int argc, char **argv)
 	}
 	atomic_store(&st.kafka_up, true);
 	st.store = store_new();
+	store_derive_serials(st.store, conf.serial_topic);
 	sign_init(conf.dnssec_cache_size);
 	rcu_register_thread();
 	if ((srv = server_start(&conf, &st)) == NULL)

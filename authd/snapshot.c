@@ -21,7 +21,8 @@
 #include "common/log.h"
 
 #define SNAP_MAGIC	"SDNSSNAP"
-#define SNAP_VERSION	2	/* 2: the zones' DNSSEC key sets follow the RRsets */
+#define SNAP_VERSION	3	/* 2: the zones' DNSSEC key sets follow the RRsets;
+				 * 3: then the nodes' positions and base serials (serials) */
 #define SNAP_SUMLEN	crypto_generichash_BYTES	/* 32 */
 #define SNAP_ENDIAN	0x0102	/* RRset data keeps host-order lengths: same-endian only */
 
@@ -34,6 +35,7 @@ struct writer {
 	long				 pause_ms;
 	const struct znode		**keyed;	/* nodes with DNSSEC keys, written last */
 	size_t				 nkeyed, capkeyed;
+	uint64_t			 npos;		/* nodes whose positions were written */
 };
 
 static void
@@ -95,6 +97,39 @@ write_node(const struct znode *n, void *arg)
 	return w->err;
 }
 
+/* A node's positions and base serial, when it has either (store.h, serials). */
+static int
+write_positions(const struct znode *n, void *arg)
+{
+	struct writer *w = arg;
+	const uint8_t *name = znode_name(n);
+	const uint64_t *e;
+	uint64_t one;
+	uint32_t base, k = znode_positions(n, &e, &one, &base);
+
+	if (k == 0 && base == 0)
+		return 0;
+	w_bytes(w, &(uint8_t){ (uint8_t)dname_len(name) }, 1);
+	w_bytes(w, name, dname_len(name));
+	w_u32(w, base);
+	w_u32(w, k);
+	w_bytes(w, e, k * sizeof(*e));
+	w->npos++;
+	return w->err;
+}
+
+static int
+count_positions(const struct znode *n, void *arg)
+{
+	const uint64_t *e;
+	uint64_t one;
+	uint32_t base;
+
+	if (znode_positions(n, &e, &one, &base) > 0 || base != 0)
+		(*(uint64_t *)arg)++;
+	return 0;
+}
+
 static int
 fsync_dir(const char *path)
 {
@@ -119,6 +154,7 @@ snapshot_write(const char *path, const char *topic, const struct store *s,
 	char tmp[4096];
 	uint8_t sum[SNAP_SUMLEN];
 	size_t tlen = strlen(topic);
+	uint64_t npos = 0;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if ((w.f = fopen(tmp, "w")) == NULL) {
@@ -158,7 +194,13 @@ snapshot_write(const char *path, const char *topic, const struct store *s,
 		w_u32(&w, (uint32_t)zk->valuelen);
 		w_bytes(&w, zk->value, zk->valuelen);
 	}
+	/* Positions last: they apply to nodes the records above created. */
+	store_walk(s, count_positions, &npos);
+	w_u64(&w, npos);
+	store_walk(s, write_positions, &w);
 	rcu_read_unlock();
+	if (!w.err && w.npos != npos)
+		w.err = EINVAL;
 	free(w.keyed);
 	if (!w.err && w.count != st.rrsets)
 		w.err = EINVAL;
@@ -302,6 +344,30 @@ read_keys(struct reader *r, const struct snapshot_keys *keys)
 	return 0;
 }
 
+/* Reads one node's positions; with s == NULL only checks their framing. */
+static int
+read_positions(struct reader *r, struct store *s)
+{
+	uint8_t len, raw[DNAME_MAXLEN], name[DNAME_MAXLEN];
+	size_t pos = 0;
+	uint32_t base, k;
+	uint64_t *e;
+
+	if (r_bytes(r, &len, 1) != 0 || len == 0 || r_bytes(r, raw, len) != 0 ||
+	    dname_unpack(raw, len, &pos, name) != (int)len || pos != len ||
+	    r_bytes(r, &base, 4) != 0 || r_bytes(r, &k, 4) != 0 ||
+	    (size_t)(r->end - r->p) / sizeof(*e) < k)
+		return -1;
+	if (s != NULL) {
+		e = xmalloc((k ? k : 1) * sizeof(*e));
+		memcpy(e, r->p, k * sizeof(*e));
+		store_set_positions(s, name, base, e, k);
+		free(e);
+	}
+	r->p += k * sizeof(*e);
+	return 0;
+}
+
 /* Two passes over the verified bytes: check every record, then apply them. */
 static int
 parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
@@ -309,8 +375,8 @@ parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
     const char **why)
 {
 	struct reader r = { data, data + len };
-	const uint8_t *records, *keysets;
-	uint64_t count, nkeys;
+	const uint8_t *records, *keysets, *positions;
+	uint64_t count, nkeys, npos;
 
 	if (read_header(&r, topic, off, &count, why) != 0)
 		return -1;
@@ -330,6 +396,16 @@ parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
 			*why = "malformed key set";
 			return -1;
 		}
+	positions = r.p;
+	if (r_bytes(&r, &npos, 8) != 0) {
+		*why = "truncated";
+		return -1;
+	}
+	for (uint64_t i = 0; i < npos; i++)
+		if (read_positions(&r, NULL) != 0) {
+			*why = "malformed positions";
+			return -1;
+		}
 	if (r.p != r.end) {
 		*why = "trailing data";
 		return -1;
@@ -340,6 +416,9 @@ parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
 	r.p = keysets + 8;
 	for (uint64_t i = 0; i < nkeys; i++)
 		read_keys(&r, keys);
+	r.p = positions + 8;
+	for (uint64_t i = 0; i < npos; i++)
+		read_positions(&r, s);
 	store_commit(s);
 	*loaded = count;
 	return 0;

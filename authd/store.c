@@ -16,7 +16,10 @@ struct znode {
 	struct rrset_vec	*sets;		/* RCU-published: the topic's RRsets */
 	struct rrset_vec	*local;		/* RCU-published: [local] zone-file RRsets */
 	struct zone_keys	*keys;		/* RCU-published: a zone apex's DNSSEC keys */
+	uint64_t		 pos;		/* writer only: positions (see "Serials") */
 	uint32_t		 children;	/* writer only: child nodes that exist */
+	uint32_t		 base;		/* writer only: the SOA event's own serial */
+	bool			 dirty;		/* writer only: on the serials' to-do list */
 	uint8_t			 namelen;
 	uint8_t			 name[];	/* lower case wire format */
 };
@@ -54,6 +57,9 @@ struct store {
 	struct table		*table;		/* RCU-published */
 	struct garbage		 garbage;
 	struct store_stats	 stats;
+	bool			 derive;	/* [zones] serial = topic */
+	struct znode		**dirty;	/* apexes whose serial may have changed */
+	size_t			 ndirty, capdirty;
 };
 
 static char tomb_marker;
@@ -94,6 +100,94 @@ static void
 garbage_add(struct garbage *g, void *p)
 {
 	garbage_add_fn(g, p, free);
+}
+
+/*
+ * Positions, for serials. A node's positions are, for each partition that has had an
+ * event at or below its name, 1 + the highest offset of such an event: entries
+ * (partition << 48 | next offset). One entry is kept in the word itself, tagged by its
+ * low bit (the common case: a name whose few RRsets hash to one partition); more go to
+ * an array, which a malloc'd pointer (low bit clear) points to.
+ */
+#define POS_SHIFT	48
+#define POS_OFFMASK	((UINT64_C(1) << POS_SHIFT) - 1)
+
+struct posarr {
+	uint32_t	n, cap;
+	uint64_t	e[];
+};
+
+static void
+pos_free(uint64_t pos)
+{
+	if (pos != 0 && (pos & 1) == 0)
+		free((void *)(uintptr_t)pos);
+}
+
+static void
+pruned_free(void *p)
+{
+	struct znode *n = p;
+
+	pos_free(n->pos);
+	free(n);
+}
+
+/* The node's entries: *one holds the inline one; returns how many. */
+static uint32_t
+pos_entries(uint64_t pos, const uint64_t **e, uint64_t *one)
+{
+	if (pos == 0)
+		return 0;
+	if (pos & 1) {
+		*one = pos >> 1;
+		*e = one;
+		return 1;
+	}
+	*e = ((const struct posarr *)(uintptr_t)pos)->e;
+	return ((const struct posarr *)(uintptr_t)pos)->n;
+}
+
+/* Raises the node's entry of partition part to next (positions only grow). */
+static void
+pos_raise(struct znode *n, uint32_t part, uint64_t next)
+{
+	uint64_t e = (uint64_t)part << POS_SHIFT | (next & POS_OFFMASK);
+	struct posarr *a;
+
+	if (n->pos == 0) {
+		n->pos = e << 1 | 1;
+		return;
+	}
+	if (n->pos & 1) {
+		uint64_t one = n->pos >> 1;
+
+		if (one >> POS_SHIFT == part) {
+			if ((one & POS_OFFMASK) < next)
+				n->pos = e << 1 | 1;
+			return;
+		}
+		a = xmalloc(sizeof(*a) + 4 * sizeof(a->e[0]));
+		a->n = 1;
+		a->cap = 4;
+		a->e[0] = one;
+		n->pos = (uint64_t)(uintptr_t)a;
+	}
+	a = (struct posarr *)(uintptr_t)n->pos;
+	for (uint32_t i = 0; i < a->n; i++) {
+		if (a->e[i] >> POS_SHIFT == part) {
+			if ((a->e[i] & POS_OFFMASK) < next)
+				a->e[i] = e;
+			return;
+		}
+	}
+	if (a->n == a->cap) {
+		a->cap *= 2;
+		if ((a = realloc(a, sizeof(*a) + a->cap * sizeof(a->e[0]))) == NULL)
+			fatal("store positions");
+		n->pos = (uint64_t)(uintptr_t)a;
+	}
+	a->e[a->n++] = e;
 }
 
 static struct table *
@@ -189,6 +283,7 @@ node_free(struct znode *n)
 			vec_free(vs[k]);
 	}
 	zone_keys_free(n->keys);
+	pos_free(n->pos);
 	free(n);
 }
 
@@ -206,6 +301,7 @@ store_free(struct store *s)
 	}
 	free(s->table);
 	free(s->garbage.items);
+	free(s->dirty);
 	free(s);
 }
 
@@ -291,7 +387,10 @@ node_get(struct store *s, const uint8_t *name)
 	n->sets = &empty_vec;
 	n->local = &empty_vec;
 	n->keys = NULL;
+	n->pos = 0;
 	n->children = 0;
+	n->base = 0;
+	n->dirty = false;
 	n->namelen = (uint8_t)len;
 	memcpy(n->name, name, len);
 	if (*name != 0)
@@ -310,7 +409,7 @@ node_prune(struct store *s, struct znode *n)
 		const uint8_t *parent = dname_parent(n->name);
 
 		table_delete(s, n);
-		garbage_add(&s->garbage, n);
+		garbage_add_fn(&s->garbage, n, pruned_free);
 		s->stats.nodes--;
 		if (parent == NULL)
 			return;
@@ -376,6 +475,130 @@ count_change(struct store *s, uint32_t before, uint32_t after, const struct rrse
 	}
 }
 
+/*
+ * Serials ([zones] serial = topic). A zone's serial is its SOA event's own serial plus
+ * the sum, over partitions, of 1 + the highest offset of an event at or below the apex
+ * (mod 2^32). It depends only on which events were applied, not on the order partitions
+ * interleaved in, so every instance at the same offsets serves the same serial; every
+ * event in the zone raises it; compaction keeps it (a record it removes was superseded by
+ * a later one of the same key, in the same partition, at a higher offset), and snapshots
+ * keep the positions. docs/ARCHITECTURE.md "Serials" says what it does not cover.
+ */
+static void
+mark_dirty(struct store *s, struct znode *n)
+{
+	if (n->dirty)
+		return;
+	if (s->ndirty == s->capdirty) {
+		s->capdirty = s->capdirty ? 2 * s->capdirty : 64;
+		if ((s->dirty = realloc(s->dirty, s->capdirty * sizeof(*s->dirty))) == NULL)
+			fatal("store serials");
+	}
+	n->dirty = true;
+	s->dirty[s->ndirty++] = n;
+}
+
+static uint32_t
+zone_serial(const struct znode *n)
+{
+	const uint64_t *e;
+	uint64_t one;
+	uint32_t serial = n->base, k = pos_entries(n->pos, &e, &one);
+
+	for (uint32_t i = 0; i < k; i++)
+		serial += (uint32_t)(e[i] & POS_OFFMASK);
+	return serial;
+}
+
+/*
+ * Writer: an SOA event arrives at n: its serial becomes the base, and the RRset stored is
+ * a copy with the zone's serial (completed by store_commit once the event's own position
+ * counts), so that readers never see the base alone.
+ */
+static struct rrset *
+soa_rebase(struct store *s, struct znode *n, struct rrset *rs)
+{
+	struct rrset *patched;
+
+	n->base = rrset_soa_serial(rs);
+	mark_dirty(s, n);
+	if ((patched = rrset_soa_with_serial(rs, zone_serial(n))) == NULL)
+		return rs;	/* not a well-formed SOA: stored as it came */
+	free(rs);
+	return patched;
+}
+
+void
+store_derive_serials(struct store *s, bool on)
+{
+	s->derive = on;
+}
+
+void
+store_note_event(struct store *s, const uint8_t *owner, uint32_t partition, int64_t offset)
+{
+	if (!s->derive || offset < 0)
+		return;
+	rcu_read_lock();
+	for (const uint8_t *p = owner; p != NULL; p = dname_parent(p)) {
+		struct znode *n = (struct znode *)store_lookup(s, p, dname_len(p));
+
+		if (n == NULL)
+			continue;
+		pos_raise(n, partition, (uint64_t)offset + 1);
+		if (vec_find(n->sets, DNS_TYPE_SOA) != NULL)
+			mark_dirty(s, n);
+	}
+	rcu_read_unlock();
+}
+
+/* Writer: gives every apex noted since the last commit the serial its positions say. */
+static void
+update_serials(struct store *s)
+{
+	for (size_t i = 0; i < s->ndirty; i++) {
+		struct znode *n = s->dirty[i];
+		const struct rrset *soa = vec_find(n->sets, DNS_TYPE_SOA);
+		struct rrset *patched, *prev;
+		struct rrset_vec *v;
+
+		n->dirty = false;
+		if (soa == NULL || rrset_soa_serial(soa) == zone_serial(n) ||
+		    (patched = rrset_soa_with_serial(soa, zone_serial(n))) == NULL)
+			continue;
+		v = vec_with(n->sets, DNS_TYPE_SOA, patched, &prev);
+		garbage_add_fn(&s->garbage, n->sets, vec_free);
+		garbage_add(&s->garbage, prev);
+		rcu_assign_pointer(n->sets, v);
+	}
+	s->ndirty = 0;
+}
+
+uint32_t
+znode_positions(const struct znode *n, const uint64_t **e, uint64_t *one, uint32_t *base)
+{
+	*base = n->base;
+	return pos_entries(n->pos, e, one);
+}
+
+void
+store_set_positions(struct store *s, const uint8_t *name, uint32_t base, const uint64_t *e,
+    uint32_t count)
+{
+	struct znode *n;
+
+	rcu_read_lock();
+	n = node_get(s, name);
+	n->base = base;
+	for (uint32_t i = 0; i < count; i++)
+		pos_raise(n, (uint32_t)(e[i] >> POS_SHIFT), e[i] & POS_OFFMASK);
+	if (vec_find(n->sets, DNS_TYPE_SOA) != NULL)
+		mark_dirty(s, n);
+	else
+		node_prune(s, n);
+	rcu_read_unlock();
+}
+
 /* Writer: sets (rs) or deletes (NULL) type in one layer of owner's node, topic or local. */
 static void
 apply_layer(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *rs,
@@ -393,6 +616,8 @@ apply_layer(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *
 		rcu_read_unlock();
 		return;		/* deleting what is not there */
 	}
+	if (!local && type == DNS_TYPE_SOA && rs != NULL && s->derive)
+		rs = soa_rebase(s, n, rs);
 	v = vec_with(*layer, type, rs, &prev);
 	if (!local)
 		count_change(s, (*layer)->count, v->count, prev, rs, type);
@@ -469,17 +694,19 @@ store_clear(struct store *s)
 			garbage_add_fn(&s->garbage, vs[k], vec_free);
 		}
 		garbage_add_fn(&s->garbage, n->keys, keys_free);
-		garbage_add(&s->garbage, n);
+		garbage_add_fn(&s->garbage, n, pruned_free);
 	}
 	rcu_assign_pointer(s->table, table_new(TABLE_MIN));
 	garbage_add(&s->garbage, old);
 	memset(&s->stats, 0, sizeof(s->stats));
+	s->ndirty = 0;		/* every node on the list is garbage now */
 	store_commit(s);
 }
 
 void
 store_commit(struct store *s)
 {
+	update_serials(s);
 	if (s->garbage.count == 0)
 		return;
 	synchronize_rcu();

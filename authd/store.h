@@ -65,6 +65,24 @@ void store_apply(struct store *s, const uint8_t *owner, uint16_t type, struct rr
  */
 void store_apply_local(struct store *s, const uint8_t *owner, uint16_t type,
     struct rrset *rs);
+/*
+ * Zone serials ([zones] serial = topic, off by default): every SOA RRset of the topic
+ * layer is stored with its zone's derived serial (store.c "Serials"). Writer: call
+ * store_note_event() for every applied event (after store_apply, deletions included);
+ * store_commit() then updates the serials of the zones it touched.
+ */
+void store_derive_serials(struct store *s, bool on);
+void store_note_event(struct store *s, const uint8_t *owner, uint32_t partition,
+    int64_t offset);
+/*
+ * Writer, for snapshots: a node's base serial and position entries (partition << 48 |
+ * next offset); *one holds the entry when there is only one. Returns how many.
+ */
+uint32_t znode_positions(const struct znode *n, const uint64_t **e, uint64_t *one,
+    uint32_t *base);
+/* Writer, loading a snapshot: sets them back (after the node's RRsets are in). */
+void store_set_positions(struct store *s, const uint8_t *name, uint32_t base,
+    const uint64_t *e, uint32_t count);
 /* Writer: removes everything (a snapshot that turned out unusable). */
 void store_clear(struct store *s);
 /* Writer: waits for an RCU grace period and frees what the applied events replaced. */

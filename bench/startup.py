@@ -63,7 +63,7 @@ def main():
                            stdin=f, check=True)
         produce = time.time() - t0
         snap = os.path.join(d, "authd.snap")
-        a = Authd(broker.address, sections="[store]\nsnapshot = %s\nsnapshot-interval = 1h\n"
+        a = Authd(broker.address, serial=None, sections="[store]\nsnapshot = %s\nsnapshot-interval = 1h\n"
                   % snap, start=False)
         replay = time_to_ready(a)
         rss = rss_mb(a.proc.pid)

@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include <libknot/libknot.h>
 
@@ -15,23 +16,52 @@
 /* Worst case per record on the wire: uncompressed owner, TYPE CLASS TTL RDLENGTH. */
 #define RR_OVERHEAD	(255 + 10)
 
+static ssize_t soa_serial_at(const struct rrset *rs);
+
 uint32_t
 rrset_soa_serial(const struct rrset *rs)
+{
+	ssize_t at = soa_serial_at(rs);
+	const uint8_t *p;
+
+	if (at < 0)
+		return 0;
+	p = rs->data + at;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Where the SERIAL of rs's first record starts in rs->data, or -1 (see rrset_soa_serial). */
+static ssize_t
+soa_serial_at(const struct rrset *rs)
 {
 	struct rdata_ref rd;
 	size_t pos = 0;
 
 	if (rrset_first(rs, &rd) == NULL)
-		return 0;
+		return -1;
 	for (int i = 0; i < 2; i++) {	/* MNAME, RNAME */
 		while (pos < rd.len && rd.data[pos] != 0)
 			pos += 1 + (size_t)rd.data[pos];
 		pos++;
 	}
 	if (pos + 4 > rd.len)
-		return 0;
-	return (uint32_t)rd.data[pos] << 24 | (uint32_t)rd.data[pos + 1] << 16 |
-	    (uint32_t)rd.data[pos + 2] << 8 | rd.data[pos + 3];
+		return -1;
+	return (ssize_t)(rd.data - rs->data) + (ssize_t)pos;
+}
+
+struct rrset *
+rrset_soa_with_serial(const struct rrset *rs, uint32_t serial)
+{
+	ssize_t at = soa_serial_at(rs);
+	struct rrset *copy;
+
+	if (at < 0 || (copy = rrset_dup(rs)) == NULL)
+		return NULL;
+	copy->data[at] = (uint8_t)(serial >> 24);
+	copy->data[at + 1] = (uint8_t)(serial >> 16);
+	copy->data[at + 2] = (uint8_t)(serial >> 8);
+	copy->data[at + 3] = (uint8_t)serial;
+	return copy;
 }
 
 /* Reads the record header at it (length in host order, unaligned) and fills rd. */

@@ -45,6 +45,9 @@ uint32_t rrset_soa_negative_ttl(const struct rrset *soa);
  * and RNAME, which are uncompressed in stored RDATA. 0 when the RDATA is too short.
  */
 uint32_t rrset_soa_serial(const struct rrset *rs);
+/* A copy of the SOA RRset rs with that SERIAL set to serial; NULL when out of memory or rs
+ * is not a well-formed SOA. */
+struct rrset *rrset_soa_with_serial(const struct rrset *rs, uint32_t serial);
 
 /*
  * The RRs of rs at owner (lower-case wire) in the canonical form and order of RFC 4034

@@ -169,11 +169,17 @@ class Broker:
 
 class Authd:
     """streamdns-authd with a generated INI file; build, when given, is the directory of
-    another build's binaries (bench/qps.py --baseline-build), else BUILD."""
+    another build's binaries (bench/qps.py --baseline-build), else BUILD.
+
+    serial: the [zones] serial policy. Tests compare answers with zone files and reference
+    servers that serve the SOA event's own serial, so the default here is "as-is";
+    test_serials.py and test_xfr.py run the product's default (None: no key, "topic")."""
 
     def __init__(self, broker_address, topic="streamdns.zones", extra="", workers=2,
-                 sections="", start=True, build=None):
+                 sections="", start=True, build=None, serial="as-is"):
         self.build = build or BUILD
+        if serial is not None and build is None:   # another build may not know the key
+            sections += "\n[zones]\nserial = %s\n" % serial
         self.port = free_port()
         self.admin_port = free_port()
         self.dir = tempfile.mkdtemp(prefix="authd-")

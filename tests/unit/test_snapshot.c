@@ -245,6 +245,62 @@ test_round_trip(void **state)
 	store_free(b);
 }
 
+
+/*
+ * serial = topic: the nodes' positions and base serials travel in the snapshot, so a
+ * store loaded from it serves the same serial and goes on from it as the original does.
+ */
+static void
+test_serial_round_trip(void **state)
+{
+	static const uint8_t soa_rd[] = "\x02ns\x00\x04host\x00\x00\x00\x00\x05"
+	    "\x00\x00\x0e\x10\x00\x00\x0e\x10\x00\x00\x0e\x10\x00\x00\x0e\x10";
+	struct store *a = store_new(), *b = store_new();
+	struct store *both[2] = { a, b };
+	int64_t next[2] = { 30, 20 };
+	struct snapshot_offsets off;
+	uint64_t written = 0, loaded = 0;
+	uint8_t apex[DNAME_MAXLEN], www[DNAME_MAXLEN];
+	struct rrset_builder rb;
+	uint32_t serial[2];
+
+	assert_true(dname_from_str("example.", NULL, apex) > 0);
+	assert_true(dname_from_str("a.b.www.example.", NULL, www) > 0);
+	store_derive_serials(a, true);
+	store_derive_serials(b, true);
+	rrset_builder_init(&rb, DNS_TYPE_SOA);
+	assert_int_equal(rrset_builder_add(&rb, 3600, soa_rd, sizeof(soa_rd) - 1), 0);
+	store_apply(a, apex, DNS_TYPE_SOA, rrset_builder_finish(&rb));
+	store_note_event(a, apex, 0, 29);
+	put(a, "a.b.www.example.", DNS_TYPE_TXT, 60, 1, "x");
+	store_note_event(a, www, 1, 19);
+	store_commit(a);
+	assert_int_equal(snapshot_write(snap, TOPIC, a, next, 2, &written), 0);
+	assert_int_equal(snapshot_load(snap, TOPIC, b, &off, &loaded, NULL), 0);
+	free(off.next);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 2; i++) {
+			const struct znode *n;
+
+			rcu_read_lock();
+			n = store_lookup(both[i], apex, dname_len(apex));
+			assert_non_null(n);
+			serial[i] = rrset_soa_serial(znode_find(n, DNS_TYPE_SOA));
+			rcu_read_unlock();
+		}
+		assert_int_equal(serial[0], 5 + 30 + 20 + round * 5);
+		assert_int_equal(serial[1], serial[0]);
+		/* The next event, deep below the apex (an ENT's positions count too). */
+		for (int i = 0; i < 2; i++) {
+			put(both[i], "a.b.www.example.", DNS_TYPE_TXT, 60, 1, "y");
+			store_note_event(both[i], www, 1, 24);
+			store_commit(both[i]);
+		}
+	}
+	store_free(a);
+	store_free(b);
+}
+
 static void
 test_empty_store_round_trip(void **state)
 {
@@ -535,6 +591,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_serial_round_trip),
 		cmocka_unit_test(test_empty_store_round_trip),
 		cmocka_unit_test(test_local_layer_not_written),
 		cmocka_unit_test(test_missing_file),

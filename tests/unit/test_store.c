@@ -572,6 +572,170 @@ test_many_names_grow_delete_reinsert(void **state)
 	}
 }
 
+
+/* ---- serials ([zones] serial = topic) ---- */
+
+static struct rrset *
+mksoa(uint32_t serial)
+{
+	static const uint8_t names[] = "\x02ns\x00\x04host\x00";
+	uint8_t rd[sizeof(names) - 1 + 20] = { 0 };
+	struct rrset_builder b;
+	struct rrset *rs;
+
+	memcpy(rd, names, sizeof(names) - 1);
+	rd[sizeof(names) - 1] = (uint8_t)(serial >> 24);
+	rd[sizeof(names)] = (uint8_t)(serial >> 16);
+	rd[sizeof(names) + 1] = (uint8_t)(serial >> 8);
+	rd[sizeof(names) + 2] = (uint8_t)serial;
+	rrset_builder_init(&b, DNS_TYPE_SOA);
+	assert_int_equal(rrset_builder_add(&b, 3600, rd, sizeof(rd)), 0);
+	rs = rrset_builder_finish(&b);
+	assert_non_null(rs);
+	return rs;
+}
+
+/* One event of a test log: set (soa: an SOA with that serial) or delete, where it sits. */
+struct sev {
+	const char	*owner;
+	uint16_t	 type;
+	int		 soa;		/* -1: a TXT set, -2: delete, else an SOA's serial */
+	uint32_t	 part;
+	int64_t		 off;
+};
+
+static void
+play(struct store *s, const struct sev *e)
+{
+	struct rrset *rs = e->soa == -2 ? NULL :
+	    e->soa >= 0 ? mksoa((uint32_t)e->soa) : mk(e->type, 60, 1, e->owner);
+
+	store_apply(s, wn(e->owner), e->type, rs);
+	store_note_event(s, wn(e->owner), e->part, e->off);
+}
+
+static uint32_t
+served_serial(struct store *s, const char *apex)
+{
+	const struct znode *n;
+	uint32_t serial;
+
+	rcu_read_lock();
+	n = look(s, apex);
+	assert_non_null(n);
+	serial = rrset_soa_serial(znode_find(n, DNS_TYPE_SOA));
+	rcu_read_unlock();
+	return serial;
+}
+
+/*
+ * The log: partition 0 and 1 interleaved three ways (one commit per event, all at once,
+ * partition 1 first) gives the same serial: base 1000 + (1 + 4) + (1 + 3), counting the
+ * delete of b and the zone's creation after names below it arrived.
+ */
+static const struct sev serial_log[] = {
+	{ "a.example.", DNS_TYPE_TXT, -1, 0, 0 },
+	{ "b.x.example.", DNS_TYPE_TXT, -1, 0, 1 },
+	{ "other.", DNS_TYPE_TXT, -1, 0, 2 },		/* not in the zone */
+	{ "c.example.", DNS_TYPE_TXT, -1, 0, 3 },
+	{ "b.x.example.", DNS_TYPE_TXT, -2, 0, 4 },	/* delete */
+	{ "example.", DNS_TYPE_SOA, 1000, 1, 0 },
+	{ "d.example.", DNS_TYPE_TXT, -1, 1, 1 },
+	{ "other.", DNS_TYPE_TXT, -1, 1, 2 },
+	{ "d.example.", DNS_TYPE_TXT, -1, 1, 3 },
+};
+#define SERIAL_LOG_N	(sizeof(serial_log) / sizeof(serial_log[0]))
+
+static void
+test_serial_order_independent(void **state)
+{
+	struct store *b = store_new(), *c = store_new();
+
+	store_derive_serials(st, true);
+	store_derive_serials(b, true);
+	store_derive_serials(c, true);
+	for (size_t i = 0; i < SERIAL_LOG_N; i++) {
+		play(st, &serial_log[i]);
+		store_commit(st);
+	}
+	for (size_t i = 0; i < SERIAL_LOG_N; i++)
+		play(b, &serial_log[i]);
+	store_commit(b);
+	for (size_t i = 5; i < SERIAL_LOG_N; i++)
+		play(c, &serial_log[i]);
+	store_commit(c);
+	for (size_t i = 0; i < 5; i++)
+		play(c, &serial_log[i]);
+	store_commit(c);
+	assert_int_equal(served_serial(st, "example."), 1000 + 5 + 4);
+	assert_int_equal(served_serial(b, "example."), 1000 + 5 + 4);
+	assert_int_equal(served_serial(c, "example."), 1000 + 5 + 4);
+	store_free(b);
+	store_free(c);
+}
+
+/* Every event raises it, a delete included; as-is serves the event's own serial. */
+static void
+test_serial_rises_on_every_change(void **state)
+{
+	struct store *asis = store_new();
+	struct sev e = { "example.", DNS_TYPE_SOA, 7, 0, 10 };
+	uint32_t last;
+
+	store_derive_serials(st, true);
+	play(st, &e);
+	play(asis, &e);
+	store_commit(st);
+	store_commit(asis);
+	last = served_serial(st, "example.");
+	assert_int_equal(last, 7 + 11);
+	for (int64_t off = 11; off < 20; off++) {
+		struct sev x = { "www.example.", DNS_TYPE_TXT, off % 3 == 0 ? -2 : -1,
+		    (uint32_t)(off % 2), off };
+
+		play(st, &x);
+		play(asis, &x);
+		store_commit(st);
+		store_commit(asis);
+		assert_true(served_serial(st, "example.") > last);
+		last = served_serial(st, "example.");
+		assert_int_equal(served_serial(asis, "example."), 7);
+	}
+	store_free(asis);
+}
+
+/*
+ * Compaction keeps only the latest event of each key; replaying what it left gives the
+ * serial the full log gave, since a record it removed was superseded at a higher offset
+ * of the same partition.
+ */
+static void
+test_serial_survives_compaction(void **state)
+{
+	static const struct sev log[] = {
+		{ "example.", DNS_TYPE_SOA, 1, 0, 0 },
+		{ "www.example.", DNS_TYPE_TXT, -1, 1, 0 },
+		{ "www.example.", DNS_TYPE_TXT, -1, 1, 1 },
+		{ "mail.example.", DNS_TYPE_TXT, -1, 0, 1 },
+		{ "www.example.", DNS_TYPE_TXT, -1, 1, 2 },
+		{ "example.", DNS_TYPE_SOA, 1, 0, 2 },
+	};
+	static const int kept[] = { 3, 4, 5 };
+	struct store *compacted = store_new();
+
+	store_derive_serials(st, true);
+	store_derive_serials(compacted, true);
+	for (size_t i = 0; i < sizeof(log) / sizeof(log[0]); i++)
+		play(st, &log[i]);
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		play(compacted, &log[kept[i]]);
+	store_commit(st);
+	store_commit(compacted);
+	assert_int_equal(served_serial(st, "example."), 1 + 3 + 3);
+	assert_int_equal(served_serial(compacted, "example."), 1 + 3 + 3);
+	store_free(compacted);
+}
+
 int
 main(void)
 {
@@ -596,6 +760,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_delete_order_independence, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_commit_frees_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serial_order_independent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serial_rises_on_every_change, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_serial_survives_compaction, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
