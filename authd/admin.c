@@ -183,9 +183,27 @@ collect_forwarding(struct authd_state *st, const struct metric_sink *s)
 	histogram_emit(s, "streamdns_authd_dnsr_duration_seconds", "", &lat);
 }
 
+static void
+collect_xfr(struct authd_state *st, const struct metric_sink *s)
+{
+	metric_family(s, "streamdns_authd_xfr_total", METRIC_COUNTER,
+	    "zone transfer requests by kind and result");
+	metric_sample(s, "streamdns_authd_xfr_total", "kind=\"axfr\",result=\"served\"",
+	    (double)atomic_load(&st->xfr.axfr));
+	metric_sample(s, "streamdns_authd_xfr_total", "kind=\"ixfr\",result=\"served\"",
+	    (double)atomic_load(&st->xfr.ixfr));
+	metric_sample(s, "streamdns_authd_xfr_total", "kind=\"any\",result=\"refused\"",
+	    (double)atomic_load(&st->xfr.refused));
+	metric_counter(s, "streamdns_authd_xfr_messages_total", "zone transfer messages sent",
+	    (double)atomic_load(&st->xfr.messages));
+	metric_counter(s, "streamdns_authd_xfr_records_total", "records sent in zone transfers",
+	    (double)atomic_load(&st->xfr.rrs));
+}
+
 void
 admin_collect(struct authd_state *st, const struct metric_sink *s)
 {
+	collect_xfr(st, s);
 	collect_queries(st, s);
 	collect_forwarding(st, s);
 	collect_consumer(st, s);

@@ -118,7 +118,6 @@ lookup(const struct ans *a, const uint8_t *name)
 	return store_lookup(a->s, name, dname_len(name));
 }
 
-static bool zone_served(const struct zone_filter *f, const uint8_t *apex);
 
 /* Whether a served zone holds a strict ancestor of sx's name. */
 static bool
@@ -129,13 +128,13 @@ parent_zone(const struct ans *a, const struct suffixes *sx)
 		    sx->len - suffix_offset(sx, i));
 
 		if (n != NULL && znode_find(n, DNS_TYPE_SOA) != NULL)
-			return zone_served(a->serve, sx->sfx[i]);
+			return zone_filter_has(a->serve, sx->sfx[i]);
 	}
 	return false;
 }
 
-static bool
-zone_served(const struct zone_filter *f, const uint8_t *apex)
+bool
+zone_filter_has(const struct zone_filter *f, const uint8_t *apex)
 {
 	if (f == NULL)
 		return true;
@@ -162,7 +161,7 @@ find_zone(const struct ans *a, struct suffixes *sx, const struct znode **apex)
 			continue;
 		if (n != NULL && znode_find(n, DNS_TYPE_SOA) != NULL) {
 			/* A zone this instance does not serve: as if no zone held the name. */
-			if (!zone_served(a->serve, sx->sfx[i]))
+			if (!zone_filter_has(a->serve, sx->sfx[i]))
 				return -1;
 			*apex = n;
 			return i;
@@ -843,8 +842,8 @@ resolve(struct ans *a)
 }
 
 /* What every envelope of ours carries: our payload size, NSID when configured. */
-static struct env_opts
-envelope_opts(const struct answer_opts *o)
+struct env_opts
+answer_env_opts(const struct answer_opts *o)
 {
 	struct env_opts eo = { o->udp_payload, NULL, EDNS_FLAG_CO };
 
@@ -857,7 +856,7 @@ size_t
 answer_servfail(const struct answer_opts *o, const uint8_t *msg, size_t len, uint16_t ede,
     uint8_t *out, size_t outcap)
 {
-	struct env_opts eo = envelope_opts(o);
+	struct env_opts eo = answer_env_opts(o);
 	struct dns_query q;
 
 	if (wire_parse_query(msg, len, &q) != WIRE_OK)
@@ -872,9 +871,9 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
     size_t len, bool tcp, uint8_t *out, size_t outcap, struct answer_info *info)
 {
 	const struct gate_policy gp = {
-		.chaos = true, .xfr_rcode = DNS_RCODE_REFUSED, .cookies = o->cookies,
+		.chaos = true, .xfr_rcode = DNS_RCODE_NOERROR, .cookies = o->cookies,
 	};
-	struct env_opts eo = envelope_opts(o);
+	struct env_opts eo = answer_env_opts(o);
 	struct gate_result g;
 	struct dns_query q;
 	struct wire_writer w;
@@ -900,6 +899,10 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 			return n;
 		info->rcode = DNS_RCODE_REFUSED;	/* a CH name we do not answer */
 		return env_error(out, lim, &q, &eo, DNS_RCODE_REFUSED, 0, -1, NULL);
+	}
+	if (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR) {
+		info->xfr = true;	/* xfr.c's to answer */
+		return 0;
 	}
 	if (!o->ready) {
 		info->rcode = DNS_RCODE_SERVFAIL;

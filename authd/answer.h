@@ -8,6 +8,7 @@
 
 #include "authd/store.h"
 #include "common/dname.h"
+#include "common/envelope.h"
 #include "common/gate.h"
 
 struct cookie_ctx;
@@ -19,6 +20,9 @@ struct zone_filter {
 	size_t		 n;
 	uint8_t		 names[][DNAME_MAXLEN];
 };
+
+/* The zone at apex is served (f NULL: every zone is). */
+bool zone_filter_has(const struct zone_filter *f, const uint8_t *apex);
 
 struct answer_opts {
 	uint16_t		 udp_payload;	/* our EDNS payload size */
@@ -80,12 +84,16 @@ struct answer_info {
 	uint8_t		target[DNAME_MAXLEN];
 	enum answer_outcome outcome;	/* what the query name came to (a chain: its first link) */
 	bool		rrl_checked;	/* RRL already decided (before signing); do not again */
+	bool		xfr;		/* AXFR or IXFR: for xfr_answer() (nothing written) */
 };
 
 /*
  * A SERVFAIL (RA=1) for the query msg with an Extended DNS Error when the query had EDNS.
  * Returns its length, or 0 when msg is not a query that can be answered.
  */
+/* What authd puts in every envelope (payload size, NSID, the CO flag echoed). */
+struct env_opts answer_env_opts(const struct answer_opts *o);
+
 size_t answer_servfail(const struct answer_opts *o, const uint8_t *msg, size_t len,
     uint16_t ede, uint8_t *out, size_t outcap);
 

@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "authd/store.h"
+#include "authd/xfr.h"
 #include "common/conf.h"
 #include "common/event.h"
 #include "common/keyset.h"
@@ -37,6 +38,8 @@ struct authd_conf {
 	/* [zones] */
 	char		*serve;			/* comma-separated zone names, NULL: all */
 	char		*serial_str;		/* topic | as-is */
+	/* [xfr] */
+	char		*allow_transfer;	/* xfr.h: CIDR, key:NAME, CIDR key:NAME; NULL: nobody */
 	bool		 serial_topic;		/* serial = topic (store.h) */
 	/* [local] */
 	char		*local_zone_file;
@@ -147,6 +150,7 @@ struct authd_state {
 	atomic_ullong		*rrl_limited;	/* set by the server when RRL is on */
 	struct fwd_stats	*fstats[64];	/* per worker, when forwarding to dnsr */
 	struct zone_filter	*serve;		/* RCU-published; NULL: every zone */
+	struct xfr_stats	 xfr;		/* zone transfers (xfr.c) */
 	pthread_mutex_t		 local_mtx;
 	struct local_data	*local_pending;	/* for the consumer thread to apply */
 	const char		*identity;

@@ -9,6 +9,7 @@
 #include "authd/authd.h"
 #include "authd/answer.h"
 #include "authd/local.h"
+#include "authd/xfr.h"
 #include "common/acl.h"
 #include "common/dname.h"
 #include "common/keyset.h"
@@ -76,6 +77,9 @@ static const struct conf_key authd_keys[] = {
 	{ "zones", "serial", CONF_STR, 0, 0, "topic", OFF(serial_str), check_serial,
 	    "topic (derived from the topic, the same on every instance) or as-is (the SOA "
 	    "event's own)" },
+	{ "xfr", "allow-transfer", CONF_STR, 0, 0, NULL, OFF(allow_transfer), xfr_acl_check,
+	    "who may transfer zones (AXFR/IXFR): CIDR, key:NAME or CIDR key:NAME, ...; "
+	    "default: nobody" },
 	{ "local", "zone-file", CONF_STR, 0, 0, NULL, OFF(local_zone_file), NULL,
 	    "master file of instance-local records, overriding the topic's (SIGHUP)" },
 	{ "server", "cookies", CONF_BOOL, 0, 0, "yes", OFF(cookies), NULL,

@@ -27,6 +27,7 @@
 #include "common/frontend.h"
 #include "authd/rrl.h"
 #include "authd/server.h"
+#include "authd/xfr.h"
 #include "common/log.h"
 #include "common/wire.h"
 
@@ -48,6 +49,8 @@ struct server {
 	struct cookie_ctx	 cookies;
 	struct rrl		 rrl;
 	struct acl		 recursion_allow;
+	struct xfr_acl		 xfr_acl;
+	struct xfr_conf		 xfr;
 	struct fe_conf		 fe;		/* every worker's front end */
 	struct fe_group		 group;
 	size_t			 nworkers;
@@ -194,7 +197,9 @@ serve_query(void *arg, const struct fe_request *req, uint8_t *out, size_t cap)
 	o.recursion = wk->fwd != NULL && acl_match(&wk->srv->recursion_allow, o.client);
 	len = answer_message(wk->srv->st->store, &o, req->msg, req->len, req->tcp, out, cap,
 	    &info);
-	if (info.forward || info.complete) {
+	if (info.xfr) {
+		len = xfr_answer(&wk->srv->xfr, &o, req, out, cap, &info.rcode);
+	} else if (info.forward || info.complete) {
 		forward(wk, &info, req, out, len);
 		len = 0;
 	} else if (!req->tcp && len > 0 && info.cookie != COOKIE_VALID && !info.rrl_checked) {
@@ -270,6 +275,9 @@ server_start(const struct authd_conf *conf, struct authd_state *st)
 		if (acl_parse(conf->recursion_allow, &srv->recursion_allow, err,
 		    sizeof(err)) != 0)
 			fatalx("recursion-allow: %s", err);
+		if (xfr_acl_parse(conf->allow_transfer, &srv->xfr_acl, err, sizeof(err)) != 0)
+			fatalx("allow-transfer: %s", err);
+		srv->xfr = (struct xfr_conf){ st->store, &srv->xfr_acl, &st->xfr };
 	}
 	if (conf->cookies) {
 		uint8_t secret[COOKIE_SECRET_LEN];

@@ -1,4 +1,5 @@
 /* store.c: the RRset store: an RCU-published open-addressing hash table of names. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,16 @@ struct store {
 	struct garbage		 garbage;
 	struct store_stats	 stats;
 	bool			 derive;	/* [zones] serial = topic */
+	/*
+	 * Zone views (transfers): the writer holds mu from its first change of a batch to
+	 * the end of store_commit's updates, so a view taken under mu sees one committed
+	 * version. While views are open, what the writer replaces is kept (deferred)
+	 * instead of freed, since a view still points at it.
+	 */
+	pthread_mutex_t		 mu;
+	bool			 in_batch;	/* writer only: holds mu */
+	atomic_uint		 views;
+	struct garbage		 deferred;
 	struct znode		**dirty;	/* apexes whose serial may have changed */
 	size_t			 ndirty, capdirty;
 };
@@ -94,6 +105,14 @@ garbage_add_fn(struct garbage *g, void *p, void (*fn)(void *))
 			fatal("store garbage");
 	}
 	g->items[g->count++] = (struct garbage_item){ p, fn };
+}
+
+static void
+garbage_free(struct garbage *g)
+{
+	for (size_t i = 0; i < g->count; i++)
+		g->items[i].free(g->items[i].p);
+	g->count = 0;
 }
 
 static void
@@ -262,11 +281,22 @@ table_delete(struct store *s, struct znode *n)
 	}
 }
 
+/* Writer: every change goes through here first: the batch holds mu until its commit. */
+static void
+writer_enter(struct store *s)
+{
+	if (!s->in_batch) {
+		pthread_mutex_lock(&s->mu);
+		s->in_batch = true;
+	}
+}
+
 struct store *
 store_new(void)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
 
+	pthread_mutex_init(&s->mu, NULL);
 	s->table = table_new(TABLE_MIN);
 	return s;
 }
@@ -300,8 +330,11 @@ store_free(struct store *s)
 			node_free(n);
 	}
 	free(s->table);
+	garbage_free(&s->deferred);
 	free(s->garbage.items);
+	free(s->deferred.items);
 	free(s->dirty);
+	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
 
@@ -539,6 +572,7 @@ store_note_event(struct store *s, const uint8_t *owner, uint32_t partition, int6
 {
 	if (!s->derive || offset < 0)
 		return;
+	writer_enter(s);
 	rcu_read_lock();
 	for (const uint8_t *p = owner; p != NULL; p = dname_parent(p)) {
 		struct znode *n = (struct znode *)store_lookup(s, p, dname_len(p));
@@ -587,6 +621,7 @@ store_set_positions(struct store *s, const uint8_t *name, uint32_t base, const u
 {
 	struct znode *n;
 
+	writer_enter(s);
 	rcu_read_lock();
 	n = node_get(s, name);
 	n->base = base;
@@ -608,6 +643,7 @@ apply_layer(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *
 	struct rrset_vec **layer, *v;
 	struct rrset *prev;
 
+	writer_enter(s);
 	rcu_read_lock();
 	n = rs != NULL ? node_get(s, owner) :
 	    (struct znode *)store_lookup(s, owner, dname_len(owner));
@@ -646,6 +682,7 @@ store_apply_keys(struct store *s, const uint8_t *apex, struct zone_keys *zk)
 {
 	struct znode *n;
 
+	writer_enter(s);
 	rcu_read_lock();
 	n = zk != NULL ? node_get(s, apex) :
 	    (struct znode *)store_lookup(s, apex, dname_len(apex));
@@ -680,6 +717,7 @@ store_clear(struct store *s)
 {
 	struct table *old = s->table;
 
+	writer_enter(s);
 	for (size_t j = 0; j <= old->mask; j++) {
 		struct znode *n = atomic_load_explicit(&old->slot[j], memory_order_relaxed);
 		struct rrset_vec *vs[2];
@@ -707,12 +745,171 @@ void
 store_commit(struct store *s)
 {
 	update_serials(s);
-	if (s->garbage.count == 0)
+	if (s->in_batch) {
+		s->in_batch = false;
+		pthread_mutex_unlock(&s->mu);
+	}
+	if (s->garbage.count == 0 && (s->deferred.count == 0 || atomic_load(&s->views) > 0))
 		return;
 	synchronize_rcu();
-	for (size_t i = 0; i < s->garbage.count; i++)
-		s->garbage.items[i].free(s->garbage.items[i].p);
-	s->garbage.count = 0;
+	/*
+	 * A view opened after this batch's changes (under mu, so after them) does not point
+	 * at what they replaced; one opened before does, and holds views above 0 here.
+	 */
+	if (atomic_load(&s->views) > 0) {
+		for (size_t i = 0; i < s->garbage.count; i++)
+			garbage_add_fn(&s->deferred, s->garbage.items[i].p,
+			    s->garbage.items[i].free);
+		s->garbage.count = 0;
+		return;
+	}
+	garbage_free(&s->garbage);
+	garbage_free(&s->deferred);
+}
+
+/*
+ * Zone views. The nodes of the zone at apex: every node at or below it that no deeper
+ * SOA claims, and of a child zone's apex its NS and DS (the delegation) with the A/AAAA
+ * of its name servers below it (glue). Built under mu, so from one committed version.
+ */
+static bool
+below(const uint8_t *name, size_t len, const uint8_t *apex, size_t alen)
+{
+	const uint8_t *p = name;
+
+	if (len < alen || memcmp(name + len - alen, apex, alen) != 0)
+		return false;
+	while ((size_t)(p - name) < len - alen)	/* the suffix must start at a label */
+		p += 1 + *p;
+	return (size_t)(p - name) == len - alen;
+}
+
+static int
+view_add(struct store_view *v, const struct znode *n, const struct rrset_vec *vec,
+    uint8_t only)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? 2 * v->cap : 256;
+		struct store_view_node *p = realloc(v->nodes, cap * sizeof(*p));
+
+		if (p == NULL)
+			return -1;
+		v->nodes = p;
+		v->cap = cap;
+	}
+	v->nodes[v->n++] = (struct store_view_node){ n, vec, only };
+	return 0;
+}
+
+/* The highest child apex (of cuts[]) that name is at or below, or NULL. */
+static const struct znode *
+under_cut(const struct znode **cuts, size_t ncuts, const uint8_t *name, size_t len)
+{
+	const struct znode *top = NULL;
+
+	for (size_t i = 0; i < ncuts; i++)
+		if (below(name, len, cuts[i]->name, cuts[i]->namelen) &&
+		    (top == NULL || cuts[i]->namelen < top->namelen))
+			top = cuts[i];
+	return top;
+}
+
+/* An NS RRset's RDATA names a server called name (wire, lower case). */
+static bool
+ns_names(const struct rrset *ns, const uint8_t *name, size_t len)
+{
+	struct rdata_ref rd;
+
+	for (const uint8_t *it = rrset_first(ns, &rd); it; it = rrset_next(ns, it, &rd))
+		if (rd.len == len && dname_equal(rd.data, name))
+			return true;
+	return false;
+}
+
+int
+store_view_open(struct store *s, const uint8_t *apex, struct store_view *v)
+{
+	const struct table *t;
+	const struct znode **cuts = NULL, *top;
+	size_t ncuts = 0, capcuts = 0, alen = dname_len(apex);
+	int rc = -1;
+
+	memset(v, 0, sizeof(*v));
+	v->store = s;
+	pthread_mutex_lock(&s->mu);
+	rcu_read_lock();
+	t = rcu_dereference(s->table);
+	top = store_lookup(s, apex, alen);
+	if (top == NULL || (v->soa = vec_find(rcu_dereference(top->sets),
+	    DNS_TYPE_SOA)) == NULL) {
+		rc = 1;
+		goto out;
+	}
+	/* First the child zones' apexes, then every node of ours. */
+	for (size_t i = 0; i <= t->mask; i++) {
+		const struct znode *n = atomic_load_explicit(&((struct table *)t)->slot[i],
+		    memory_order_acquire);
+
+		if (n == NULL || n == TOMB || n == top || !below(n->name, n->namelen, apex, alen) ||
+		    vec_find(rcu_dereference(n->sets), DNS_TYPE_SOA) == NULL)
+			continue;
+		if (ncuts == capcuts) {
+			const struct znode **p;
+
+			capcuts = capcuts ? 2 * capcuts : 16;
+			if ((p = realloc(cuts, capcuts * sizeof(*p))) == NULL)
+				goto out;
+			cuts = p;
+		}
+		cuts[ncuts++] = n;
+	}
+	for (size_t i = 0; i <= t->mask; i++) {
+		const struct znode *n = atomic_load_explicit(&((struct table *)t)->slot[i],
+		    memory_order_acquire), *cut;
+		const struct rrset_vec *vec;
+		const struct rrset *ns;
+
+		if (n == NULL || n == TOMB || !below(n->name, n->namelen, apex, alen))
+			continue;
+		vec = rcu_dereference(n->sets);
+		if (vec->count == 0)
+			continue;
+		cut = under_cut(cuts, ncuts, n->name, n->namelen);
+		if (cut == NULL) {
+			if (view_add(v, n, vec, 0) != 0)
+				goto out;
+			v->rrs += vec->count;
+		} else if (cut == n) {
+			if (view_add(v, n, vec, STORE_VIEW_DELEGATION) != 0)
+				goto out;
+		} else if ((ns = vec_find(rcu_dereference(cut->sets), DNS_TYPE_NS)) != NULL &&
+		    ns_names(ns, n->name, n->namelen)) {
+			if (view_add(v, n, vec, STORE_VIEW_GLUE) != 0)
+				goto out;
+		}
+	}
+	atomic_fetch_add(&s->views, 1);
+	rc = 0;
+out:
+	rcu_read_unlock();
+	pthread_mutex_unlock(&s->mu);
+	free(cuts);
+	if (rc != 0) {
+		free(v->nodes);
+		v->nodes = NULL;
+		v->n = 0;
+	}
+	return rc;
+}
+
+void
+store_view_close(struct store_view *v)
+{
+	if (v->store == NULL)
+		return;
+	free(v->nodes);
+	atomic_fetch_sub(&v->store->views, 1);
+	v->store = NULL;
 }
 
 void

@@ -83,6 +83,33 @@ uint32_t znode_positions(const struct znode *n, const uint64_t **e, uint64_t *on
 /* Writer, loading a snapshot: sets them back (after the node's RRsets are in). */
 void store_set_positions(struct store *s, const uint8_t *name, uint32_t base,
     const uint64_t *e, uint32_t count);
+/*
+ * A zone as one committed version, for a transfer (any thread, inside nothing): the
+ * zone's nodes and the RRset vector of each as it was, valid until store_view_close()
+ * however the writer goes on (what it replaces meanwhile is kept). Taking it waits for
+ * the writer's current batch and walks the whole table once.
+ */
+#define STORE_VIEW_DELEGATION	1	/* a child zone's apex: only its NS and DS */
+#define STORE_VIEW_GLUE		2	/* below a child's apex: only A and AAAA */
+
+struct store_view_node {
+	const struct znode	*node;
+	const struct rrset_vec	*vec;
+	uint8_t			 only;	/* 0, or STORE_VIEW_* */
+};
+
+struct store_view {
+	struct store		*store;
+	const struct rrset	*soa;		/* the apex's SOA, as served */
+	struct store_view_node	*nodes;
+	size_t			 n, cap;
+	uint64_t		 rrs;		/* RRsets, for logs */
+};
+
+/* Returns 0, 1 when no zone has its apex there, -1 when out of memory. */
+int store_view_open(struct store *s, const uint8_t *apex, struct store_view *v);
+void store_view_close(struct store_view *v);
+
 /* Writer: removes everything (a snapshot that turned out unusable). */
 void store_clear(struct store *s);
 /* Writer: waits for an RCU grace period and frees what the applied events replaced. */

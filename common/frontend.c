@@ -31,7 +31,20 @@ struct fe_conn {
 	struct sockaddr_storage	 peer;
 	socklen_t		 peerlen;
 	int			 refs;
+	struct fe_stream	*streams;	/* FIFO: the one being sent first */
+	bool			 pump;		/* a stream was added: fill after the reads */
 };
+
+/* A stream of messages (fe_stream()), and how much output it keeps queued. */
+struct fe_stream {
+	struct fe_stream	*next;
+	fe_fill_fn		*fill;
+	void			(*done)(void *);
+	void			*arg;
+};
+
+#define STREAM_LOW	(64 * 1024)	/* refill below this much queued output */
+#define STREAM_HIGH	(256 * 1024)	/* stop filling above it */
 
 struct fe_worker {
 	struct fe_conf		 conf;
@@ -132,11 +145,76 @@ conn_close(struct fe_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	fw->tcp_clients--;
+	while (c->streams != NULL) {	/* the client left during a transfer */
+		struct fe_stream *st = c->streams;
+
+		c->streams = st->next;
+		st->done(st->arg);
+		free(st);
+	}
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	c->fw = NULL;
 	if (c->refs == 0)
 		free(c);
+}
+
+/*
+ * Fills the connection's output from its streams while less than STREAM_HIGH is queued:
+ * called when a stream starts and whenever the output drains below STREAM_LOW. While a
+ * stream runs the client may send nothing for long, so only the write timeout applies.
+ */
+static void
+stream_pump(struct fe_conn *c)
+{
+	struct fe_worker *fw = c->fw;
+	struct evbuffer *outb = bufferevent_get_output(c->bev);
+	struct timeval idle = { fw->conf.tcp_idle_ms / 1000, (fw->conf.tcp_idle_ms % 1000) * 1000 };
+
+	while (c->streams != NULL && evbuffer_get_length(outb) < STREAM_HIGH) {
+		struct fe_stream *st = c->streams;
+		size_t len = st->fill(st->arg, fw->tcpout + 2, DNS_MAX_MSG);
+
+		if (len == 0) {
+			c->streams = st->next;
+			st->done(st->arg);
+			free(st);
+			continue;
+		}
+		wire_write16(fw->tcpout, (uint16_t)len);
+		bufferevent_write(c->bev, fw->tcpout, len + 2);
+	}
+	if (c->streams != NULL) {
+		bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_LOW, 0);
+		bufferevent_set_timeouts(c->bev, NULL, &idle);
+	} else {
+		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+		bufferevent_set_timeouts(c->bev, &idle, &idle);
+	}
+}
+
+static void
+tcp_write(struct bufferevent *bev, void *arg)
+{
+	struct fe_conn *c = arg;
+
+	if (c->streams != NULL)
+		stream_pump(c);
+}
+
+void
+fe_stream(const struct fe_request *req, fe_fill_fn *fill, void (*done)(void *), void *arg)
+{
+	struct fe_conn *c = req->conn;
+	struct fe_stream *st = xcalloc(1, sizeof(*st)), **tail;
+
+	st->fill = fill;
+	st->done = done;
+	st->arg = arg;
+	for (tail = &c->streams; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = st;
+	c->pump = true;
 }
 
 /* Answers every complete length-prefixed query in the buffer (RFC 7766 pipelining). */
@@ -176,6 +254,10 @@ tcp_read(struct bufferevent *bev, void *arg)
 			wire_write16(fw->tcpout, (uint16_t)len);
 			bufferevent_write(bev, fw->tcpout, len + 2);
 		}
+		if (c->pump) {
+			c->pump = false;
+			stream_pump(c);
+		}
 	}
 }
 
@@ -207,6 +289,7 @@ tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, in
 		free(c);
 		return;
 	}
+	bufferevent_setcb(c->bev, tcp_read, tcp_write, tcp_event, c);
 	c->next = fw->conns;
 	if (fw->conns != NULL)
 		fw->conns->prev = c;

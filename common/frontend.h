@@ -79,6 +79,18 @@ void fe_peer_send(const struct fe_peer *p, const uint8_t *msg, size_t len);
 /* The answer is sent or given up: drops the reference fe_peer_hold() took. */
 void fe_peer_release(struct fe_peer *p);
 
+/*
+ * Answers req (TCP only) with a stream of messages, a zone transfer: fill(arg, out, cap)
+ * writes the next message into out and returns its length, or 0 when there is no more;
+ * done(arg) follows the last, or comes when the client has gone. Both run on the worker's
+ * thread, fill whenever less than a few hundred KiB wait to be sent, so a transfer is
+ * never built whole and a slow client slows only itself. Queries on the same connection
+ * are answered meanwhile; streams asked for on one connection are sent one after another.
+ */
+typedef size_t fe_fill_fn(void *arg, uint8_t *out, size_t cap);
+void fe_stream(const struct fe_request *req, fe_fill_fn *fill, void (*done)(void *),
+    void *arg);
+
 #define FE_WORKERS_MAX	64
 
 /*

@@ -59,7 +59,8 @@ not_meta(const struct gate_in *in)
 static bool
 not_transfer(const struct gate_in *in)
 {
-	return in->q->qtype != DNS_TYPE_AXFR && in->q->qtype != DNS_TYPE_IXFR;
+	return (in->q->qtype != DNS_TYPE_AXFR && in->q->qtype != DNS_TYPE_IXFR) ||
+	    in->p->xfr_rcode == DNS_RCODE_NOERROR;
 }
 
 static bool

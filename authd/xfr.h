@@ -1,0 +1,69 @@
+/*
+ * xfr.h: zone transfers out, AXFR (RFC 5936) and IXFR (RFC 1995) over TCP, from one
+ * committed version of the store, streamed message by message as the client reads.
+ */
+#ifndef STREAMDNS_XFR_H
+#define STREAMDNS_XFR_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/acl.h"
+#include "common/dname.h"
+
+struct answer_opts;
+struct fe_request;
+struct store;
+
+#define XFR_ACL_MAX	64
+
+/*
+ * [xfr] allow-transfer: items "CIDR", "key:NAME" or "CIDR key:NAME" (both required then).
+ * Empty: nobody.
+ */
+struct xfr_acl_item {
+	bool		any_addr;
+	struct acl	net;		/* one network, unless any_addr */
+	bool		has_key;
+	uint8_t		key[DNAME_MAXLEN];	/* lower case */
+};
+
+struct xfr_acl {
+	size_t			n;
+	struct xfr_acl_item	item[XFR_ACL_MAX];
+};
+
+int xfr_acl_parse(const char *list, struct xfr_acl *a, char *err, size_t errlen);
+/* conf_check_fn for the config table. */
+int xfr_acl_check(const char *value, char *err, size_t errlen);
+/* The client, with the TSIG key that signed its request (NULL: unsigned), may transfer. */
+bool xfr_acl_allows(const struct xfr_acl *a, const struct sockaddr *client,
+    const uint8_t *key);
+
+/* Counters, by kind: written by workers, read by the admin thread. */
+struct xfr_stats {
+	atomic_ullong	axfr;		/* transfers served as AXFR */
+	atomic_ullong	ixfr;		/* IXFR requests answered (SOA only or AXFR-style) */
+	atomic_ullong	refused;	/* not allowed */
+	atomic_ullong	messages;
+	atomic_ullong	rrs;
+};
+
+struct xfr_conf {
+	struct store		*store;
+	const struct xfr_acl	*acl;
+	struct xfr_stats	*stats;
+};
+
+/*
+ * Answers the AXFR or IXFR query req (the gate passed it): returns the length of a
+ * response written into out, or 0 when a stream of messages was started on req's TCP
+ * connection. rcode is set to what the response (or the stream's first message) says.
+ */
+size_t xfr_answer(const struct xfr_conf *xc, const struct answer_opts *o,
+    const struct fe_request *req, uint8_t *out, size_t cap, uint8_t *rcode);
+
+#endif

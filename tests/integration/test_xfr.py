@@ -1,0 +1,242 @@
+"""Zone transfers out: AXFR (RFC 5936) and IXFR (RFC 1995) from authd.
+
+What a transfer holds is compared with what the topic holds (the records produced here);
+who may transfer is [xfr] allow-transfer; a large zone streams while queries and events go
+on; real secondaries (Knot, NSD) take the zone from authd.
+"""
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.xfr
+import dns.zone
+import pytest
+
+from streamdns import Authd, Broker, free_port, rr, wait_until
+
+ZONE = "xfr.test."
+CHILD = "child.xfr.test."
+BIG = "big.test."
+BIG_N = 100000
+
+RECORDS = [
+    (ZONE, "SOA", "ns1.%s h.%s 7 3600 900 604800 60" % (ZONE, ZONE)),
+    (ZONE, "NS", "ns1.%s" % ZONE),
+    (ZONE, "MX", "10 mail.%s" % ZONE),
+    ("ns1." + ZONE, "A", "192.0.2.1"),
+    ("www." + ZONE, "A", "192.0.2.2"),
+    ("www." + ZONE, "A", "192.0.2.3"),
+    ("www." + ZONE, "AAAA", "2001:db8::2"),
+    ("*.wild." + ZONE, "TXT", "\"wild\""),
+    ("sub." + ZONE, "NS", "ns.sub." + ZONE),           # a delegation not served here
+    ("ns.sub." + ZONE, "A", "192.0.2.4"),              # its glue
+    ("deep.below.sub." + ZONE, "A", "192.0.2.5"),      # occluded, still the zone's data
+    (CHILD, "NS", "ns.%s" % CHILD),                    # a child zone served here too:
+    (CHILD, "DS", "12345 13 2 " + "ab" * 32),          # the parent sends NS, DS, glue
+    ("ns." + CHILD, "A", "192.0.2.6"),
+    (CHILD, "SOA", "ns.%s h.%s 1 3600 900 604800 60" % (CHILD, CHILD)),
+    ("x." + CHILD, "A", "192.0.2.7"),                  # the child's own: not the parent's
+]
+# What the parent's transfer must hold (the child's SOA and x.child are the child's).
+PARENT = [r for r in RECORDS if not (r[0] == CHILD and r[1] == "SOA") and
+          r[0] != "x." + CHILD]
+
+
+def events(records):
+    sets = {}
+    for name, rtype, content in records:
+        sets.setdefault("%s|%s" % (name.lower(), rtype), []).append(rr(name, rtype, content))
+    return list(sets.items())
+
+
+def big_events():
+    ev = [("%s|SOA" % BIG, [rr(BIG, "SOA", "ns.%s h.%s 1 3600 900 604800 60" % (BIG, BIG))]),
+          ("%s|NS" % BIG, [rr(BIG, "NS", "ns." + BIG)])]
+    for i in range(BIG_N - 2):
+        name = "h%d.%s" % (i, BIG)
+        ev.append(("%s|A" % name, [rr(name, "A", "10.%d.%d.%d" % (i >> 16 & 255,
+                                                                 i >> 8 & 255, i & 255))]))
+    return ev
+
+
+def rrs_of(messages, drop_soa=True):
+    """{(owner, type, rdata text)} of the answer sections of a transfer."""
+    out = set()
+    for m in messages:
+        for rrset in m.answer:
+            for rd in rrset:
+                if drop_soa and rrset.rdtype == dns.rdatatype.SOA:
+                    continue
+                out.add((rrset.name.to_text().lower(), dns.rdatatype.to_text(rrset.rdtype),
+                         rd.to_text().lower()))
+    return out
+
+
+def expected(records):
+    return {(n.lower(), t, dns.rdata.from_text("IN", t, c, origin=dns.name.root, relativize=False)
+             .to_text().lower()) for n, t, c in records if t != "SOA"}
+
+
+def axfr(port, zone, source="127.0.0.1", timeout=30, q=None):
+    """Every message of an AXFR (or of q) over TCP, read as dnspython reads them."""
+    q = q or dns.message.make_query(zone, "AXFR")
+    msgs = []
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                  source_address=(source, 0)) as s:
+        dns.query.send_tcp(s, q)
+        while True:
+            m, _ = dns.query.receive_tcp(s, time.time() + timeout, one_rr_per_rrset=True)
+            msgs.append(m)
+            if m.rcode() != dns.rcode.NOERROR:
+                return msgs
+            soas = [r for r in m.answer if r.rdtype == dns.rdatatype.SOA]
+            total = sum(len(r) for r in soas)
+            if (len(msgs) == 1 and total >= 2) or (len(msgs) > 1 and total >= 1):
+                return msgs
+
+
+@pytest.fixture(scope="module")
+def env():
+    broker = Broker(partitions=3)
+    broker.produce(events(RECORDS))
+    a = Authd(broker.address, serial=None,
+              sections="[xfr]\nallow-transfer = 127.0.0.1, 127.0.0.3/32\n")
+    a.wait_ready()
+    a.wait_for("x." + CHILD, "A", lambda r: r.answer)
+    yield broker, a
+    a.stop()
+    broker.stop()
+
+
+def test_axfr_holds_the_zone_soa_first_and_last(env):
+    _, a = env
+    msgs = axfr(a.port, ZONE)
+    assert all(m.rcode() == dns.rcode.NOERROR for m in msgs)
+    assert all(m.flags & dns.flags.AA for m in msgs)
+    first, last = msgs[0].answer[0], msgs[-1].answer[-1]
+    assert first.rdtype == last.rdtype == dns.rdatatype.SOA
+    assert first[0].serial == last[0].serial
+    assert first[0].serial == a.query(ZONE, "SOA").answer[0][0].serial
+    # The SOA appears exactly twice; everything else exactly as the topic has it.
+    assert sum(len(r) for m in msgs for r in m.answer if r.rdtype == dns.rdatatype.SOA) == 2
+    assert rrs_of(msgs) == expected(PARENT)
+
+
+def test_the_child_zone_transfers_its_own(env):
+    _, a = env
+    msgs = axfr(a.port, CHILD)
+    assert rrs_of(msgs) == expected([r for r in RECORDS if r[0].endswith(CHILD) and
+                                     r[1] != "DS"])
+
+
+def test_dig_and_kdig_read_it(env):
+    _, a = env
+    for tool in (["dig", "+noall", "+answer"], ["kdig", "+noall", "+answer"]):
+        p = subprocess.run(tool + ["@127.0.0.1", "-p", str(a.port), ZONE, "AXFR"],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        lines = [ln.split() for ln in p.stdout.splitlines() if ln and not ln.startswith(";")]
+        assert len(lines) == len(PARENT) + 1, p.stdout     # SOA twice, the rest once
+        assert lines[0][3] == lines[-1][3] == "SOA"
+
+
+def test_who_may_transfer(env):
+    _, a = env
+    # 127.0.0.2 is not in allow-transfer: REFUSED, nothing else.
+    m = axfr(a.port, ZONE, source="127.0.0.2")
+    assert len(m) == 1 and m[0].rcode() == dns.rcode.REFUSED and not m[0].answer
+    assert axfr(a.port, ZONE, source="127.0.0.3")[0].rcode() == dns.rcode.NOERROR
+    # Not a zone served here: NOTAUTH; a name inside a zone is not a zone either.
+    for name in ("nowhere.test.", "www." + ZONE):
+        m = axfr(a.port, name)
+        assert m[0].rcode() == dns.rcode.NOTAUTH and not m[0].answer
+    assert "streamdns_authd_xfr_total" in a.http("/metrics")[1]
+
+
+def test_axfr_over_udp_is_refused(env):
+    _, a = env
+    r = dns.query.udp(dns.message.make_query(ZONE, "AXFR"), "127.0.0.1", port=a.port,
+                      timeout=5)
+    assert r.rcode() == dns.rcode.REFUSED and not r.answer
+
+
+def ixfr_query(zone, serial):
+    q = dns.message.make_query(zone, "IXFR")
+    q.authority.append(dns.rrset.from_text(zone, 0, "IN", "SOA",
+                                           "ns. h. %d 0 0 0 0" % serial))
+    return q
+
+
+def test_ixfr(env):
+    broker, a = env
+    current = a.query(ZONE, "SOA").answer[0][0].serial
+    # Over UDP, or from the current serial (or a later one): the SOA alone.
+    for q, tcp in ((ixfr_query(ZONE, current - 1), False), (ixfr_query(ZONE, current), True),
+                   (ixfr_query(ZONE, current + 5), True)):
+        r = (dns.query.tcp if tcp else dns.query.udp)(q, "127.0.0.1", port=a.port, timeout=5)
+        assert r.rcode() == dns.rcode.NOERROR
+        assert [x.rdtype for x in r.answer] == [dns.rdatatype.SOA]
+        assert r.answer[0][0].serial == current
+    # From an older serial over TCP: the whole zone, AXFR-style (RFC 1995 4): the current
+    # SOA, then a record that is not an SOA, ..., the SOA again.
+    msgs = axfr(a.port, ZONE, q=ixfr_query(ZONE, 1))
+    first = [r for m in msgs for r in m.answer]
+    assert first[0].rdtype == dns.rdatatype.SOA and first[0][0].serial == current
+    assert first[1].rdtype != dns.rdatatype.SOA
+    assert rrs_of(msgs) == expected(PARENT)
+    # Without the SOA in the authority section an IXFR is malformed.
+    r = dns.query.tcp(dns.message.make_query(ZONE, "IXFR"), "127.0.0.1", port=a.port,
+                      timeout=5)
+    assert r.rcode() == dns.rcode.FORMERR
+
+
+@pytest.fixture(scope="module")
+def big(env):
+    broker, a = env
+    broker.produce(big_events())
+    a.wait_for("h%d.%s" % (BIG_N - 3, BIG), "A", lambda r: r.answer, timeout=120)
+    return broker, a
+
+
+def test_a_large_zone_streams_while_queries_and_events_go_on(big):
+    """A client that reads the first message and then stops: authd keeps one version of
+    the zone for it, answers queries and applies events meanwhile; the transfer, read to
+    the end afterwards, is the version it started with."""
+    broker, a = big
+    q = dns.message.make_query(BIG, "AXFR")
+    s = socket.create_connection(("127.0.0.1", a.port), timeout=60)
+    try:
+        dns.query.send_tcp(s, q)
+        first, _ = dns.query.receive_tcp(s, time.time() + 60, one_rr_per_rrset=True)
+        serial = first.answer[0][0].serial
+        # The reader is stalled; queries and a change to the zone still go through.
+        broker.produce([("late.%s|A" % BIG, [rr("late." + BIG, "A", "192.0.2.99")])])
+        a.wait_for("late." + BIG, "A", lambda r: r.answer, timeout=30)
+        for i in range(0, BIG_N - 2, 9973):
+            r = a.query("h%d.%s" % (i, BIG), "A")
+            assert r.rcode() == dns.rcode.NOERROR and r.answer
+        assert a.query(BIG, "SOA").answer[0][0].serial != serial
+        msgs = [first]
+        while True:
+            m, _ = dns.query.receive_tcp(s, time.time() + 60, one_rr_per_rrset=True)
+            msgs.append(m)
+            if any(r.rdtype == dns.rdatatype.SOA for r in m.answer):
+                break
+    finally:
+        s.close()
+    assert msgs[-1].answer[-1][0].serial == serial
+    got = rrs_of(msgs)
+    assert len(got) == BIG_N - 1          # NS and the A records; not late., added after
+    assert ("late." + BIG, "A", "192.0.2.99") not in got
+    assert len(msgs) > 10                 # streamed in many messages
+    # A new transfer has the change.
+    assert ("late." + BIG, "A", "192.0.2.99") in rrs_of(axfr(a.port, BIG, timeout=60))
