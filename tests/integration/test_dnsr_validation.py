@@ -5,7 +5,8 @@ test_unbound proves the harness: each case of signed_internet.CASES gets from Un
 rcode, AD bit (DO=1 query) and Extended DNS Error the table says, so the zones really are
 secure, insecure or bogus as named. The same cases are then asked of dnsr (directly, and in
 forward mode through the Unbound) and its answers compared; then flags, DO records, TC,
-the bogus cache, permissive mode, KeyTrap, dig and delv, and the two clocks."""
+the bogus cache, permissive mode, KeyTrap, NSEC3 hash exhaustion, dig and delv, and the
+two clocks."""
 import concurrent.futures
 import os
 import shutil
