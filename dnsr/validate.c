@@ -647,8 +647,10 @@ hash_name(const struct nsec3_view *v, const uint8_t *name, struct val_budget *b,
 	dnssec_binary_t in = { .size = dname_len(name), .data = (uint8_t *)name }, h = { 0 };
 	int rc = -1;
 
-	if (b->hashes <= 0)
+	if (b->hashes <= 0) {
+		b->hashes = -1;		/* spent: what failed, failed for want of hashes */
 		return -1;
+	}
 	b->hashes--;
 	if (dnssec_nsec3_hash(&in, &params, &h) == DNSSEC_EOK && h.size == NSEC3_HASH_LEN) {
 		memcpy(out, h.data, NSEC3_HASH_LEN);

@@ -38,7 +38,8 @@ enum sec {
  */
 struct val_budget {
 	int	verifies;	/* signature verifications */
-	int	hashes;		/* NSEC3 hashes (each of up to 151 SHA-1 rounds) */
+	int	hashes;		/* NSEC3 hashes (each of up to 151 SHA-1 rounds); -1 once a
+				 * proof needed a hash after they were spent */
 };
 
 #define VAL_BUDGET_VERIFIES	48	/* per client query, all its chain included */

@@ -226,7 +226,8 @@ got_ds(struct vjob *v, const struct result *res)
 		break;
 	}
 	ks_set(&v->ks, SEC_BOGUS, n == 0 ? EDE_NSEC_MISSING : EDE_DNSSEC_BOGUS,
-	    n == 0 ? "no proof that a DS is absent" : "DS denial does not prove it");
+	    n == 0 ? "no proof that a DS is absent" : v->vb->hashes < 0 ?
+	    "too many NSEC3 hashes" : "DS denial does not prove it");
 	return true;
 }
 
@@ -383,7 +384,8 @@ judge_positive(struct vjob *v, struct cache_entry *e)
 	/* RFC 4035 5.3.4: an answer from a wildcard needs the proof that no closer name is. */
 	if (out.labels < labels && !val_wildcard_ok(v->ks.zone, e->owner, out.labels, sets,
 	    check_proofs(v, e, sets), v->vb)) {
-		verdict(e, SEC_BOGUS, EDE_NSEC_MISSING, "wildcard answer without its proof");
+		verdict(e, SEC_BOGUS, EDE_NSEC_MISSING, v->vb->hashes < 0 ?
+		    "too many NSEC3 hashes" : "wildcard answer without its proof");
 		return;
 	}
 	verdict(e, SEC_SECURE, -1, NULL);
@@ -424,7 +426,8 @@ judge_negative(struct vjob *v, struct cache_entry *e)
 	else if (n == 0)
 		verdict(e, SEC_BOGUS, EDE_NSEC_MISSING, "denial without NSEC or NSEC3");
 	else
-		verdict(e, SEC_BOGUS, EDE_DNSSEC_BOGUS, "denial does not cover the name");
+		verdict(e, SEC_BOGUS, EDE_DNSSEC_BOGUS, v->vb->hashes < 0 ?
+		    "too many NSEC3 hashes" : "denial does not cover the name");
 }
 
 /* The zone whose keys judge e: its signer, else the name itself (to prove it unsigned). */

@@ -2,7 +2,8 @@
 
 A signed root (KSK + ZSK, algorithm 13) whose DS is the trust anchor (anchor_file), a
 signed TLD "test." below it, and under test. one zone per case: secure zones for each
-algorithm, NSEC and NSEC3 denials, opt-out, NSEC3 with too many iterations, wildcards,
+algorithm, NSEC and NSEC3 denials, opt-out, NSEC3 with the most iterations a validator
+accepts (150, for the NSEC3 hash exhaustion attack) and with too many, wildcards,
 CNAMEs across zones, unsigned delegations, DS records with an algorithm or digest nobody
 implements, and bogus zones (expired and not-yet-valid signatures, a DS matching no key, a
 missing RRSIG, tampered data, a denial that does not cover the name, NSEC records missing).
@@ -169,6 +170,24 @@ def keytrap_sigs(owner, signer, now, tag=KEYTRAP_TAG, n=KEYTRAP_SIGS):
     return edit
 
 
+def deep_name(zone, labels, n=0):
+    """A name labels labels below zone, each label one octet (the deepest names the
+    255-octet limit allows), the n-th of its kind: n is written in base 36 into the first
+    labels, so that different n are different names (and none is cached for another)."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    first = []
+    while n:
+        n, d = divmod(n, 36)
+        first.append(digits[d])
+    first = first or ["0"]
+    if len(first) > labels:
+        raise ValueError("n too large for %d labels" % labels)
+    name = ".".join(first + ["a"] * (labels - len(first))) + "." + zone
+    if sum(1 + len(l) for l in name.split(".")) > 255:     # the root's "" gives its 1
+        raise ValueError("%s: longer than 255 octets" % name)
+    return name
+
+
 def zones(extra=()):
     """The zone specs, parents before children; extra: more ZoneSpecs (below zones of the
     table, e.g. a big zone for bench/validation.py), appended last."""
@@ -206,6 +225,15 @@ def zones(extra=()):
         # RFC 9276 3.2: more iterations than a validator accepts make NSEC3 proofs insecure.
         ZoneSpec("iter200.test.", LEAF, leaf("iter200.test."), denial="nsec3",
                  iterations=200, salt=NSEC3_SALT),
+        # NSEC3 hash exhaustion (CVE-2023-50868): the most iterations a validator still
+        # accepts (RFC 9276; dnsr's and Unbound's limit, 150) and a salt. What makes it
+        # costly is the query: an NXDOMAIN for a name 100+ labels deep (deep_name) asks for
+        # a closest-encloser proof that hashes the name's ancestors. And the same with 500
+        # iterations, past every validator's limit: insecure however deep the name.
+        ZoneSpec("hashtrap.test.", LEAF, leaf("hashtrap.test."), denial="nsec3",
+                 iterations=150, salt=NSEC3_SALT),
+        ZoneSpec("iter500.test.", LEAF, leaf("iter500.test."), denial="nsec3",
+                 iterations=500, salt=NSEC3_SALT),
         ZoneSpec("unsigned.test.", LEAF, leaf("unsigned.test."), signed=False, ds=None),
         # RFC 4035 5.2 / RFC 6840 5.2: a DS set whose algorithms (digest types) are all
         # unknown makes the zone insecure.
@@ -285,6 +313,12 @@ CASES = [
     Case("www.iter200.test.", "A", NOERROR, True, None,
          "200 iterations: positive answers need no NSEC3"),
     Case("nx.iter200.test.", "A", NXDOMAIN, False, None, "200 iterations: insecure denial"),
+    # 150 iterations, the most a validator accepts, still validate; 500 are insecure (the
+    # deep names of these zones are test_dnsr_validation.py's NSEC3 hash exhaustion cases).
+    Case("nx.hashtrap.test.", "A", NXDOMAIN, True, None, "150 iterations: validated"),
+    Case("www.iter500.test.", "A", NOERROR, True, None,
+         "500 iterations: positive answers need no NSEC3"),
+    Case("nx.iter500.test.", "A", NXDOMAIN, False, None, "500 iterations: insecure denial"),
     # insecure delegations
     Case("www.unsigned.test.", "A", NOERROR, False, None, "no DS: insecure"),
     Case("nx.unsigned.test.", "A", NXDOMAIN, False, None, "no DS: insecure NXDOMAIN"),

@@ -5,12 +5,17 @@ test_unbound proves the harness: each case of signed_internet.CASES gets from Un
 rcode, AD bit (DO=1 query) and Extended DNS Error the table says, so the zones really are
 secure, insecure or bogus as named. The same cases are then asked of dnsr (directly, and in
 forward mode through the Unbound) and its answers compared; then flags, DO records, TC,
-the bogus cache, permissive mode, KeyTrap, dig and delv, and the two clocks."""
+the bogus cache, permissive mode, KeyTrap, NSEC3 hash exhaustion, dig and delv, and the
+two clocks."""
+import concurrent.futures
 import os
 import shutil
 import subprocess
+import threading
+import time
 
 import dns.edns
+import dns.exception
 import dns.flags
 import dns.message
 import dns.rcode
@@ -291,6 +296,159 @@ def test_keytrap_zone_fails_fast_and_others_are_served(dnsr, unbound):
     assert "too many signature checks" in dnsr.read_log(), dnsr.read_log()[-3000:]
     ref = unbound.query("www.keytrap.test.", "A")
     assert si.summary(ref)[0] == "SERVFAIL", ref
+
+
+# --- NSEC3 hash exhaustion (CVE-2023-50868) ---------------------------------------------
+#
+# hashtrap.test. has NSEC3 with 150 iterations (the most dnsr and Unbound validate) and a
+# salt, and nothing but its apex and www: every name below it is proven absent by the
+# closest-encloser proof (RFC 5155 8.3) with the apex as closest encloser. dnsr hashes the
+# name, then its ancestors from the name up to the apex, then the next closer name and the
+# wildcard: n + 3 hashes of 151 SHA-1 rounds each for a name n labels deep, out of a budget
+# of 96 per client query (VAL_BUDGET_HASHES), its chain of trust included. So names of up
+# to 93 labels are proven (NXDOMAIN, AD), deeper ones exhaust the budget and are answered
+# SERVFAIL with EDE 6 at once: the documented edge of the budget (README and ARCHITECTURE,
+# "DNSSEC validation"), a limit of dnsr's, not a verdict on the zone.
+
+HASHTRAP, ITER500 = "hashtrap.test.", "iter500.test."
+DEEPEST = 120       # one-octet labels: 120 below hashtrap.test. (or iter500.test.) = 255 octets
+WITHIN = 80         # 83 hashes: fits the budget, with room for DS digests of cold keys
+BOUND = 5.0         # seconds, for any one answer on a loaded 2-core machine (dnsr: ~10 ms)
+
+
+def validation_counts(dnsr):
+    status, body = dnsr.http("/metrics")
+    assert status == 200, body
+    m = metrics(body)
+    return {r: m['streamdns_dnsr_validation_total{result="%s"}' % r]
+            for r in ("secure", "insecure", "indeterminate", "bogus")}
+
+
+def timed_query(server, name, rdtype="A"):
+    """(response or the exception, seconds) of one DO=1 query; a lost or late answer is
+    reported by the caller, with the others, instead of stopping the test at the first."""
+    t0 = time.monotonic()
+    try:
+        r = server.query(name, rdtype, want_dnssec=True, timeout=2 * BOUND)
+    except Exception as e:      # dns.exception.Timeout, mostly
+        r = e
+    return r, time.monotonic() - t0
+
+
+def attack(dnsr, names, ordinary):
+    """names asked of dnsr 16 at a time (DO=1), while one client asks fresh names made by
+    ordinary(i) one after the other until the attack is over (at least 10). Returns
+    ({name: (response, seconds)}, [(name, response, seconds)] of the ordinary client)."""
+    done = threading.Event()
+    stream = []
+
+    def ordinary_client():
+        i = 0
+        while not done.is_set() or i < 10:
+            n = ordinary(i)
+            stream.append((n,) + timed_query(dnsr, n))
+            i += 1
+
+    with concurrent.futures.ThreadPoolExecutor(17) as pool:
+        other = pool.submit(ordinary_client)
+        futures = {n: pool.submit(timed_query, dnsr, n) for n in names}
+        got = {n: f.result() for n, f in futures.items()}
+        done.set()
+        other.result(60)
+    return got, stream
+
+
+def unbound_settled(unbound, name, bound=90):
+    """Unbound's answer to name (DO=1), asked again until it has one, and the seconds that
+    took. Debian's Unbound 1.17.1 answers a deep name under hashtrap.test. slowly: its fix
+    for CVE-2023-50868 suspends a validation between rounds of a few NSEC3 hashes (3 s for
+    85 labels, 5 s for 120 here), and its discard-timeout (1900 ms by default, the fix for
+    CVE-2024-33655) drops a reply that took longer than that; the answer it then caches is
+    what a repeated query gets."""
+    t0 = time.monotonic()
+    while True:
+        try:
+            return unbound.query(name, "A", timeout=2), time.monotonic() - t0
+        except dns.exception.Timeout:
+            assert time.monotonic() - t0 < bound, "unbound: no answer for %s in %d s\n%s" % (
+                name, bound, unbound.read_log()[-2000:])
+
+
+def test_nsec3_hash_exhaustion_is_bounded_and_others_are_served(dnsr, unbound):
+    """64 different names 120 labels below hashtrap.test. (each a 123-hash proof) and 8 of
+    80 labels (83 hashes), 16 queries at a time, while another client asks fresh names
+    of nsec3.test. (NXDOMAIN by NSEC3 with 5 iterations) one after another. Every query
+    is answered within BOUND: the 80-label names NXDOMAIN with AD, as Unbound answers
+    them; the 120-label ones SERVFAIL with EDE 6, logged as "too many NSEC3 hashes",
+    where Unbound answers NXDOMAIN with AD (after seconds of work: see unbound_settled),
+    because dnsr's budget ends the proof (see above); the ordinary client's names all
+    NXDOMAIN with AD, within BOUND. /metrics counts one bogus verdict per deep name."""
+    r = dnsr.query("www." + HASHTRAP, "A", want_dnssec=True)   # its keys, validated once
+    assert si.summary(r) == ("NOERROR", True, None), r
+    deep = [si.deep_name(HASHTRAP, DEEPEST, i) for i in range(64)]
+    within = [si.deep_name(HASHTRAP, WITHIN, i) for i in range(8)]
+    before = validation_counts(dnsr)
+    t0 = time.monotonic()
+    got, stream = attack(dnsr, deep + within, lambda i: "o%d.nsec3.test." % i)
+    took = time.monotonic() - t0
+    after = validation_counts(dnsr)
+
+    def short(n):
+        return n[:12] + "..." + n[-20:]
+    bad = []
+    for names, want in ((deep, ("SERVFAIL", False, si.EDE_BOGUS)),
+                        (within, ("NXDOMAIN", True, None))):
+        for n in names:
+            r, secs = got[n]
+            if isinstance(r, Exception) or si.summary(r) != want or secs > BOUND:
+                bad.append((short(n), r if isinstance(r, Exception) else si.summary(r),
+                            round(secs, 3)))
+    assert bad == [], "%d of %d attack queries wrong or late: %s\n%s" % (
+        len(bad), len(got), bad[:8], dnsr.read_log()[-3000:])
+    assert len(stream) >= 10
+    late = [(n, r if isinstance(r, Exception) else si.summary(r), round(secs, 3))
+            for n, r, secs in stream if isinstance(r, Exception) or
+            si.summary(r) != ("NXDOMAIN", True, None) or secs > BOUND]
+    assert late == [], "ordinary queries during the attack: %s" % late
+    log = dnsr.read_log()
+    for n in deep:
+        assert "%s type 1 is bogus: too many NSEC3 hashes" % n in log, (short(n), log[-3000:])
+    assert after["bogus"] - before["bogus"] == len(deep), (before, after)
+    assert after["secure"] - before["secure"] >= len(within) + len(stream), (before, after)
+    print("hashtrap: %d attack queries in %.2f s (slowest %.3f s), %d ordinary ones "
+          "meanwhile (slowest %.3f s)" % (len(got), took, max(s for _, s in got.values()),
+                                         len(stream), max(s for _, _, s in stream)))
+
+    # Unbound, for one name of each depth.
+    ref, secs = unbound_settled(unbound, within[0])
+    assert si.compare(got[within[0]][0], ref) == [], (ref, secs)
+    ref2, secs2 = unbound_settled(unbound, deep[0])
+    assert si.summary(ref2) == ("NXDOMAIN", True, None), (ref2, secs2)
+    print("unbound: %d labels %s after %.2f s, %d labels %s after %.2f s" % (
+        WITHIN, si.summary(ref), secs, DEEPEST, si.summary(ref2), secs2))
+
+
+def test_nsec3_over_150_iterations_is_insecure_however_deep(dnsr, unbound):
+    """iter500.test.: NSEC3 with 500 iterations, over RFC 9276's (and dnsr's) 150, so
+    denials in it are insecure and no hash is computed: 16 different names 120 labels deep
+    are NXDOMAIN without AD, each within BOUND, as Unbound (whose limit for every key size
+    is 150) answers them; /metrics counts them insecure."""
+    names = [si.deep_name(ITER500, DEEPEST, i) for i in range(16)]
+    before = validation_counts(dnsr)
+    got, stream = attack(dnsr, names, lambda i: "o%d.alg13.test." % i)
+    after = validation_counts(dnsr)
+    for n in names:
+        r, secs = got[n]
+        assert not isinstance(r, Exception) and si.summary(r) == ("NXDOMAIN", False, None) \
+            and secs <= BOUND, (n, r, secs)
+    for n, r, secs in stream:
+        assert not isinstance(r, Exception) and \
+            si.summary(r) == ("NXDOMAIN", True, None) and secs <= BOUND, (n, r, secs)
+    assert after["insecure"] - before["insecure"] == len(names), (before, after)
+    assert after["bogus"] == before["bogus"], (before, after)
+    for n in names[:2]:
+        ref, _ = unbound_settled(unbound, n)
+        assert si.compare(got[n][0], ref) == [], (n, ref)
 
 
 def test_delv_against_dnsr(internet, dnsr, tmp_path):

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <libdnssec/binary.h>
+#include <libdnssec/error.h>
 #include <libdnssec/key.h>
 #include <libdnssec/keytag.h>
 #include <libdnssec/nsec.h>
@@ -388,6 +389,111 @@ test_nsec_denials(void **state)
 		free(r[i]);
 }
 
+/*
+ * The NSEC3 chain of example. when the apex is its only name, into obuf: one record whose
+ * next hash is its own, so it covers every other hash; SHA-1, the salt aabbccdd.
+ */
+static struct rrset *
+nsec3_apex(uint16_t iterations, uint8_t *obuf)
+{
+	static const uint8_t salt[] = { 0xaa, 0xbb, 0xcc, 0xdd };
+	static const char b32hex[] = "0123456789abcdefghijklmnopqrstuv";
+	static const uint16_t types[] = { DNS_TYPE_SOA, DNS_TYPE_NS, DNS_TYPE_RRSIG,
+	    DNS_TYPE_DNSKEY, DNS_TYPE_NSEC3PARAM, 0 };
+	dnssec_nsec3_params_t params = { .algorithm = DNSSEC_NSEC3_ALGORITHM_SHA1,
+	    .iterations = iterations, .salt = { .size = sizeof(salt), .data = (uint8_t *)salt } };
+	dnssec_binary_t in = { .size = dname_len(zone), .data = zone }, h = { 0 };
+	dnssec_nsec_bitmap_t *bm = dnssec_nsec_bitmap_new();
+	uint8_t rd[512];
+	unsigned acc = 0, bits = 0;
+	size_t o = 1, len;
+
+	assert_int_equal(dnssec_nsec3_hash(&in, &params, &h), DNSSEC_EOK);
+	assert_int_equal(h.size, 20);
+	for (size_t i = 0; i < h.size; i++) {	/* 160 bits: 32 base32hex digits */
+		acc = acc << 8 | h.data[i];
+		for (bits += 8; bits >= 5; bits -= 5)
+			obuf[o++] = (uint8_t)b32hex[(acc >> (bits - 5)) & 31];
+	}
+	obuf[0] = 32;
+	memcpy(obuf + 33, zone, dname_len(zone));
+	rd[0] = DNSSEC_NSEC3_ALGORITHM_SHA1;
+	rd[1] = 0;
+	wire_write16(rd + 2, iterations);
+	rd[4] = sizeof(salt);
+	memcpy(rd + 5, salt, sizeof(salt));
+	rd[9] = 20;
+	memcpy(rd + 10, h.data, 20);
+	len = 30;
+	for (const uint16_t *t = types; *t != 0; t++)
+		dnssec_nsec_bitmap_add(bm, *t);
+	dnssec_nsec_bitmap_write(bm, rd + len);
+	len += dnssec_nsec_bitmap_size(bm);
+	dnssec_nsec_bitmap_free(bm);
+	dnssec_binary_free(&h);
+	return rrset1(DNS_TYPE_NSEC3, 300, rd, len);
+}
+
+/* A name depth labels of "a" below example. */
+static const uint8_t *
+deep(int depth, uint8_t *out)
+{
+	size_t o = 0;
+
+	for (int i = 0; i < depth; i++) {
+		out[o++] = 1;
+		out[o++] = 'a';
+	}
+	memcpy(out + o, zone, dname_len(zone));
+	assert_true(dname_len(out) <= DNAME_MAXLEN);
+	return out;
+}
+
+/*
+ * CVE-2023-50868: an NXDOMAIN proof by NSEC3 hashes the name, its ancestors up to the
+ * closest encloser, the next closer name and the wildcard: depth + 3 hashes when the
+ * closest encloser is the apex. The budget of a client query bounds them, and says so
+ * (hashes = -1) when a proof failed for want of them; more than 150 iterations are not
+ * computed at all (RFC 9276: insecure).
+ */
+static void
+test_nsec3_hash_budget(void **state)
+{
+	uint8_t o[DNAME_MAXLEN], q[DNAME_MAXLEN];
+	struct val_budget b;
+	struct val_set s;
+	struct rrset *r = nsec3_apex(VAL_NSEC3_MAX_ITERATIONS, o);
+
+	s = (struct val_set){ o, r, NULL, SEC_SECURE };
+	b = (struct val_budget){ VAL_BUDGET_VERIFIES, VAL_BUDGET_HASHES };
+	assert_int_equal(val_denial(zone, deep(1, q), DNS_TYPE_A, &s, 1, &b), PROOF_NXDOMAIN);
+	assert_int_equal(b.hashes, VAL_BUDGET_HASHES - 4);
+	/* The deepest name whose proof fits, then one label more. */
+	b = (struct val_budget){ VAL_BUDGET_VERIFIES, VAL_BUDGET_HASHES };
+	assert_int_equal(val_denial(zone, deep(VAL_BUDGET_HASHES - 3, q), DNS_TYPE_A, &s, 1,
+	    &b), PROOF_NXDOMAIN);
+	assert_int_equal(b.hashes, 0);
+	b = (struct val_budget){ VAL_BUDGET_VERIFIES, VAL_BUDGET_HASHES };
+	assert_int_equal(val_denial(zone, deep(VAL_BUDGET_HASHES - 2, q), DNS_TYPE_A, &s, 1,
+	    &b), PROOF_NONE);
+	assert_int_equal(b.hashes, -1);
+	/* Spent, it stays spent: nothing more is hashed. */
+	assert_int_equal(val_denial(zone, deep(1, q), DNS_TYPE_A, &s, 1, &b), PROOF_NONE);
+	assert_int_equal(b.hashes, -1);
+	assert_false(val_wildcard_ok(zone, deep(2, q), 1, &s, 1, &b));
+	assert_int_equal(b.hashes, -1);
+	free(r);
+
+	/* 151 iterations: insecure however deep the name, and not one hash computed. */
+	r = nsec3_apex(VAL_NSEC3_MAX_ITERATIONS + 1, o);
+	s = (struct val_set){ o, r, NULL, SEC_SECURE };
+	b = (struct val_budget){ VAL_BUDGET_VERIFIES, VAL_BUDGET_HASHES };
+	assert_int_equal(val_denial(zone, deep(120, q), DNS_TYPE_A, &s, 1, &b),
+	    PROOF_INSECURE);
+	assert_int_equal(b.hashes, VAL_BUDGET_HASHES);
+	free(r);
+}
+
 static void
 test_rrsig_parse(void **state)
 {
@@ -411,6 +517,7 @@ main(void)
 		cmocka_unit_test(test_key_tag_collisions),
 		cmocka_unit_test(test_dnskey_and_ds),
 		cmocka_unit_test(test_nsec_denials),
+		cmocka_unit_test(test_nsec3_hash_budget),
 		cmocka_unit_test(test_rrsig_parse),
 	};
 
