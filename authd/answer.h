@@ -39,6 +39,7 @@ struct answer_opts {
 	 * denial or wildcard answer for a new name), so a limited client costs none.
 	 */
 	struct rrl		*rrl;
+	const struct tsig_keys	*tsig_keys;	/* [tsig]; NULL: none */
 };
 
 /*
@@ -80,6 +81,8 @@ struct answer_info {
 	uint8_t		target[DNAME_MAXLEN];
 	enum answer_outcome outcome;	/* what the query name came to (a chain: its first link) */
 	bool		rrl_checked;	/* RRL already decided (before signing); do not again */
+	/* The request's TSIG: the server signs the response with it (tsig_sign_first). */
+	struct tsig_ctx	tsig;
 };
 
 /*
