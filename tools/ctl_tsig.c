@@ -49,6 +49,10 @@ ctl_cmd_tsig_keygen(struct ctl *c, int argc, char **argv)
 		    o.algorithm);
 		return CTL_USAGE;
 	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, CTL_NAME " tsig-keygen: libsodium cannot start\n");
+		return CTL_FAIL;
+	}
 	n = tsig_algorithm_size(alg);
 	randombytes_buf(secret, n);
 	sodium_bin2base64(b64, sizeof(b64), secret, n, sodium_base64_VARIANT_ORIGINAL);
