@@ -22,7 +22,7 @@ static const struct ctl_optset keygen_optset = {
 	"tsig-keygen [--algorithm ALGORITHM] NAME",
 	"Prints a new TSIG key (RFC 8945) named NAME with a random secret as long as the\n"
 	"algorithm's HMAC (32 octets for hmac-sha256), twice: as a line for authd.ini's\n"
-	"[tsig] section, and as a BIND key clause for named.conf, nsupdate -k and kdig -k.\n"
+	"[tsig] section, and as a BIND key clause for named.conf, nsupdate -k and dig -k.\n"
 	"Nothing is written to Kafka: the key is shared with the secondaries by hand.",
 	keygen_options, sizeof(keygen_options) / sizeof(keygen_options[0]),
 };
