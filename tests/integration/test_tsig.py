@@ -376,3 +376,19 @@ def test_bad_tsig_lines_fail_check_config():
     rc, err = check_config("[kafka]\nbrokers = 127.0.0.1:9092\n[tsig]\n"
                            "xfr-key = hmac-sha256:%s\n" % SECRET)
     assert rc == 0, err
+
+
+def test_dnsr_has_no_keys_badkey():
+    """dnsr knows no TSIG key: a signed query is NOTAUTH/BADKEY, not an unsigned answer
+    its client could not verify (RFC 8945 5.2.1)."""
+    import mini_internet as mi
+    dnsr = mi.Dnsr(BUILD, None, resolver="mode = forward\nforwarders = 127.0.0.1:9\n")
+    try:
+        wire, _ = sign_request(plain_query("example.com."), key_name("hmac-sha256"),
+                               "hmac-sha256", SECRET, int(time.time()))
+        for tcp in (False, True):
+            msg, _, rd, _ = split_tsig(exchange(dnsr.port, wire, tcp))
+            assert msg.rcode() == dns.rcode.NOTAUTH and rd.error == dns.rcode.BADKEY
+            assert rd.mac == b"" and not msg.answer
+    finally:
+        dnsr.stop()
