@@ -352,9 +352,10 @@ tsig_verify(const struct tsig_keys *keys, const uint8_t *msg, size_t len,
 	dname_lower(ctx->key_name);
 	read_rr(msg + q->tsig_rdata, &t);
 	memcpy(ctx->alg_name, t.alg, dname_len(t.alg));
+	dname_lower(ctx->alg_name);	/* names compare without case (RFC 8945 4.2) */
 	ctx->time_signed = t.time_signed;
 	key = tsig_keys_find(keys, ctx->key_name);
-	if (key == NULL || dnssec_tsig_algorithm_from_dname(t.alg) != key->algorithm)
+	if (key == NULL || dnssec_tsig_algorithm_from_dname(ctx->alg_name) != key->algorithm)
 		return ctx->result = TSIG_BADKEY;
 	/* 5.2.2.1: longer than the HMAC, or shorter than max(10, half): FORMERR. */
 	size = dnssec_tsig_algorithm_size(key->algorithm);

@@ -208,6 +208,32 @@ test_round_trip(void **state)
 	}
 }
 
+static void
+upper(uint8_t *name)
+{
+	for (size_t i = 0; i < dname_len(name); i++)
+		if (name[i] >= 'a' && name[i] <= 'z')
+			name[i] = (uint8_t)(name[i] - 'a' + 'A');
+}
+
+/* Key and algorithm names in another case still verify: the MAC covers canonical forms. */
+static void
+test_case(void **state)
+{
+	struct tsig_keys *k = keys_with("key.example.", "hmac-sha256:" SECRET);
+	uint8_t q[512], mac[TSIG_MAC_MAX];
+	size_t qlen, maclen;
+	struct tsig_ctx ctx;
+	struct dns_query dq;
+
+	qlen = signed_query(kk(k), q, sizeof(q), mac, &maclen);
+	assert_int_equal(wire_read_message(q, qlen, &dq), WIRE_OK);
+	upper(q + dq.tsig_pos);		/* the key name */
+	upper(q + dq.tsig_rdata);	/* the algorithm */
+	assert_int_equal(judge(k, q, qlen, &ctx), TSIG_OK);
+	tsig_keys_free(k);
+}
+
 /* An unknown key, an unknown algorithm for a known key: BADKEY, the error unsigned. */
 static void
 test_badkey(void **state)
@@ -495,6 +521,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_case),
 		cmocka_unit_test(test_badkey),
 		cmocka_unit_test(test_badsig),
 		cmocka_unit_test(test_badtime),
