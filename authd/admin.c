@@ -74,6 +74,16 @@ collect_queries(struct authd_state *st, const struct metric_sink *s)
 		    "UDP answers sent with TC=1");
 		metric_sample(s, "streamdns_authd_truncated_total", "", (double)tc);
 	}
+	metric_family(s, "streamdns_authd_tsig_total", METRIC_COUNTER,
+	    "TSIG-signed requests by result (RFC 8945 5.2)");
+	for (int r = TSIG_OK; r < TSIG_RESULTS; r++) {
+		uint64_t sum = 0;
+
+		for (size_t w = 0; w < st->nworkers; w++)
+			sum += counter_get(&st->wstats[w]->tsig[r]);
+		snprintf(labels, sizeof(labels), "result=\"%s\"", tsig_result_name(r));
+		metric_sample(s, "streamdns_authd_tsig_total", labels, (double)sum);
+	}
 	for (size_t w = 0; w < st->nworkers; w++)
 		hs[w] = &st->wstats[w]->latency;
 	histogram_sum(hs, st->nworkers, &lat);

@@ -872,6 +872,7 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 {
 	const struct gate_policy gp = {
 		.chaos = true, .xfr_rcode = DNS_RCODE_NOERROR, .cookies = o->cookies,
+		.tsig_keys = o->tsig_keys,
 	};
 	struct env_opts eo = answer_env_opts(o);
 	struct gate_result g;
@@ -884,6 +885,8 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 	gate_check(&gp, msg, len, o->client, o->now, &q, &g);
 	info->qtype = q.qtype;
 	info->cookie = g.cookie;
+	if (g.tsig.result != TSIG_NONE)
+		info->tsig = g.tsig;
 	if (g.verdict == GATE_DROP) {
 		info->dropped = true;
 		return 0;
@@ -914,11 +917,12 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 	a.w = &w;
 	a.q = &q;
 	a.tcp = tcp;
-	a.recursion = o->recursion;
+	/* dnsr's answer could not carry our signature: a signed query is answered here. */
+	a.recursion = o->recursion && g.tsig.result == TSIG_NONE;
 	a.now = (time_t)o->now;
 	a.dnssec = q.edns && (q.edns_flags & EDNS_FLAG_DO);
-	/* A valid server cookie proves the address: exempt from RRL, as in server.c. */
-	a.rrl = !tcp && g.cookie != COOKIE_VALID ? o->rrl : NULL;
+	/* A valid server cookie or TSIG proves the client: exempt from RRL, as in server.c. */
+	a.rrl = !tcp && g.cookie != COOKIE_VALID && g.tsig.result != TSIG_OK ? o->rrl : NULL;
 	a.client = o->client;
 	a.compact_ok = a.dnssec && (q.edns_flags & EDNS_FLAG_CO);
 	rcu_read_lock();

@@ -43,6 +43,7 @@ struct answer_opts {
 	 * denial or wildcard answer for a new name), so a limited client costs none.
 	 */
 	struct rrl		*rrl;
+	const struct tsig_keys	*tsig_keys;	/* [tsig]; NULL: none */
 };
 
 /*
@@ -85,6 +86,8 @@ struct answer_info {
 	enum answer_outcome outcome;	/* what the query name came to (a chain: its first link) */
 	bool		rrl_checked;	/* RRL already decided (before signing); do not again */
 	bool		xfr;		/* AXFR or IXFR: for xfr_answer() (nothing written) */
+	/* The request's TSIG: the server signs the response with it (tsig_sign_first). */
+	struct tsig_ctx	tsig;
 };
 
 /*

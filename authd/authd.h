@@ -15,6 +15,7 @@
 #include "common/event.h"
 #include "common/keyset.h"
 #include "common/metrics.h"
+#include "common/tsig.h"
 
 #define KAFKA_PROPS_MAX	64
 
@@ -62,6 +63,8 @@ struct authd_conf {
 	char		*trusted_keys;
 	size_t		 nprops;
 	struct kafka_prop props[KAFKA_PROPS_MAX];	/* librdkafka pass-through */
+	/* [tsig]: NAME = ALGORITHM:BASE64-SECRET, every key of the section */
+	struct tsig_keys *tsig;
 	/* [log] */
 	char		*log_level;
 	char		*log_format;
@@ -106,6 +109,7 @@ struct worker_stats {
 	counter_t		queries[2][STATS_RCODES];	/* [tcp][rcode] */
 	counter_t		qtypes[STATS_QTYPES];
 	counter_t		truncated;
+	counter_t		tsig[TSIG_RESULTS];	/* signed requests, by result */
 	struct histogram	latency;
 };
 

@@ -139,7 +139,21 @@ static const struct conf_key authd_keys[] = {
 	    OFF(dnssec_cache_size), NULL, "memory for signatures of negative answers" },
 };
 
-static const char *const passthrough_sections[] = { "kafka", NULL };
+static const char *const passthrough_sections[] = { "kafka", "tsig", NULL };
+
+/* Every key of [tsig] is a TSIG key: NAME = ALGORITHM:BASE64-SECRET (common/tsig.c). */
+static int
+tsig_passthrough(struct authd_conf *c, const char *name, const char *value, char *err,
+    size_t errlen)
+{
+	if (c->tsig == NULL)
+		c->tsig = tsig_keys_new();
+	if (c->tsig == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return tsig_keys_add(c->tsig, name, value, err, errlen);
+}
 
 /*
  * Any other key of [kafka] is a librdkafka property (SASL, TLS, timeouts): it is checked
@@ -152,6 +166,9 @@ kafka_passthrough(void *dst, const char *section, const char *name, const char *
 	struct authd_conf *c = dst;
 	rd_kafka_conf_t *kc;
 	rd_kafka_conf_res_t res;
+
+	if (strcmp(section, "tsig") == 0)
+		return tsig_passthrough(c, name, value, err, errlen);
 
 	for (size_t i = 0; i < c->nprops; i++) {
 		if (strcmp(c->props[i].name, name) == 0) {
@@ -263,4 +280,6 @@ authd_conf_free(struct authd_conf *c)
 		free(c->props[i].value);
 	}
 	c->nprops = 0;
+	tsig_keys_free(c->tsig);
+	c->tsig = NULL;
 }

@@ -117,6 +117,8 @@ account(struct worker *wk, const struct sockaddr_storage *peer, bool tcp,
 
 	counter_add(&wk->stats.queries[tcp][rc], 1);
 	counter_add(&wk->stats.qtypes[stats_qtype_slot(info->qtype)], 1);
+	if (info->tsig.result != TSIG_NONE)
+		counter_add(&wk->stats.tsig[info->tsig.result], 1);
 	if (info->truncated)
 		counter_add(&wk->stats.truncated, 1);
 	histogram_observe(&wk->stats.latency, us);
@@ -183,7 +185,26 @@ forward(struct worker *wk, const struct answer_info *info, const struct fe_reque
 	    plen, info->complete ? info->target : NULL);
 }
 
-/* The front end's query function: answer, rate-limit, forward, count. */
+/*
+ * Signs the finished response to a signed request (RFC 8945 5.3: every response to it,
+ * errors included; unsigned with the error for BADKEY and BADSIG). This is the one place
+ * authd's responses are complete, after env_finish() and after RRL's slip, so the TSIG
+ * RR is the last RR and covers what is sent. The envelope held its room back; should it
+ * still not fit (a name of 255 octets in 512), header and question with TC=1 are signed.
+ */
+static size_t
+sign(struct answer_info *info, uint8_t *out, size_t len)
+{
+	if (len == 0 || info->tsig.result == TSIG_NONE)
+		return len;
+	if (tsig_sign_first(&info->tsig, out, &len, info->limit) == 0)
+		return len;
+	info->truncated = true;
+	len = wire_truncate(out, len);
+	return tsig_sign_first(&info->tsig, out, &len, info->limit) == 0 ? len : 0;
+}
+
+/* The front end's query function: answer, rate-limit, sign, forward, count. */
 static size_t
 serve_query(void *arg, const struct fe_request *req, uint8_t *out, size_t cap)
 {
@@ -198,13 +219,15 @@ serve_query(void *arg, const struct fe_request *req, uint8_t *out, size_t cap)
 	len = answer_message(wk->srv->st->store, &o, req->msg, req->len, req->tcp, out, cap,
 	    &info);
 	if (info.xfr) {
-		len = xfr_answer(&wk->srv->xfr, &o, req, out, cap, &info.rcode);
+		len = xfr_answer(&wk->srv->xfr, &o, req, &info.tsig, out, cap, &info.rcode);
 	} else if (info.forward || info.complete) {
 		forward(wk, &info, req, out, len);
 		len = 0;
-	} else if (!req->tcp && len > 0 && info.cookie != COOKIE_VALID && !info.rrl_checked) {
+	} else if (!req->tcp && len > 0 && info.cookie != COOKIE_VALID &&
+	    info.tsig.result != TSIG_OK && !info.rrl_checked) {
 		len = rate_limit(wk->srv, o.client, o.now, out, len, &info);
 	}
+	len = sign(&info, out, len);
 	account(wk, (const struct sockaddr_storage *)req->client, req->tcp, req->msg,
 	    req->len, &info, t0);
 	return len;
@@ -269,6 +292,7 @@ server_start(const struct authd_conf *conf, struct authd_state *st)
 	srv->opts.nsid = conf->nsid;
 	srv->opts.identity_queries = conf->identity_queries;
 	srv->opts.version = conf->version;
+	srv->opts.tsig_keys = conf->tsig;
 	{
 		char err[256];
 

@@ -14,6 +14,7 @@
 #include "common/envelope.h"
 #include "common/frontend.h"
 #include "common/log.h"
+#include "common/tsig.h"
 #include "common/wire.h"
 
 /*
@@ -117,6 +118,7 @@ struct xfr {
 	const uint8_t		*it;		/* the record of that set, NULL: not started */
 	struct rdata_ref	 rd;
 	uint64_t		 messages, rrs;
+	struct tsig_ctx		 tsig;		/* TSIG_OK: every message is signed */
 	uint64_t		 t0;
 	char			 client[INET6_ADDRSTRLEN];
 };
@@ -189,10 +191,11 @@ xfr_fill(void *arg, uint8_t *out, size_t cap)
 	struct xfr *x = arg;
 	struct wire_writer w;
 	uint16_t n = 0;
+	size_t len, room = (cap < XFR_MSG_MAX ? cap : XFR_MSG_MAX) - tsig_reserve(&x->tsig);
 
 	if (x->phase == XFR_DONE)
 		return 0;
-	wire_init(&w, out, cap < XFR_MSG_MAX ? cap : XFR_MSG_MAX);
+	wire_init(&w, out, room);
 	wire_header(&w, x->id, x->flags);
 	if (x->first) {
 		wire_question(&w, x->qname, x->qtype, DNS_CLASS_IN);
@@ -222,9 +225,18 @@ xfr_fill(void *arg, uint8_t *out, size_t cap)
 		}
 		n++;
 	}
+	len = wire_finish(&w);
+	/* RFC 8945 5.3.1: every message signed, each MAC chained to the one before. */
+	if (x->tsig.result == TSIG_OK && (x->messages == 0 ?
+	    tsig_sign_first(&x->tsig, out, &len, cap) :
+	    tsig_sign_next(&x->tsig, out, &len, cap)) != 0) {
+		log_warnx("xfr: cannot sign a message; transfer ended");
+		x->phase = XFR_DONE;
+		return 0;
+	}
 	x->messages++;
 	x->rrs += n;
-	return wire_finish(&w);
+	return len;
 }
 
 static void
@@ -307,7 +319,8 @@ soa_only(uint8_t *out, size_t lim, const struct dns_query *q, const struct env_o
 
 size_t
 xfr_answer(const struct xfr_conf *xc, const struct answer_opts *o,
-    const struct fe_request *req, uint8_t *out, size_t cap, uint8_t *rcode)
+    const struct fe_request *req, const struct tsig_ctx *tsig, uint8_t *out, size_t cap,
+    uint8_t *rcode)
 {
 	struct env_opts eo = answer_env_opts(o);
 	struct dns_query q;
@@ -324,6 +337,7 @@ xfr_answer(const struct xfr_conf *xc, const struct answer_opts *o,
 	if (wire_parse_query(req->msg, req->len, &q) != WIRE_OK)
 		return 0;
 	q.cookie_len = 0;
+	q.tsig_reserve = tsig_reserve(tsig);	/* the caller signs what is returned */
 	lim = env_limit(&q, req->tcp, o->udp_payload, cap);
 	if (!o->ready) {
 		*rcode = DNS_RCODE_SERVFAIL;
@@ -343,7 +357,8 @@ xfr_answer(const struct xfr_conf *xc, const struct answer_opts *o,
 		*rcode = DNS_RCODE_NOTAUTH;
 		return env_error(out, lim, &q, &eo, DNS_RCODE_NOTAUTH, 0, -1, NULL);
 	}
-	if (!xfr_acl_allows(xc->acl, req->client, NULL)) {
+	if (!xfr_acl_allows(xc->acl, req->client,
+	    tsig->result == TSIG_OK ? tsig->key_name : NULL)) {
 		atomic_fetch_add(&xc->stats->refused, 1);
 		*rcode = DNS_RCODE_REFUSED;
 		return env_error(out, lim, &q, &eo, DNS_RCODE_REFUSED, 0, -1, NULL);
@@ -393,6 +408,7 @@ xfr_answer(const struct xfr_conf *xc, const struct answer_opts *o,
 	memcpy(x->qname, q.qname, dname_len(q.qname));
 	memcpy(x->apex, apex, dname_len(apex));
 	x->t0 = clock_mono_us();
+	x->tsig = *tsig;
 	client_str(req->client, x->client, sizeof(x->client));
 	*rcode = DNS_RCODE_NOERROR;
 	fe_stream(req, xfr_fill, xfr_done, x);

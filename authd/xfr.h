@@ -17,6 +17,7 @@
 struct answer_opts;
 struct fe_request;
 struct store;
+struct tsig_ctx;
 
 #define XFR_ACL_MAX	64
 
@@ -59,11 +60,13 @@ struct xfr_conf {
 };
 
 /*
- * Answers the AXFR or IXFR query req (the gate passed it): returns the length of a
- * response written into out, or 0 when a stream of messages was started on req's TCP
- * connection. rcode is set to what the response (or the stream's first message) says.
+ * Answers the AXFR or IXFR query req (the gate passed it; tsig is what its TSIG came to):
+ * returns the length of a response written into out (the caller signs it), or 0 when a
+ * stream of messages was started on req's TCP connection, each message signed here.
+ * rcode is set to what the response (or the stream's first message) says.
  */
 size_t xfr_answer(const struct xfr_conf *xc, const struct answer_opts *o,
-    const struct fe_request *req, uint8_t *out, size_t cap, uint8_t *rcode);
+    const struct fe_request *req, const struct tsig_ctx *tsig, uint8_t *out, size_t cap,
+    uint8_t *rcode);
 
 #endif

@@ -31,11 +31,17 @@ env_flags(const struct dns_query *q)
 void
 env_begin(struct wire_writer *w, uint8_t *out, size_t lim, const struct dns_query *q)
 {
+	size_t opt = q->edns ? ENV_OPT_RESERVE : 0;
+
 	wire_init(w, out, lim);
 	env_restart(w, q);
-	if (q->edns && w->cap > ENV_OPT_RESERVE + w->len) {
-		w->cap -= ENV_OPT_RESERVE;
-		w->reserve = ENV_OPT_RESERVE;
+	/*
+	 * The TSIG RR comes last, after our OPT, added to the finished response by the
+	 * daemon (tsig_sign_first()): its room stays held back through env_finish().
+	 */
+	if (w->cap > opt + q->tsig_reserve + w->len) {
+		w->cap -= opt + q->tsig_reserve;
+		w->reserve = opt;
 	}
 }
 

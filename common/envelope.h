@@ -39,7 +39,8 @@ uint16_t env_flags(const struct dns_query *q);
 /*
  * Starts a response to q in out, of at most lim octets: the header (flags set at the end)
  * and the question when q has one. Room for our OPT is held back while the daemon writes
- * its sections, so an answer that fits leaves room for the OPT.
+ * its sections, so an answer that fits leaves room for the OPT; room for the TSIG RR
+ * (q->tsig_reserve) is held back until the end: env_finish() leaves it for the signer.
  */
 void env_begin(struct wire_writer *w, uint8_t *out, size_t lim, const struct dns_query *q);
 

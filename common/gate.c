@@ -1,22 +1,27 @@
 /*
  * gate.c: the request gate. Every message is read once (wire_read_message), then the
  * steps of one table decide, in a fixed order, whether and how it is answered: the first
- * step whose test fails gives the response. The order is the protocol's: the opcode is
- * judged before the question (an unknown opcode is "not implemented", whatever the rest
- * says, RFC 1035 4.1.1), the question before EDNS, the client's cookie and address last.
+ * step whose test fails gives the response. The order is the protocol's: a TSIG is
+ * verified on receipt, before anything the message says is acted on (RFC 8945 5.2), so
+ * that every later answer to a signed request can be signed; the opcode is judged before
+ * the question (an unknown opcode is "not implemented", whatever the rest says, RFC 1035
+ * 4.1.1), the question before EDNS, the client's cookie and address last.
  */
 #include <assert.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "common/gate.h"
 
 #define RCODE_POLICY_XFR 0xffff	/* the row answers with the policy's xfr_rcode */
+#define RCODE_TSIG	 0xfffe	/* the row answers NOTAUTH, or FORMERR (RFC 8945 5.2) */
 
 struct gate_in {
 	const struct gate_policy	*p;
 	enum wire_parse_result		 pr;
 	const struct dns_query		*q;
 	const struct sockaddr		*client;
+	enum tsig_result		 tsig;
 };
 
 /* Each test returns true when the message passes the step. */
@@ -26,6 +31,12 @@ static bool
 header_ok(const struct gate_in *in)
 {
 	return in->pr != WIRE_DROP;
+}
+
+static bool
+tsig_ok(const struct gate_in *in)
+{
+	return in->tsig == TSIG_NONE || in->tsig == TSIG_OK;
 }
 
 static bool
@@ -95,6 +106,7 @@ static const struct gate_row {
 	int			 ede;
 } gate_table[] = {
 	{ GATE_HEADER,		header_ok,	GATE_DROP,	0,			-1 },
+	{ GATE_TSIG,		tsig_ok,	GATE_REPLY,	RCODE_TSIG,		-1 },
 	{ GATE_OPCODE,		opcode_ok,	GATE_REPLY,	DNS_RCODE_NOTIMP,	-1 },
 	{ GATE_QUESTION,	question_ok,	GATE_REPLY,	DNS_RCODE_FORMERR,	-1 },
 	{ GATE_EDNS,		edns_ok,	GATE_REPLY,	DNS_RCODE_BADVERS,	-1 },
@@ -104,6 +116,13 @@ static const struct gate_row {
 	{ GATE_CLASS,		class_ok,	GATE_REPLY,	DNS_RCODE_REFUSED,	-1 },
 	{ GATE_ACL,		acl_ok,		GATE_REPLY,	DNS_RCODE_REFUSED,	EDE_PROHIBITED },
 };
+
+/* RFC 8945 5.2: a TSIG that cannot be used is FORMERR, one that fails to verify NOTAUTH. */
+static uint16_t
+tsig_rcode(enum tsig_result t)
+{
+	return t == TSIG_FORMERR ? DNS_RCODE_FORMERR : DNS_RCODE_NOTAUTH;
+}
 
 /*
  * RFC 7873 5.2: what the client's cookie says; then a fresh server cookie for it in q,
@@ -134,8 +153,14 @@ enum gate_verdict
 gate_check(const struct gate_policy *p, const uint8_t *msg, size_t len,
     const struct sockaddr *client, uint32_t now, struct dns_query *q, struct gate_result *r)
 {
-	struct gate_in in = { p, wire_read_message(msg, len, q), q, client };
+	struct gate_in in = { p, wire_read_message(msg, len, q), q, client, TSIG_NONE };
 
+	memset(&r->tsig, 0, offsetof(struct tsig_ctx, key_name));
+	if (in.pr == WIRE_OK)
+		in.tsig = tsig_verify(p->tsig_keys, msg, len, q, &r->tsig);
+	else if (in.pr == WIRE_FORMERR && q->tsig_malformed)
+		in.tsig = r->tsig.result = TSIG_FORMERR;	/* 5.2: cannot be interpreted */
+	q->tsig_reserve = tsig_reserve(&r->tsig);
 	r->cookie = COOKIE_NONE;
 	r->ede = -1;
 	r->rcode = DNS_RCODE_NOERROR;
@@ -150,7 +175,8 @@ gate_check(const struct gate_policy *p, const uint8_t *msg, size_t len,
 			continue;
 		r->step = row->step;
 		r->verdict = row->verdict;
-		r->rcode = row->rcode == RCODE_POLICY_XFR ? p->xfr_rcode : row->rcode;
+		r->rcode = row->rcode == RCODE_POLICY_XFR ? p->xfr_rcode :
+		    row->rcode == RCODE_TSIG ? tsig_rcode(in.tsig) : row->rcode;
 		r->ede = row->ede;
 		if (r->verdict == GATE_DROP && p->never_drop) {
 			r->verdict = GATE_REPLY;
@@ -168,7 +194,7 @@ const char *
 gate_step_name(enum gate_step step)
 {
 	static const char *const names[] = {
-		"header", "opcode", "question", "edns", "qtype", "class", "cookie", "acl",
+		"header", "tsig", "opcode", "question", "edns", "qtype", "class", "cookie", "acl",
 		"passed",
 	};
 

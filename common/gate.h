@@ -1,7 +1,7 @@
 /*
  * gate.h: the request gate both daemons put every DNS message through before answering
- * it: header, opcode, question, EDNS, question type and class, cookies, ACL, in this
- * order, each step an entry of one table (gate.c) with the response it gives.
+ * it: header, TSIG, opcode, question, EDNS, question type and class, cookies, ACL, in
+ * this order, each step an entry of one table (gate.c) with the response it gives.
  */
 #ifndef STREAMDNS_GATE_H
 #define STREAMDNS_GATE_H
@@ -13,11 +13,13 @@
 
 #include "common/acl.h"
 #include "common/cookie.h"
+#include "common/tsig.h"
 #include "common/wire.h"
 
 /* The steps, in the order the gate takes them. */
 enum gate_step {
 	GATE_HEADER,		/* shorter than a header, or a response (QR=1) */
+	GATE_TSIG,		/* a TSIG that does not verify (RFC 8945 5.2) */
 	GATE_OPCODE,		/* an opcode the daemon does not implement */
 	GATE_QUESTION,		/* QDCOUNT other than 1, or a message that does not parse */
 	GATE_EDNS,		/* an EDNS version we do not speak */
@@ -44,6 +46,7 @@ struct gate_policy {
 	uint16_t		 xfr_rcode;	/* answer to AXFR/IXFR; NOERROR: the daemon's */
 	const struct acl	*acl;		/* clients served; NULL: every client */
 	struct cookie_ctx	*cookies;	/* server cookies (RFC 7873/9018), NULL: off */
+	const struct tsig_keys	*tsig_keys;	/* TSIG keys; NULL: none (signed: BADKEY) */
 };
 
 struct gate_result {
@@ -52,12 +55,19 @@ struct gate_result {
 	uint16_t		 rcode;		/* GATE_REPLY: the full RCODE */
 	int			 ede;		/* GATE_REPLY: an EDE info-code, -1: none */
 	enum gate_cookie	 cookie;
+	/*
+	 * What the request's TSIG was, for signing every response to it (the daemon signs
+	 * after env_finish(): tsig_sign_first()). GATE_TSIG: NOTAUTH with this TSIG error,
+	 * or FORMERR (result TSIG_FORMERR, nothing to sign).
+	 */
+	struct tsig_ctx		 tsig;
 };
 
 /*
  * Reads msg (len octets) from client (NULL: unknown, no cookie then) into q and decides.
  * For GATE_REPLY and GATE_ANSWER, q holds what the response needs: id, flags, the
- * question when there is one, EDNS when the OPT was valid, and in q->cookie the client
+ * question when there is one, EDNS when the OPT was valid, in q->tsig_reserve the room
+ * our TSIG RR will take (r->tsig says how it is signed), and in q->cookie the client
  * cookie with a fresh server cookie for client at now (seconds) when cookies are on and
  * the client sent one (cookie_len 0 otherwise), for the envelope to send back.
  */

@@ -64,6 +64,27 @@ parse_opt(const uint8_t *msg, uint16_t rclass, uint32_t ttl, size_t rdata, uint1
 	return 0;
 }
 
+/*
+ * A TSIG RDATA (RFC 8945 4.2): an uncompressed algorithm name, time signed (48 bits),
+ * fudge, MAC size and MAC, original id, error, other len and other data, using the
+ * RDATA up exactly.
+ */
+static bool
+tsig_rdata_ok(const uint8_t *msg, size_t rdata, uint16_t rdlen)
+{
+	uint8_t alg[DNAME_MAXLEN];
+	size_t p = 0;
+	int n = dname_unpack(msg + rdata, rdlen, &p, alg);
+
+	if (n < 0 || (size_t)n != p || p + 10 > rdlen)
+		return false;	/* a compressed algorithm name consumes fewer octets */
+	p += 10 + wire_read16(msg + rdata + p + 8);
+	if (p + 6 > rdlen)
+		return false;
+	p += 6 + wire_read16(msg + rdata + p + 4);
+	return p == rdlen;
+}
+
 static int
 parse_sections(const uint8_t *msg, size_t len, size_t pos, struct dns_query *q)
 {
@@ -73,11 +94,23 @@ parse_sections(const uint8_t *msg, size_t len, size_t pos, struct dns_query *q)
 	for (unsigned i = 0; i < an + ns + ar; i++) {
 		uint16_t rclass, rdlen;
 		uint32_t ttl;
-		size_t rdata;
+		size_t rdata, start = pos;
 		int type = skip_rr(msg, len, &pos, &rclass, &ttl, &rdata, &rdlen);
 
 		if (type < 0)
 			return -1;
+		if (type == DNS_TYPE_TSIG) {
+			/* RFC 8945 5.2: the last RR of the additional section, only once. */
+			if (i + 1 != an + ns + ar || i < an + ns || rclass != DNS_CLASS_ANY ||
+			    ttl != 0 || !tsig_rdata_ok(msg, rdata, rdlen)) {
+				q->tsig_malformed = true;
+				return -1;
+			}
+			q->tsig_pos = start;
+			q->tsig_rdata = rdata;
+			q->tsig_rdlen = rdlen;
+			continue;
+		}
 		if (type != DNS_TYPE_OPT)
 			continue;
 		if (i < an + ns || q->edns)
@@ -120,6 +153,7 @@ wire_read_message(const uint8_t *msg, size_t len, struct dns_query *q)
 	if (parse_sections(msg, len, pos, q) != 0) {
 		q->edns = false;	/* the OPT may be what was wrong */
 		q->cookie_len = 0;
+		q->tsig_pos = 0;	/* and so may the TSIG */
 		return WIRE_FORMERR;
 	}
 	return WIRE_OK;

@@ -88,6 +88,17 @@ struct dns_query {
 	bool		edns_nsid;
 	uint8_t		cookie_len;	/* 0: no COOKIE option; else 8 or 16..40 */
 	uint8_t		cookie[40];	/* client cookie, then the server cookie if any */
+	/*
+	 * The TSIG RR (RFC 8945), when the message ends with one: where it starts (the
+	 * message it signs is the octets before it), its RDATA (well formed: checked by
+	 * wire_read_message), and the room the envelope holds back for the TSIG RR of the
+	 * response (set by the gate once it has judged the TSIG; 0: none).
+	 */
+	size_t		tsig_pos;	/* 0: no TSIG */
+	size_t		tsig_rdata;
+	uint16_t	tsig_rdlen;
+	uint16_t	tsig_reserve;
+	bool		tsig_malformed;	/* WIRE_FORMERR because of a TSIG RR */
 };
 
 enum wire_parse_result {
@@ -104,7 +115,9 @@ size_t wire_truncate(uint8_t *resp, size_t len);
 
 /*
  * Reads a request: header, every question (q keeps the question when there is exactly
- * one), and the other sections with the OPT. WIRE_OK means well formed, whatever QDCOUNT;
+ * one), and the other sections with the OPT and the TSIG. A TSIG RR must be the last RR
+ * of the additional section, the only one, of class ANY and TTL 0, with well-formed RDATA
+ * (RFC 8945 4.2, 5.2), else WIRE_FORMERR. WIRE_OK means well formed, whatever QDCOUNT;
  * on WIRE_FORMERR, q->edns is false (the OPT may be what was wrong). Never reads beyond len.
  */
 enum wire_parse_result wire_read_message(const uint8_t *msg, size_t len, struct dns_query *q);

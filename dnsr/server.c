@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "common/envelope.h"
 #include "common/gate.h"
 #include "dnsr/pending.h"
 #include "dnsr/sock.h"
@@ -118,6 +119,7 @@ server_handle_query(struct worker *wk, const uint8_t *msg, size_t len,
 	};
 	struct gate_result g;
 	struct dns_query q;
+	size_t n;
 
 	if (gate_check(&gp, msg, len, (const struct sockaddr *)&cl->from,
 	    (uint32_t)time(NULL), &q, &g) == GATE_DROP)
@@ -126,8 +128,17 @@ server_handle_query(struct worker *wk, const uint8_t *msg, size_t len,
 	if (g.verdict == GATE_REPLY) {
 		if (g.step == GATE_ACL)
 			atomic_fetch_add_explicit(&wk->stats.refused, 1, memory_order_relaxed);
-		return reply_error(out, outcap, &q, g.rcode, g.ede, NULL, cl->tcp,
+		n = reply_error(out, outcap, &q, g.rcode, g.ede, NULL, cl->tcp,
 		    udp_payload(wk));
+		/*
+		 * dnsr has no TSIG keys: a signed query is NOTAUTH/BADKEY (RFC 8945 5.2.1),
+		 * the error in an unsigned TSIG RR (5.3.2), rather than an answer its client
+		 * could not verify.
+		 */
+		if (n > 0 && g.step == GATE_TSIG)
+			(void)tsig_sign_first(&g.tsig, out, &n,
+			    env_limit(&q, cl->tcp, udp_payload(wk), outcap));
+		return n;
 	}
 	return answer_or_wait(wk, &q, cl, out, outcap);
 }

@@ -33,6 +33,9 @@ static const struct ctl_command commands[] = {
 	{ "keygen", ctl_cmd_keygen, "FILE [NAME]",
 	    "write a new Ed25519 secret key to FILE (mode 0600) and its public key to FILE.pub "
 	    "(a line for authd's trusted-keys file)" },
+	{ "tsig-keygen", ctl_cmd_tsig_keygen, "[--algorithm ALGORITHM] NAME",
+	    "print a new TSIG key as an authd.ini [tsig] line and a BIND key clause "
+	    "(see tsig-keygen --help)" },
 	{ "dnssec", ctl_cmd_dnssec, "secret|enable|ds|status|rollover|disable ...",
 	    "DNSSEC: the fleet secret, zones' key sets, DS RRsets, key rollovers "
 	    "(see dnssec --help)" },

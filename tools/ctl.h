@@ -223,6 +223,7 @@ int ctl_cmd_dump(struct ctl *c, int argc, char **argv);		/* ctl_dump.c */
 int ctl_cmd_status(struct ctl *c, int argc, char **argv);	/* ctl_dump.c */
 int ctl_cmd_watch(struct ctl *c, int argc, char **argv);	/* ctl_watch.c */
 int ctl_cmd_keygen(struct ctl *c, int argc, char **argv);	/* ctl.c */
+int ctl_cmd_tsig_keygen(struct ctl *c, int argc, char **argv);	/* ctl_tsig.c */
 int ctl_cmd_dnssec(struct ctl *c, int argc, char **argv);	/* ctl_dnssec.c */
 
 #endif
