@@ -4,6 +4,7 @@ What a transfer holds is compared with what the topic holds (the records produce
 who may transfer is [xfr] allow-transfer; a large zone streams while queries and events go
 on; real secondaries (Knot, NSD) take the zone from authd.
 """
+import json
 import os
 import shutil
 import socket
@@ -17,16 +18,22 @@ import dns.name
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import dns.tsig
+import dns.tsigkeyring
 import dns.xfr
 import dns.zone
 import pytest
 
 from streamdns import Authd, Broker, free_port, rr, wait_until
+from test_tsig import exchange, sign_request, split_tsig
 
 ZONE = "xfr.test."
 CHILD = "child.xfr.test."
 BIG = "big.test."
 BIG_N = 100000
+SECRET = "2v0yTDE8Gg3Oq2b4z1J6ewK8cB2H7fYzmQwq0aOZ5Gs="
+OTHER_SECRET = "bWFkZSB1cCBmb3IgdGhlIHRlc3Qgb2YgYSB3cm9uZyBrZXk="
+RING = dns.tsigkeyring.from_text({"xfr-key.": SECRET})
 
 RECORDS = [
     (ZONE, "SOA", "ns1.%s h.%s 7 3600 900 604800 60" % (ZONE, ZONE)),
@@ -108,8 +115,12 @@ def axfr(port, zone, source="127.0.0.1", timeout=30, q=None):
 def env():
     broker = Broker(partitions=3)
     broker.produce(events(RECORDS))
+    # 127.0.0.1 and .3 by address; 127.0.0.4 only with the key; the key from anywhere.
     a = Authd(broker.address, serial=None,
-              sections="[xfr]\nallow-transfer = 127.0.0.1, 127.0.0.3/32\n")
+              sections="[xfr]\nallow-transfer = 127.0.0.1, 127.0.0.3/32, "
+                       "127.0.0.4 key:xfr-key, key:xfr-key.\n"
+                       "[tsig]\nxfr-key = hmac-sha256:%s\nother = hmac-sha256:%s\n"
+                       % (SECRET, OTHER_SECRET))
     a.wait_ready()
     a.wait_for("x." + CHILD, "A", lambda r: r.answer)
     yield broker, a
@@ -203,7 +214,13 @@ def test_ixfr(env):
 def big(env):
     broker, a = env
     broker.produce(big_events())
-    a.wait_for("h%d.%s" % (BIG_N - 3, BIG), "A", lambda r: r.answer, timeout=120)
+
+    def all_in():      # every partition applied, not only the one of the last event
+        status, body = a.http("/zones")
+        return status == 200 and any(z["name"] == BIG and z["rrsets"] == BIG_N
+                                     for z in json.loads(body)["zones"])
+    wait_until(all_in, "authd to hold all %d RRsets of %s" % (BIG_N, BIG), 120,
+               log=a.read_log, proc=a.proc)
     return broker, a
 
 
@@ -240,3 +257,51 @@ def test_a_large_zone_streams_while_queries_and_events_go_on(big):
     assert len(msgs) > 10                 # streamed in many messages
     # A new transfer has the change.
     assert ("late." + BIG, "A", "192.0.2.99") in rrs_of(axfr(a.port, BIG, timeout=60))
+
+
+def signed_axfr(port, zone, source, keyring=RING, keyname="xfr-key."):
+    """An AXFR signed with keyname, read with dnspython's dns.query.xfr, which checks
+    every message's TSIG (RFC 8945 5.3.1: each MAC chained to the one before) and raises
+    when one does not verify. A refusal comes back as the one message."""
+    try:
+        return list(dns.query.xfr("127.0.0.1", zone, port=port, source=source,
+                                  keyring=keyring, keyname=keyname, lifetime=60,
+                                  relativize=False))
+    except dns.query.TransferError as e:
+        return [e]
+
+
+def test_signed_transfer_every_message_verified(big):
+    _, a = big
+    # 127.0.0.4 needs the key; a big zone so that the stream has many messages.
+    msgs = signed_axfr(a.port, BIG, "127.0.0.4")
+    assert len(msgs) > 10 and all(m.had_tsig for m in msgs)
+    assert len(rrs_of(msgs)) >= BIG_N - 1
+    # kdig verifies a signed transfer too.
+    p = subprocess.run(["kdig", "-y", "hmac-sha256:xfr-key.:" + SECRET, "@127.0.0.1", "-p",
+                        str(a.port), ZONE, "AXFR"], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0 and "Transfer failed" not in p.stdout, p.stdout + p.stderr
+    assert p.stdout.count("\tSOA\t") == 2, p.stdout
+
+
+def test_key_rules_for_transfers(env):
+    _, a = env
+    # Unsigned from an address allowed only with the key: REFUSED.
+    m = axfr(a.port, ZONE, source="127.0.0.4")
+    assert m[0].rcode() == dns.rcode.REFUSED and not m[0].answer
+    # Another configured key: valid TSIG, but not the allowed key: REFUSED, signed.
+    other = dns.tsigkeyring.from_text({"other.": OTHER_SECRET})
+    m = signed_axfr(a.port, ZONE, "127.0.0.4", keyring=other, keyname="other.")
+    assert isinstance(m[0], dns.query.TransferError) and m[0].rcode == dns.rcode.REFUSED
+    # The key allows from any address.
+    assert signed_axfr(a.port, ZONE, "127.0.0.5")[0].rcode() == dns.rcode.NOERROR
+    # The wrong secret: NOTAUTH/BADSIG; an unknown key: NOTAUTH/BADKEY; no records and
+    # no MAC (RFC 8945 5.3.2), so no client library can verify them: read by hand.
+    wire = dns.message.make_query(ZONE, "AXFR").to_wire()
+    for owner, secret, err in (("xfr-key.", OTHER_SECRET, dns.rcode.BADSIG),
+                               ("nobody.", SECRET, dns.rcode.BADKEY)):
+        signed, _ = sign_request(wire, owner, "hmac-sha256", secret, int(time.time()))
+        msg, _, rd, _ = split_tsig(exchange(a.port, signed, tcp=True))
+        assert msg.rcode() == dns.rcode.NOTAUTH and rd.error == err and rd.mac == b""
+        assert not msg.answer
