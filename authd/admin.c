@@ -208,6 +208,14 @@ collect_xfr(struct authd_state *st, const struct metric_sink *s)
 	    (double)atomic_load(&st->xfr.messages));
 	metric_counter(s, "streamdns_authd_xfr_records_total", "records sent in zone transfers",
 	    (double)atomic_load(&st->xfr.rrs));
+	metric_family(s, "streamdns_authd_notify_total", METRIC_COUNTER,
+	    "NOTIFY messages sent (retries included), acknowledged, failed (error or no answer)");
+	metric_sample(s, "streamdns_authd_notify_total", "result=\"sent\"",
+	    (double)atomic_load(&st->notify.sent));
+	metric_sample(s, "streamdns_authd_notify_total", "result=\"acked\"",
+	    (double)atomic_load(&st->notify.acked));
+	metric_sample(s, "streamdns_authd_notify_total", "result=\"failed\"",
+	    (double)atomic_load(&st->notify.failed));
 }
 
 void

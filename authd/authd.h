@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "authd/store.h"
+#include "authd/notify.h"
 #include "authd/xfr.h"
 #include "common/conf.h"
 #include "common/event.h"
@@ -41,6 +42,8 @@ struct authd_conf {
 	char		*serial_str;		/* topic | as-is */
 	/* [xfr] */
 	char		*allow_transfer;	/* xfr.h: CIDR, key:NAME, CIDR key:NAME; NULL: nobody */
+	char		*notify;		/* ADDR:PORT, ...: NOTIFY targets */
+	char		*notify_key;		/* a [tsig] key to sign them with */
 	bool		 serial_topic;		/* serial = topic (store.h) */
 	/* [local] */
 	char		*local_zone_file;
@@ -155,6 +158,8 @@ struct authd_state {
 	struct fwd_stats	*fstats[64];	/* per worker, when forwarding to dnsr */
 	struct zone_filter	*serve;		/* RCU-published; NULL: every zone */
 	struct xfr_stats	 xfr;		/* zone transfers (xfr.c) */
+	struct notify_stats	 notify;	/* NOTIFY out (notify.c) */
+	struct notifier		*notifier;	/* NULL: [xfr] notify unset */
 	pthread_mutex_t		 local_mtx;
 	struct local_data	*local_pending;	/* for the consumer thread to apply */
 	const char		*identity;

@@ -15,6 +15,7 @@
 #include "common/keyset.h"
 #include "common/log.h"
 #include "common/sign.h"
+#include "common/tsig.h"
 
 #define OFF(f) offsetof(struct authd_conf, f)
 
@@ -80,6 +81,10 @@ static const struct conf_key authd_keys[] = {
 	{ "xfr", "allow-transfer", CONF_STR, 0, 0, NULL, OFF(allow_transfer), xfr_acl_check,
 	    "who may transfer zones (AXFR/IXFR): CIDR, key:NAME or CIDR key:NAME, ...; "
 	    "default: nobody" },
+	{ "xfr", "notify", CONF_STR, 0, 0, NULL, OFF(notify), conf_check_addr_list,
+	    "send NOTIFY to these ADDR:PORT when a zone's serial changes" },
+	{ "xfr", "notify-key", CONF_STR, 0, 0, NULL, OFF(notify_key), NULL,
+	    "the [tsig] key that signs NOTIFY messages (secondaries require it)" },
 	{ "local", "zone-file", CONF_STR, 0, 0, NULL, OFF(local_zone_file), NULL,
 	    "master file of instance-local records, overriding the topic's (SIGHUP)" },
 	{ "server", "cookies", CONF_BOOL, 0, 0, "yes", OFF(cookies), NULL,
@@ -207,6 +212,16 @@ authd_conf_check(const struct authd_conf *c, const char *path, FILE *errout)
 	if (c->require_signed && c->trusted_keys == NULL) {
 		fprintf(errout, "%s: require-signed: needs trusted-keys in [kafka]\n", path);
 		errors++;
+	}
+	if (c->notify_key != NULL) {
+		uint8_t wire[DNAME_MAXLEN];
+
+		if (dname_from_str(c->notify_key, NULL, wire) <= 0 || c->tsig == NULL ||
+		    tsig_keys_find(c->tsig, wire) == NULL) {
+			fprintf(errout, "%s: notify-key: '%s' is not a key of [tsig]\n", path,
+			    c->notify_key);
+			errors++;
+		}
 	}
 	if (c->local_zone_file != NULL) {
 		struct local_data *d = local_load(c->local_zone_file);

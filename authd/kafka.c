@@ -423,6 +423,25 @@ apply_message(struct consumer *c, rd_kafka_message_t *m)
 	atomic_fetch_add(&c->st->events_applied, 1);
 }
 
+static void
+notify_one(void *arg, const uint8_t *apex)
+{
+	notifier_zone_changed(arg, apex);
+}
+
+/*
+ * Zones whose serial changed, once their change is served (after store_commit), go to
+ * the notifier. Not before ready: a replay would notify every zone of the topic for
+ * serials the secondaries may have seen long ago.
+ */
+static void
+notify_changes(struct consumer *c)
+{
+	struct notifier *n = atomic_load(&c->st->ready) ? c->st->notifier : NULL;
+
+	store_take_changed(c->st->store, n != NULL ? notify_one : NULL, n);
+}
+
 static double
 wall_sec(void)
 {
@@ -622,6 +641,7 @@ consumer_main(void *arg)
 			store_commit(c->st->store);
 			atomic_store(&c->st->kafka_up, true);
 		}
+		notify_changes(c);
 		rd_kafka_poll(c->rk, 0);	/* serves the error callback */
 		apply_local(c);
 		probe_brokers(c, &last_probe);

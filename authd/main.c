@@ -144,6 +144,10 @@ main(int argc, char **argv)
 	}
 	if (daemon_drop_privileges(conf.user, err, sizeof(err)) != 0)
 		fatalx("%s", err);
+	if (conf.notify != NULL &&
+	    (st.notifier = notifier_start(st.store, conf.notify, conf.notify_key, conf.tsig,
+	    &st.notify)) == NULL)
+		fatalx("[xfr] notify: cannot start (above)");
 	cons = consumer_start(&conf, &st);
 	while ((sig = daemon_next_signal(&sigs)) == SIGHUP)
 		reload(args.path, &st);
@@ -153,6 +157,7 @@ main(int argc, char **argv)
 	admin_stop(adm);
 	server_stop(srv);
 	consumer_stop(cons);
+	notifier_stop(st.notifier);
 	store_free(st.store);
 	rcu_barrier();		/* the signature caches replaced by call_rcu() */
 	sign_shutdown();

@@ -71,6 +71,8 @@ struct store {
 	struct garbage		 deferred;
 	struct znode		**dirty;	/* apexes whose serial may have changed */
 	size_t			 ndirty, capdirty;
+	uint8_t			*changed;	/* apexes whose served serial changed */
+	size_t			 changedlen, changedcap;
 };
 
 static char tomb_marker;
@@ -334,6 +336,7 @@ store_free(struct store *s)
 	free(s->garbage.items);
 	free(s->deferred.items);
 	free(s->dirty);
+	free(s->changed);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -586,6 +589,30 @@ store_note_event(struct store *s, const uint8_t *owner, uint32_t partition, int6
 	rcu_read_unlock();
 }
 
+/* Writer: the served SOA of apex now has another serial (store_take_changed). */
+static void
+note_changed(struct store *s, const uint8_t *apex)
+{
+	size_t len = dname_len(apex);
+
+	if (s->changedlen + len > s->changedcap) {
+		s->changedcap = s->changedcap ? 2 * s->changedcap : 4096;
+		if ((s->changed = realloc(s->changed, s->changedcap)) == NULL)
+			fatal("store serials");
+	}
+	memcpy(s->changed + s->changedlen, apex, len);
+	s->changedlen += len;
+}
+
+void
+store_take_changed(struct store *s, void (*fn)(void *arg, const uint8_t *apex), void *arg)
+{
+	for (size_t off = 0; off < s->changedlen; off += dname_len(s->changed + off))
+		if (fn != NULL)
+			fn(arg, s->changed + off);
+	s->changedlen = 0;
+}
+
 /* Writer: gives every apex noted since the last commit the serial its positions say. */
 static void
 update_serials(struct store *s)
@@ -604,6 +631,7 @@ update_serials(struct store *s)
 		garbage_add_fn(&s->garbage, n->sets, vec_free);
 		garbage_add(&s->garbage, prev);
 		rcu_assign_pointer(n->sets, v);
+		note_changed(s, n->name);
 	}
 	s->ndirty = 0;
 }
@@ -654,6 +682,9 @@ apply_layer(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *
 	}
 	if (!local && type == DNS_TYPE_SOA && rs != NULL && s->derive)
 		rs = soa_rebase(s, n, rs);
+	else if (!local && type == DNS_TYPE_SOA && rs != NULL &&
+	    rrset_soa_serial(rs) != rrset_soa_serial(vec_find(*layer, DNS_TYPE_SOA)))
+		note_changed(s, owner);
 	v = vec_with(*layer, type, rs, &prev);
 	if (!local)
 		count_change(s, (*layer)->count, v->count, prev, rs, type);

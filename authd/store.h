@@ -75,6 +75,12 @@ void store_derive_serials(struct store *s, bool on);
 void store_note_event(struct store *s, const uint8_t *owner, uint32_t partition,
     int64_t offset);
 /*
+ * Writer, after store_commit(): calls fn(arg, apex) for every zone whose served serial
+ * changed since the last call (a zone may come more than once), and forgets them.
+ */
+void store_take_changed(struct store *s, void (*fn)(void *arg, const uint8_t *apex),
+    void *arg);
+/*
  * Writer, for snapshots: a node's base serial and position entries (partition << 48 |
  * next offset); *one holds the entry when there is only one. Returns how many.
  */

@@ -468,6 +468,14 @@ sign_knot(struct tsig_ctx *ctx, uint16_t error, uint8_t *msg, size_t *len, size_
 	return 0;
 }
 
+void
+tsig_ctx_request(struct tsig_ctx *ctx, const knot_tsig_key_t *key)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->result = TSIG_OK;		/* no request MAC: signs as a request (RFC 8945 4.3.1) */
+	ctx->key = key;
+}
+
 int
 tsig_sign_first(struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap)
 {

@@ -82,6 +82,8 @@ struct tsig_ctx {
 enum tsig_result tsig_verify(const struct tsig_keys *keys, const uint8_t *msg, size_t len,
     const struct dns_query *q, struct tsig_ctx *ctx);
 
+/* A ctx for signing a request of ours (a NOTIFY) with key: tsig_sign_first() then. */
+void tsig_ctx_request(struct tsig_ctx *ctx, const knot_tsig_key_t *key);
 /* The most octets the TSIG RR of a response to ctx's request takes (0: none is added). */
 uint16_t tsig_reserve(const struct tsig_ctx *ctx);
 
