@@ -202,6 +202,8 @@ collect_xfr(struct authd_state *st, const struct metric_sink *s)
 	    (double)atomic_load(&st->xfr.axfr));
 	metric_sample(s, "streamdns_authd_xfr_total", "kind=\"ixfr\",result=\"served\"",
 	    (double)atomic_load(&st->xfr.ixfr));
+	metric_sample(s, "streamdns_authd_xfr_total", "kind=\"ixfr\",result=\"incremental\"",
+	    (double)atomic_load(&st->xfr.incremental));
 	metric_sample(s, "streamdns_authd_xfr_total", "kind=\"any\",result=\"refused\"",
 	    (double)atomic_load(&st->xfr.refused));
 	metric_counter(s, "streamdns_authd_xfr_messages_total", "zone transfer messages sent",

@@ -503,6 +503,7 @@ check_ready(struct consumer *c, double *last_progress)
 		pthread_mutex_unlock(&c->st->status_mtx);
 		/* The replay's fetch buffers are freed: give their pages back to the system. */
 		malloc_trim(0);
+		store_journal(c->st->store, true);	/* IXFR from now on */
 		atomic_store_explicit(&c->st->ready, true, memory_order_release);
 		events = atomic_load(&c->st->events_applied) +
 		    atomic_load(&c->st->events_rejected);

@@ -6,6 +6,7 @@
 
 #include <urcu.h>
 
+#include "authd/journal.h"
 #include "authd/signer.h"
 #include "authd/store.h"
 #include "common/dname.h"
@@ -20,6 +21,7 @@ struct znode {
 	uint64_t		 pos;		/* writer only: positions (see "Serials") */
 	uint32_t		 children;	/* writer only: child nodes that exist */
 	uint32_t		 base;		/* writer only: the SOA event's own serial */
+	struct journal		*journal;	/* an apex's recent changes (IXFR), under mu */
 	bool			 dirty;		/* writer only: on the serials' to-do list */
 	uint8_t			 namelen;
 	uint8_t			 name[];	/* lower case wire format */
@@ -54,6 +56,13 @@ struct table {
 
 #define TABLE_MIN	4096
 
+struct change {
+	struct znode		*node;
+	uint16_t		 type;
+	uint32_t		 seq;
+	const struct rrset	*prev, *rs;	/* alive until the commit's grace period */
+};
+
 struct store {
 	struct table		*table;		/* RCU-published */
 	struct garbage		 garbage;
@@ -73,6 +82,12 @@ struct store {
 	size_t			 ndirty, capdirty;
 	uint8_t			*changed;	/* apexes whose served serial changed */
 	size_t			 changedlen, changedcap;
+	/* IXFR journals (once on): the topic's RRset changes of the batch, in order. */
+	bool			 journaling;
+	struct change		*changes;
+	size_t			 nchanges, capchanges;
+	struct znode		**jzones;	/* zones whose journal the batch touched */
+	size_t			 njzones, capjzones;
 };
 
 static char tomb_marker;
@@ -151,6 +166,7 @@ pruned_free(void *p)
 	struct znode *n = p;
 
 	pos_free(n->pos);
+	journal_free(n->journal);
 	free(n);
 }
 
@@ -316,6 +332,7 @@ node_free(struct znode *n)
 	}
 	zone_keys_free(n->keys);
 	pos_free(n->pos);
+	journal_free(n->journal);
 	free(n);
 }
 
@@ -337,6 +354,8 @@ store_free(struct store *s)
 	free(s->deferred.items);
 	free(s->dirty);
 	free(s->changed);
+	free(s->changes);
+	free(s->jzones);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -426,6 +445,7 @@ node_get(struct store *s, const uint8_t *name)
 	n->pos = 0;
 	n->children = 0;
 	n->base = 0;
+	n->journal = NULL;
 	n->dirty = false;
 	n->namelen = (uint8_t)len;
 	memcpy(n->name, name, len);
@@ -613,6 +633,160 @@ store_take_changed(struct store *s, void (*fn)(void *arg, const uint8_t *apex), 
 	s->changedlen = 0;
 }
 
+/* ---- IXFR journals ---- */
+
+void
+store_journal(struct store *s, bool on)
+{
+	s->journaling = on;
+}
+
+static void
+note_change(struct store *s, struct znode *n, uint16_t type, const struct rrset *prev,
+    const struct rrset *rs)
+{
+	if (s->nchanges == s->capchanges) {
+		s->capchanges = s->capchanges ? 2 * s->capchanges : 1024;
+		if ((s->changes = realloc(s->changes, s->capchanges * sizeof(*s->changes))) ==
+		    NULL)
+			fatal("store journal");
+	}
+	s->changes[s->nchanges] = (struct change){ n, type, (uint32_t)s->nchanges, prev, rs };
+	s->nchanges++;
+}
+
+static int
+change_cmp(const void *a, const void *b)
+{
+	const struct change *x = a, *y = b;
+
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void
+jzone_add(struct store *s, struct znode *z)
+{
+	if (s->njzones == s->capjzones) {
+		s->capjzones = s->capjzones ? 2 * s->capjzones : 64;
+		if ((s->jzones = realloc(s->jzones, s->capjzones * sizeof(*s->jzones))) == NULL)
+			fatal("store journal");
+	}
+	s->jzones[s->njzones++] = z;
+}
+
+static void
+journal_garbage(void *arg, void *entry)
+{
+	garbage_add_fn(&((struct store *)arg)->garbage, entry, journal_entry_free);
+}
+
+static void
+journal_garbage_whole(void *p)
+{
+	journal_free(p);
+}
+
+/*
+ * Writer, before the serials: each RRset the batch changed (its first old value against
+ * its last new one) goes to the journal of its zone, the deepest apex at or above it (the
+ * parent's for a DS). A zone above that one cannot describe the change exactly (it may be
+ * a delegation's NS or glue), so its journal starts over.
+ */
+static void
+journal_collect(struct store *s)
+{
+	qsort(s->changes, s->nchanges, sizeof(*s->changes), change_cmp);
+	for (size_t i = 0, k; i < s->nchanges; i = k + 1) {
+		struct znode *n = s->changes[i].node, *zone = NULL;
+		uint16_t type = s->changes[i].type;
+		const uint8_t *p;
+
+		for (k = i; k + 1 < s->nchanges && s->changes[k + 1].node == n &&
+		    s->changes[k + 1].type == type; k++)
+			;
+		if (type == DNS_TYPE_SOA) {
+			if (s->changes[k].rs == NULL && n->journal != NULL) {	/* zone gone */
+				garbage_add_fn(&s->garbage, n->journal, journal_garbage_whole);
+				n->journal = NULL;
+			}
+			continue;
+		}
+		p = type == DNS_TYPE_DS ? dname_parent(n->name) : n->name;
+		for (; p != NULL; p = dname_parent(p)) {
+			struct znode *a = (struct znode *)store_lookup(s, p, dname_len(p));
+			const struct rrset *soa = a != NULL ? vec_find(a->sets, DNS_TYPE_SOA) : NULL;
+
+			if (soa == NULL)
+				continue;
+			if (zone == NULL) {
+				zone = a;
+				if (a->journal == NULL)
+					a->journal = journal_new(soa);
+				journal_change(a->journal, n->name, s->changes[i].prev,
+				    s->changes[k].rs);
+			} else if (a->journal != NULL) {
+				a->journal->broken = true;
+			} else {
+				continue;
+			}
+			jzone_add(s, a);
+		}
+	}
+	s->nchanges = 0;
+}
+
+/* Writer, after the serials: each touched journal takes the step to the served SOA. */
+static void
+journal_finish(struct store *s)
+{
+	for (size_t i = 0; i < s->njzones; i++) {
+		struct znode *z = s->jzones[i];
+		const struct rrset *soa = vec_find(z->sets, DNS_TYPE_SOA);
+
+		if (z->journal != NULL && soa != NULL)
+			journal_commit(z->journal, soa, journal_garbage, s);
+	}
+	s->njzones = 0;
+}
+
+int
+store_ixfr_open(struct store *s, const uint8_t *apex, uint32_t serial, struct store_ixfr *x)
+{
+	const struct znode *n;
+	const struct journal_entry *e;
+	int rc = 1;
+
+	memset(x, 0, sizeof(*x));
+	pthread_mutex_lock(&s->mu);
+	rcu_read_lock();
+	n = store_lookup(s, apex, dname_len(apex));
+	if (n != NULL && n->journal != NULL && (e = journal_from(n->journal, serial)) != NULL &&
+	    n->journal->last != NULL && rrset_soa_serial(n->journal->last->soa_to) ==
+	    rrset_soa_serial(vec_find(rcu_dereference(n->sets), DNS_TYPE_SOA))) {
+		x->store = s;
+		x->first = e;
+		x->last = n->journal->last;
+		atomic_fetch_add(&s->views, 1);
+		rc = 0;
+	}
+	rcu_read_unlock();
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+void
+store_ixfr_close(struct store_ixfr *x)
+{
+	if (x->store == NULL)
+		return;
+	atomic_fetch_sub(&x->store->views, 1);
+	x->store = NULL;
+}
+
 /* Writer: gives every apex noted since the last commit the serial its positions say. */
 static void
 update_serials(struct store *s)
@@ -688,6 +862,8 @@ apply_layer(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *
 	v = vec_with(*layer, type, rs, &prev);
 	if (!local)
 		count_change(s, (*layer)->count, v->count, prev, rs, type);
+	if (!local && s->journaling)
+		note_change(s, n, type, prev, rs);
 	garbage_add_fn(&s->garbage, *layer, vec_free);
 	garbage_add(&s->garbage, prev);
 	rcu_assign_pointer(*layer, v);
@@ -769,13 +945,16 @@ store_clear(struct store *s)
 	garbage_add(&s->garbage, old);
 	memset(&s->stats, 0, sizeof(s->stats));
 	s->ndirty = 0;		/* every node on the list is garbage now */
+	s->nchanges = 0;
 	store_commit(s);
 }
 
 void
 store_commit(struct store *s)
 {
+	journal_collect(s);
 	update_serials(s);
+	journal_finish(s);
 	if (s->in_batch) {
 		s->in_batch = false;
 		pthread_mutex_unlock(&s->mu);

@@ -116,6 +116,25 @@ struct store_view {
 int store_view_open(struct store *s, const uint8_t *apex, struct store_view *v);
 void store_view_close(struct store_view *v);
 
+/*
+ * IXFR (off until store_journal(s, true); the consumer turns it on once ready, a replay
+ * has nothing to send incrementally): each zone keeps a journal of its recent serial
+ * steps (journal.h), built at each commit. store_ixfr_open() takes the steps from serial
+ * to the zone's current one, kept as a view keeps its RRsets until store_ixfr_close();
+ * it returns 1 when the journal does not reach back to serial (or a step on the way was
+ * not recorded): the caller falls back to a whole zone.
+ */
+struct journal_entry;
+struct store_ixfr {
+	struct store			*store;
+	const struct journal_entry	*first, *last;	/* inclusive */
+};
+
+void store_journal(struct store *s, bool on);
+int store_ixfr_open(struct store *s, const uint8_t *apex, uint32_t serial,
+    struct store_ixfr *x);
+void store_ixfr_close(struct store_ixfr *x);
+
 /* Writer: removes everything (a snapshot that turned out unusable). */
 void store_clear(struct store *s);
 /* Writer: waits for an RCU grace period and frees what the applied events replaced. */

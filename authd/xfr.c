@@ -6,6 +6,7 @@
 #include <urcu.h>
 
 #include "authd/answer.h"
+#include "authd/journal.h"
 #include "authd/signer.h"
 #include "authd/store.h"
 #include "authd/xfr.h"
@@ -103,11 +104,30 @@ xfr_acl_allows(const struct xfr_acl *a, const struct sockaddr *client, const uin
 
 /* ---- the stream ---- */
 
-enum xfr_phase { XFR_SOA_FIRST, XFR_NODES, XFR_SOA_LAST, XFR_DONE };
+/*
+ * AXFR (and IXFR answered AXFR-style): SOA, NODES, SOA. IXFR from the journal: SOA, then
+ * per step FROM (its old SOA), DEL, TO (its new SOA), ADD, then SOA (RFC 1995 4).
+ */
+enum xfr_phase {
+	XFR_SOA_FIRST, XFR_NODES, XFR_FROM, XFR_DEL, XFR_TO, XFR_ADD, XFR_SOA_LAST, XFR_DONE
+};
+
+/* One record to send. */
+struct xrr {
+	const uint8_t	*owner;
+	uint16_t	 type;
+	uint32_t	 ttl;
+	const uint8_t	*rdata;
+	uint16_t	 rdlen;
+};
 
 struct xfr {
 	const struct xfr_conf	*xc;
-	struct store_view	 view;
+	struct store_view	 view;		/* AXFR */
+	struct store_ixfr	 ix;		/* IXFR from the journal */
+	const struct journal_entry *step;	/* XFR_FROM .. XFR_ADD: which */
+	const uint8_t		*jp;		/* XFR_DEL, XFR_ADD: the next record */
+	const struct rrset	*soa;		/* the current SOA, first and last */
 	enum xfr_phase		 phase;
 	bool			 first;		/* the question goes in the first message */
 	uint16_t		 id, flags, qtype;
@@ -174,15 +194,109 @@ advance(struct xfr *x, const struct rrset *rs)
 		x->set++;
 }
 
-static int
-put_soa(struct xfr *x, struct wire_writer *w)
+static bool
+soa_rr(const struct rrset *soa, const uint8_t *owner, struct xrr *r)
 {
 	struct rdata_ref rd;
 
-	if (rrset_first(x->view.soa, &rd) == NULL)
-		return -1;
-	return wire_rr(w, WIRE_AN, x->apex, DNS_TYPE_SOA, DNS_CLASS_IN, x->view.soa->ttl,
-	    rd.data, rd.len);
+	if (rrset_first(soa, &rd) == NULL)
+		return false;
+	*r = (struct xrr){ owner, DNS_TYPE_SOA, soa->ttl, rd.data, rd.len };
+	return true;
+}
+
+/* The journal record at x->jp of b, or moves on to the next phase (false). */
+static bool
+journal_at(struct xfr *x, const struct jbuf *b, struct xrr *r)
+{
+	struct jrr j;
+
+	if (x->jp == NULL)
+		x->jp = b->data;
+	if (journal_rr(b, x->jp, &j) == NULL) {
+		x->jp = NULL;
+		return false;
+	}
+	*r = (struct xrr){ j.owner, j.type, j.ttl, j.rdata, j.rdlen };
+	return true;
+}
+
+/* The record to send now (without moving past it); false when the transfer is over. */
+static bool
+peek(struct xfr *x, struct xrr *r)
+{
+	const uint8_t *owner;
+	const struct rrset *rs;
+
+	for (;;) {
+		switch (x->phase) {
+		case XFR_SOA_FIRST:
+		case XFR_SOA_LAST:
+			return soa_rr(x->soa, x->apex, r);
+		case XFR_NODES:
+			if (current(x, &owner, &rs)) {
+				*r = (struct xrr){ owner, rs->type, rs->ttl, x->rd.data, x->rd.len };
+				return true;
+			}
+			x->phase = XFR_SOA_LAST;
+			break;
+		case XFR_FROM:
+			return soa_rr(x->step->soa_from, x->apex, r);
+		case XFR_TO:
+			return soa_rr(x->step->soa_to, x->apex, r);
+		case XFR_DEL:
+			if (journal_at(x, &x->step->del, r))
+				return true;
+			x->phase = XFR_TO;
+			break;
+		case XFR_ADD:
+			if (journal_at(x, &x->step->add, r))
+				return true;
+			if (x->step == x->ix.last) {
+				x->phase = XFR_SOA_LAST;
+			} else {
+				x->step = x->step->next;
+				x->phase = XFR_FROM;
+			}
+			break;
+		case XFR_DONE:
+			return false;
+		}
+	}
+}
+
+/* Moves past the record peek() gave. */
+static void
+step(struct xfr *x, const struct xrr *r)
+{
+	switch (x->phase) {
+	case XFR_SOA_FIRST:
+		x->phase = x->step != NULL ? XFR_FROM : XFR_NODES;
+		break;
+	case XFR_SOA_LAST:
+		x->phase = XFR_DONE;
+		break;
+	case XFR_NODES: {
+		const uint8_t *owner;
+		const struct rrset *rs;
+
+		if (current(x, &owner, &rs))
+			advance(x, rs);
+		break;
+	}
+	case XFR_FROM:
+		x->phase = XFR_DEL;
+		break;
+	case XFR_TO:
+		x->phase = XFR_ADD;
+		break;
+	case XFR_DEL:
+	case XFR_ADD:
+		x->jp = r->rdata + r->rdlen;
+		break;
+	case XFR_DONE:
+		break;
+	}
 }
 
 static size_t
@@ -190,6 +304,7 @@ xfr_fill(void *arg, uint8_t *out, size_t cap)
 {
 	struct xfr *x = arg;
 	struct wire_writer w;
+	struct xrr r;
 	uint16_t n = 0;
 	size_t len, room = (cap < XFR_MSG_MAX ? cap : XFR_MSG_MAX) - tsig_reserve(&x->tsig);
 
@@ -201,29 +316,17 @@ xfr_fill(void *arg, uint8_t *out, size_t cap)
 		wire_question(&w, x->qname, x->qtype, DNS_CLASS_IN);
 		x->first = false;
 	}
-	while (x->phase != XFR_DONE) {
-		const uint8_t *owner;
-		const struct rrset *rs;
-
-		if (x->phase == XFR_SOA_FIRST || x->phase == XFR_SOA_LAST) {
-			if (put_soa(x, &w) != 0)
-				break;
-			x->phase = x->phase == XFR_SOA_FIRST ? XFR_NODES : XFR_DONE;
-		} else if (!current(x, &owner, &rs)) {
-			x->phase = XFR_SOA_LAST;
-			continue;
-		} else if (wire_rr(&w, WIRE_AN, owner, rs->type, DNS_CLASS_IN, rs->ttl,
-		    x->rd.data, x->rd.len) != 0) {
+	while (peek(x, &r)) {
+		if (wire_rr(&w, WIRE_AN, r.owner, r.type, DNS_CLASS_IN, r.ttl, r.rdata,
+		    r.rdlen) != 0) {
 			if (n > 0)
 				break;
 			/* Larger than any message: cannot be sent; the others can. */
 			log_warnx("xfr: a record too large for a message left out");
-			advance(x, rs);
-			continue;
 		} else {
-			advance(x, rs);
+			n++;
 		}
-		n++;
+		step(x, &r);
 	}
 	len = wire_finish(&w);
 	/* RFC 8945 5.3.1: every message signed, each MAC chained to the one before. */
@@ -249,12 +352,13 @@ xfr_done(void *arg)
 	atomic_fetch_add(&x->xc->stats->messages, x->messages);
 	atomic_fetch_add(&x->xc->stats->rrs, x->rrs);
 	log_info("xfr: %s %s serial %u to %s: %s, %llu RRs in %llu messages, %.3f s",
-	    x->qtype == DNS_TYPE_IXFR ? "IXFR (as AXFR)" : "AXFR", name,
-	    rrset_soa_serial(x->view.soa), x->client,
+	    x->qtype == DNS_TYPE_AXFR ? "AXFR" : x->step != NULL || x->ix.store != NULL ?
+	    "IXFR" : "IXFR (as AXFR)", name, rrset_soa_serial(x->soa), x->client,
 	    x->phase == XFR_DONE ? "complete" : "client left",
 	    (unsigned long long)x->rrs, (unsigned long long)x->messages,
 	    (double)(clock_mono_us() - x->t0) / 1e6);
 	store_view_close(&x->view);
+	store_ixfr_close(&x->ix);
 	free(x);
 }
 
@@ -395,10 +499,16 @@ xfr_answer(const struct xfr_conf *xc, const struct answer_opts *o,
 		atomic_fetch_add(&xc->stats->axfr, 1);
 	}
 	x = xcalloc(1, sizeof(*x));
-	if (store_view_open(xc->store, apex, &x->view) != 0) {
+	if (theirs >= 0 && store_ixfr_open(xc->store, apex, (uint32_t)theirs, &x->ix) == 0) {
+		x->step = x->ix.first;
+		x->soa = x->ix.last->soa_to;
+		atomic_fetch_add(&xc->stats->incremental, 1);
+	} else if (store_view_open(xc->store, apex, &x->view) != 0) {
 		free(x);
 		*rcode = DNS_RCODE_SERVFAIL;
 		return env_error(out, lim, &q, &eo, DNS_RCODE_SERVFAIL, 0, -1, NULL);
+	} else {
+		x->soa = x->view.soa;
 	}
 	x->xc = xc;
 	x->first = true;

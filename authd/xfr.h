@@ -47,7 +47,8 @@ bool xfr_acl_allows(const struct xfr_acl *a, const struct sockaddr *client,
 /* Counters, by kind: written by workers, read by the admin thread. */
 struct xfr_stats {
 	atomic_ullong	axfr;		/* transfers served as AXFR */
-	atomic_ullong	ixfr;		/* IXFR requests answered (SOA only or AXFR-style) */
+	atomic_ullong	ixfr;		/* IXFR requests answered (SOA only, steps, AXFR-style) */
+	atomic_ullong	incremental;	/* IXFR answered with the journal's steps */
 	atomic_ullong	refused;	/* not allowed */
 	atomic_ullong	messages;
 	atomic_ullong	rrs;

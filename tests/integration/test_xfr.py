@@ -210,6 +210,47 @@ def test_ixfr(env):
     assert r.rcode() == dns.rcode.FORMERR
 
 
+def zone_rrs(zone):
+    return {(n.derelativize(zone.origin).to_text().lower(), dns.rdatatype.to_text(r.rdtype),
+             r.ttl, rd.to_text().lower()) for n, node in zone.nodes.items() for r in node
+            for rd in r}
+
+
+def test_ixfr_from_the_journal(env):
+    """A zone taken at one serial, then changed (an add, a delete, a record replaced, a
+    TTL changed): IXFR from that serial sends the steps, not the zone, and dnspython
+    applying them to the old zone gets what a new AXFR gives."""
+    broker, a = env
+    old = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", ZONE, port=a.port, lifetime=30,
+                                          relativize=False), relativize=False)
+    start = old.get_soa().serial
+    changes = [[("ixfr1.%s|A" % ZONE, [rr("ixfr1." + ZONE, "A", "198.51.100.1")])],
+               [("www.%s|AAAA" % ZONE, None)],
+               [("www.%s|A" % ZONE, [rr("www." + ZONE, "A", "192.0.2.3"),
+                                     rr("www." + ZONE, "A", "192.0.2.33")])],
+               [("ns1.%s|A" % ZONE, [rr("ns1." + ZONE, "A", "192.0.2.1", 60)])]]
+    for ev in changes:
+        before = a.query(ZONE, "SOA").answer[0][0].serial
+        broker.produce(ev)
+        wait_until(lambda: a.query(ZONE, "SOA").answer[0][0].serial != before,
+                   "the serial to move", 30, log=a.read_log, proc=a.proc)
+    now = a.query(ZONE, "SOA").answer[0][0].serial
+    msgs = axfr(a.port, ZONE, q=ixfr_query(ZONE, start))
+    rrs = [r for m in msgs for r in m.answer]
+    # Incremental: the current SOA, then the SOA of the client's serial (RFC 1995 4).
+    assert rrs[0].rdtype == rrs[1].rdtype == dns.rdatatype.SOA
+    assert rrs[0][0].serial == now and rrs[1][0].serial == start
+    assert len(rrs) < 30          # steps, not the zone
+    q, _ = dns.xfr.make_query(old)
+    dns.query.inbound_xfr("127.0.0.1", old, q, port=a.port, timeout=30)
+    new = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", ZONE, port=a.port, lifetime=30,
+                                          relativize=False), relativize=False)
+    assert old.get_soa().serial == now
+    assert zone_rrs(old) == zone_rrs(new)
+    assert ("ixfr1.%s" % ZONE, "A", 300, "198.51.100.1") in zone_rrs(new)
+    assert a.metrics()['streamdns_authd_xfr_total{kind="ixfr",result="incremental"}'] >= 2
+
+
 @pytest.fixture(scope="module")
 def big(env):
     broker, a = env

@@ -10,6 +10,7 @@
 
 #include <urcu.h>
 
+#include "authd/journal.h"
 #include "authd/store.h"
 #include "common/dname.h"
 #include "common/rrset.h"
@@ -736,6 +737,84 @@ test_serial_survives_compaction(void **state)
 	store_free(compacted);
 }
 
+/* ---- IXFR journals ---- */
+
+static size_t
+recs(const struct jbuf *b)
+{
+	return b->count;
+}
+
+static void
+test_journal_steps(void **state)
+{
+	struct store_ixfr x;
+	const struct journal_entry *e;
+	uint32_t s0, s1;
+	struct sev soa = { "example.", DNS_TYPE_SOA, 100, 0, 0 };
+
+	store_derive_serials(st, true);
+	play(st, &soa);
+	put(st, "www.example.", mk(DNS_TYPE_TXT, 60, 2, "a", "b"));
+	store_note_event(st, wn("www.example."), 0, 1);
+	store_commit(st);
+	store_journal(st, true);
+	s0 = served_serial(st, "example.");
+	/* Nothing recorded yet: no step from s0. */
+	assert_int_equal(store_ixfr_open(st, wn("example."), s0, &x), 1);
+	/* Step 1: one record replaced, a name added, within one batch twice (collapsed). */
+	put(st, "www.example.", mk(DNS_TYPE_TXT, 60, 2, "a", "x"));
+	store_note_event(st, wn("www.example."), 0, 2);
+	put(st, "www.example.", mk(DNS_TYPE_TXT, 60, 2, "a", "c"));
+	store_note_event(st, wn("www.example."), 0, 3);
+	put(st, "new.example.", mk(DNS_TYPE_TXT, 60, 1, "n"));
+	store_note_event(st, wn("new.example."), 1, 0);
+	store_commit(st);
+	s1 = served_serial(st, "example.");
+	/* Step 2: a delete, and a DS at a child's apex (the parent's data). */
+	del(st, "new.example.", DNS_TYPE_TXT);
+	store_note_event(st, wn("new.example."), 1, 1);
+	store_commit(st);
+	assert_int_equal(store_ixfr_open(st, wn("example."), s0, &x), 0);
+	e = x.first;
+	assert_int_equal(rrset_soa_serial(e->soa_from), s0);
+	assert_int_equal(rrset_soa_serial(e->soa_to), s1);
+	assert_int_equal(recs(&e->del), 1);		/* "b" */
+	assert_int_equal(recs(&e->add), 2);		/* "c", "n" */
+	assert_ptr_equal(e->next, x.last);
+	assert_int_equal(recs(&x.last->del), 1);
+	assert_int_equal(recs(&x.last->add), 0);
+	assert_int_equal(rrset_soa_serial(x.last->soa_to), served_serial(st, "example."));
+	store_ixfr_close(&x);
+	/* From the current serial, or one never served: nothing to step through. */
+	assert_int_equal(store_ixfr_open(st, wn("example."), served_serial(st, "example."), &x),
+	    1);
+	assert_int_equal(store_ixfr_open(st, wn("example."), s0 - 1, &x), 1);
+}
+
+/* as-is: a change without a new serial cannot be told apart: the journal starts over. */
+static void
+test_journal_as_is_starts_over(void **state)
+{
+	struct store_ixfr x;
+	struct sev soa = { "example.", DNS_TYPE_SOA, 5, 0, 0 };
+	struct sev soa6 = { "example.", DNS_TYPE_SOA, 6, 0, 1 };
+
+	play(st, &soa);
+	store_commit(st);
+	store_journal(st, true);
+	put(st, "a.example.", mk(DNS_TYPE_TXT, 60, 1, "a"));
+	store_commit(st);
+	play(st, &soa6);
+	put(st, "b.example.", mk(DNS_TYPE_TXT, 60, 1, "b"));
+	store_commit(st);
+	/* From 5 the record a. would be missing: refused, a whole zone instead. */
+	assert_int_equal(store_ixfr_open(st, wn("example."), 5, &x), 1);
+	put(st, "c.example.", mk(DNS_TYPE_TXT, 60, 1, "c"));
+	store_commit(st);
+	assert_int_equal(store_ixfr_open(st, wn("example."), 6, &x), 1);
+}
+
 int
 main(void)
 {
@@ -765,6 +844,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_serial_survives_compaction, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_journal_steps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_as_is_starts_over, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
