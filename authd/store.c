@@ -699,6 +699,8 @@ journal_garbage_whole(void *p)
 static void
 journal_collect(struct store *s)
 {
+	if (s->nchanges == 0)
+		return;
 	qsort(s->changes, s->nchanges, sizeof(*s->changes), change_cmp);
 	for (size_t i = 0, k; i < s->nchanges; i = k + 1) {
 		struct znode *n = s->changes[i].node, *zone = NULL;
