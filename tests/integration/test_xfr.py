@@ -346,3 +346,8 @@ def test_key_rules_for_transfers(env):
         msg, _, rd, _ = split_tsig(exchange(a.port, signed, tcp=True))
         assert msg.rcode() == dns.rcode.NOTAUTH and rd.error == err and rd.mac == b""
         assert not msg.answer
+    # A request signed an hour ago: NOTAUTH/BADTIME, signed (RFC 8945 5.2.3), no records.
+    signed, _ = sign_request(wire, "xfr-key.", "hmac-sha256", SECRET, int(time.time()) - 3600)
+    msg, _, rd, _ = split_tsig(exchange(a.port, signed, tcp=True))
+    assert msg.rcode() == dns.rcode.NOTAUTH and rd.error == dns.rcode.BADTIME
+    assert rd.mac != b"" and not msg.answer
