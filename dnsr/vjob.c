@@ -142,7 +142,7 @@ check_proofs(struct vjob *v, const struct cache_entry *e, struct val_set *sets)
 		sets[n].owner = e->proof[i]->owner;
 		sets[n].rs = e->proof[i]->rs;
 		sets[n].sigs = e->proof[i]->sigs;
-		val_verify(&sets[n], v->ks.zone, v->ks.keys->rrset, UINT64_MAX, wall_now(), v->vb,
+		val_verify(&sets[n], v->ks.zone, v->ks.keys->rrset, NULL, UINT64_MAX, wall_now(), v->vb,
 		    &out);
 		sets[n].sec = out.sec;
 		n++;
@@ -186,7 +186,7 @@ got_ds(struct vjob *v, const struct result *res)
 	if (e != NULL) {
 		struct val_set s = { e->owner, e->rrset, e->sigs, SEC_UNCHECKED };
 
-		val_verify(&s, v->ks.zone, v->ks.keys->rrset, UINT64_MAX, wall_now(), v->vb,
+		val_verify(&s, v->ks.zone, v->ks.keys->rrset, NULL, UINT64_MAX, wall_now(), v->vb,
 		    &out);
 		if (out.sec != SEC_SECURE) {
 			cache_entry_unref(kc_put(v, v->fetching, SEC_BOGUS, NULL, BOGUS_TTL,
@@ -374,7 +374,7 @@ judge_positive(struct vjob *v, struct cache_entry *e)
 	struct val_out out;
 	int labels = dname_labels(e->owner);
 
-	val_verify(&s, v->ks.zone, v->ks.keys->rrset, UINT64_MAX, wall_now(), v->vb, &out);
+	val_verify(&s, v->ks.zone, v->ks.keys->rrset, NULL, UINT64_MAX, wall_now(), v->vb, &out);
 	if (out.sec != SEC_SECURE) {
 		verdict(e, out.sec, out.ede, out.why);
 		return;
@@ -405,7 +405,7 @@ judge_negative(struct vjob *v, struct cache_entry *e)
 	if (e->rrset != NULL) {
 		struct val_set s = { e->soa_owner, e->rrset, e->sigs, SEC_UNCHECKED };
 
-		val_verify(&s, v->ks.zone, v->ks.keys->rrset, UINT64_MAX, wall_now(), v->vb,
+		val_verify(&s, v->ks.zone, v->ks.keys->rrset, NULL, UINT64_MAX, wall_now(), v->vb,
 		    &out);
 		if (out.sec != SEC_SECURE) {
 			verdict(e, out.sec, out.ede, out.why);

@@ -79,7 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sets[i] = (struct val_set){ owners[i], rs[i], sigs, SEC_SECURE };
 		if (rs[i]->type != DNS_TYPE_NSEC && rs[i]->type != DNS_TYPE_NSEC3)
 			val_verify(&sets[i], dname_parent(qname) != NULL ? dname_parent(qname) :
-			    qname, keys, UINT64_MAX, 1800000000u, &b, &out);
+			    qname, keys, NULL, UINT64_MAX, 1800000000u, &b, &out);
 	}
 	for (const uint8_t *z = qname; z != NULL; z = dname_parent(z)) {
 		(void)val_denial(z, qname, m.qtype, sets, n, &b);

@@ -147,7 +147,7 @@ verify(const uint8_t *o, const struct rrset *rs, const struct rrset *sigs, struc
 {
 	struct val_set s = { o, rs, sigs, SEC_UNCHECKED };
 
-	val_verify(&s, zone, keys, UINT64_MAX, NOW, b, out);
+	val_verify(&s, zone, keys, NULL, UINT64_MAX, NOW, b, out);
 }
 
 static void
