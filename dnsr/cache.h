@@ -61,7 +61,7 @@ struct cache_entry {
 	struct rrset		*sigs;		/* RRSIGs of the RRset (negative: of the SOA) */
 	uint8_t			 nproof;
 	struct cache_proof	*proof[CACHE_MAX_PROOFS];	/* denials, wildcard proofs */
-	void			*aux;		/* derived from the data, see cache_entry_set_aux */
+	void			*aux;		/* see cache_entry_set_aux */
 	void			(*aux_free)(void *);
 	/* private */
 	atomic_uint		 refs;

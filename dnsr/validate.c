@@ -30,7 +30,7 @@
 #define EC_MAX_HALF		48	/* P-384: octets of a coordinate, of r, of s */
 /* DER of ECDSA-Sig-Value: SEQUENCE of two INTEGERs, each up to EC_MAX_HALF + 1 octets. */
 #define EC_DER_MAX		(2 * (2 + EC_MAX_HALF + 1) + 3)
-#define EC_KEY_MEM		2200	/* an EC EVP_PKEY's heap, measured with mallinfo2 */
+#define EC_KEY_MEM		2200	/* an EC EVP_PKEY's heap (measured, mallinfo2) */
 
 /* Which library verifies an algorithm's signatures. */
 enum crypto_lib {
@@ -46,7 +46,7 @@ struct alg_impl {
 	uint8_t		 lib;		/* enum crypto_lib */
 	const char	*group;		/* LIB_OSSL_EC: the curve, libcrypto's name */
 	const char	*digest;	/* LIB_OSSL_EC */
-	size_t		 half;		/* LIB_OSSL_EC: octets of X, Y, r and s (RFC 6605 4) */
+	size_t		 half;		/* LIB_OSSL_EC: octets of X, Y, r, s (RFC 6605) */
 };
 
 /* The one place that decides who verifies what; algorithms not listed are LIB_NONE. */
@@ -62,7 +62,7 @@ static const struct alg_impl algs[] = {
 /* Keys made ready for libcrypto once, by their index in the DNSKEY RRset. */
 struct val_keys {
 	size_t		 n;
-	EVP_PKEY	*pk[];		/* NULL: not an ECDSA key, or one libcrypto refused */
+	EVP_PKEY	*pk[];		/* NULL: no ECDSA key, or one libcrypto refused */
 };
 
 void
@@ -335,7 +335,7 @@ val_keys_new(const struct rrset *keys)
 	vk->n = n;
 	for (const uint8_t *q = rrset_first(keys, &kd); q && i < n;
 	    q = rrset_next(keys, q, &kd), i++) {
-		const struct alg_impl *a = kd.len > DNSKEY_KEY_OFFSET ? alg_impl(kd.data[3]) : NULL;
+		const struct alg_impl *a = alg_impl(kd.len > DNSKEY_KEY_OFFSET ? kd.data[3] : 0);
 
 		if (a != NULL && a->lib == LIB_OSSL_EC)
 			vk->pk[i] = ec_key_new(a, kd.data, kd.len);
