@@ -5,7 +5,7 @@ PYTHON  := /usr/bin/python3
 BUILD   ?= build
 VERSION := 0.1.0
 
-PKGS    := rdkafka libevent libevent_pthreads libsodium inih libzscanner libknot libdnssec gnutls jansson liburcu libcares
+PKGS    := rdkafka libevent libevent_pthreads libsodium inih libzscanner libknot libdnssec gnutls libcrypto jansson liburcu libcares
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wno-unused-parameter
 CFLAGS  ?= -O2 -g

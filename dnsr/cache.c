@@ -95,6 +95,8 @@ entry_free(struct cache_entry *e)
 		free(e->proof[i]->sigs);
 		free(e->proof[i]);
 	}
+	if (e->aux_free != NULL)
+		e->aux_free(e->aux);
 	free(e->sigs);
 	free(e->rrset);
 	free(e);
@@ -113,6 +115,15 @@ cache_entry_set_sigs(struct cache_entry *e, struct rrset *sigs)
 	free(e->sigs);
 	e->sigs = sigs;
 	e->mem += rrset_mem(sigs);
+}
+
+void
+cache_entry_set_aux(struct cache_entry *e, void *aux, void (*free_fn)(void *), size_t mem)
+{
+	assert(!e->linked && e->aux == NULL);
+	e->aux = aux;
+	e->aux_free = free_fn;
+	e->mem += mem;
 }
 
 int

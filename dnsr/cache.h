@@ -61,6 +61,8 @@ struct cache_entry {
 	struct rrset		*sigs;		/* RRSIGs of the RRset (negative: of the SOA) */
 	uint8_t			 nproof;
 	struct cache_proof	*proof[CACHE_MAX_PROOFS];	/* denials, wildcard proofs */
+	void			*aux;		/* see cache_entry_set_aux */
+	void			(*aux_free)(void *);
 	/* private */
 	atomic_uint		 refs;
 	uint64_t		 hash;
@@ -119,6 +121,14 @@ struct cache_entry *cache_entry_negative(const uint8_t *name, uint16_t type,
 void cache_entry_set_sigs(struct cache_entry *e, struct rrset *sigs);
 int cache_entry_add_proof(struct cache_entry *e, const uint8_t *owner, struct rrset *rs,
     struct rrset *sigs);
+/*
+ * Attaches data derived from e's RRset (the key cache: its DNSKEYs built for the crypto
+ * library) to an entry not yet inserted, charging mem octets. It takes ownership of aux:
+ * free_fn frees it with the entry, once the last reference is gone, so whoever holds a
+ * reference may read aux (read-only: the entry is shared between threads).
+ */
+void cache_entry_set_aux(struct cache_entry *e, void *aux, void (*free_fn)(void *),
+    size_t mem);
 void cache_entry_ref(struct cache_entry *e);
 void cache_entry_unref(struct cache_entry *e);	/* NULL is fine */
 

@@ -8,6 +8,12 @@
 #include <libdnssec/keytag.h>
 #include <libdnssec/nsec.h>
 #include <libdnssec/sign.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "dnsr/validate.h"
 #include "common/dname.h"
@@ -19,6 +25,45 @@
 #define NSEC3_HASH_SHA1		1
 #define NSEC3_HASH_LEN		20
 #define MAX_KEYS		64	/* keys of one DNSKEY RRset considered */
+#define DNSKEY_KEY_OFFSET	4	/* flags, protocol, algorithm, then the public key */
+#define EC_POINT_UNCOMPRESSED	0x04	/* SEC 1 2.3.3: 0x04 || X || Y */
+#define EC_MAX_HALF		48	/* P-384: octets of a coordinate, of r, of s */
+/* DER of ECDSA-Sig-Value: SEQUENCE of two INTEGERs, each up to EC_MAX_HALF + 1 octets. */
+#define EC_DER_MAX		(2 * (2 + EC_MAX_HALF + 1) + 3)
+#define EC_KEY_MEM		2200	/* an EC EVP_PKEY's heap (measured, mallinfo2) */
+
+/* Which library verifies an algorithm's signatures. */
+enum crypto_lib {
+	LIB_NONE,	/* not validated here (RFC 8624 3.1): what only it signs is insecure */
+	LIB_DNSSEC,	/* libdnssec (GnuTLS, nettle) */
+	LIB_OSSL_EC,	/* OpenSSL's libcrypto: its ECDSA verifies in ~50 us, nettle's in
+			 * ~116 us, and that decides the cold validation rate
+			 * (docs/PERFORMANCE.md) */
+};
+
+struct alg_impl {
+	uint8_t		 alg;
+	uint8_t		 lib;		/* enum crypto_lib */
+	const char	*group;		/* LIB_OSSL_EC: the curve, libcrypto's name */
+	const char	*digest;	/* LIB_OSSL_EC */
+	size_t		 half;		/* LIB_OSSL_EC: octets of X, Y, r, s (RFC 6605) */
+};
+
+/* The one place that decides who verifies what; algorithms not listed are LIB_NONE. */
+static const struct alg_impl algs[] = {
+	{ DNSSEC_KEY_ALGORITHM_RSA_SHA256, LIB_DNSSEC, NULL, NULL, 0 },
+	{ DNSSEC_KEY_ALGORITHM_RSA_SHA512, LIB_DNSSEC, NULL, NULL, 0 },
+	{ DNSSEC_KEY_ALGORITHM_ECDSA_P256_SHA256, LIB_OSSL_EC, "prime256v1", "SHA256", 32 },
+	{ DNSSEC_KEY_ALGORITHM_ECDSA_P384_SHA384, LIB_OSSL_EC, "secp384r1", "SHA384", 48 },
+	{ DNSSEC_KEY_ALGORITHM_ED25519, LIB_DNSSEC, NULL, NULL, 0 },
+	{ DNSSEC_KEY_ALGORITHM_ED448, LIB_DNSSEC, NULL, NULL, 0 },
+};
+
+/* Keys made ready for libcrypto once, by their index in the DNSKEY RRset. */
+struct val_keys {
+	size_t		 n;
+	EVP_PKEY	*pk[];		/* NULL: no ECDSA key, or one libcrypto refused */
+};
 
 void
 val_init(void)
@@ -89,14 +134,29 @@ val_signer(const uint8_t *owner, const struct rrset *sigs)
 	return NULL;
 }
 
+static const struct alg_impl *
+alg_impl(uint8_t alg)
+{
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
+		if (algs[i].alg == alg)
+			return &algs[i];
+	return NULL;	/* RFC 8624: SHA-1 and older ones are not validated */
+}
+
 bool
 val_algorithm_supported(uint8_t alg)
 {
-	switch (alg) {
-	case 8: case 10: case 13: case 14: case 15: case 16:
+	const struct alg_impl *a = alg_impl(alg);
+
+	if (a == NULL)
+		return false;
+	switch (a->lib) {
+	case LIB_DNSSEC:
 		return dnssec_algorithm_key_support(alg);
+	case LIB_OSSL_EC:
+		return true;	/* libcrypto 3 has both curves */
 	default:
-		return false;	/* RFC 8624: SHA-1 and older ones are not validated */
+		return false;
 	}
 }
 
@@ -132,38 +192,192 @@ key_from_rdata(const uint8_t *rd, size_t len, const uint8_t *zone)
 	return k;
 }
 
-struct verify_feed {
-	dnssec_sign_ctx_t	*ctx;
-};
+/* ---- libdnssec: RSA, EdDSA ---- */
 
 static int
-feed(void *arg, const uint8_t *p, size_t len)
+dnssec_feed(void *arg, const uint8_t *p, size_t len)
 {
-	struct verify_feed *f = arg;
 	dnssec_binary_t b = { .size = len, .data = (uint8_t *)p };
 
-	return dnssec_sign_add(f->ctx, &b) == DNSSEC_EOK ? 0 : -1;
+	return dnssec_sign_add(arg, &b) == DNSSEC_EOK ? 0 : -1;
+}
+
+static bool
+dnssec_verify(const uint8_t *o, const struct rrset *rs, const struct rrsig *sig,
+    const uint8_t *pre, const uint8_t *key, size_t keylen)
+{
+	dnssec_binary_t sb = { .size = sig->siglen, .data = (uint8_t *)sig->sig };
+	dnssec_binary_t pb = { .size = sig->prelen, .data = (uint8_t *)pre };
+	dnssec_key_t *k;
+	dnssec_sign_ctx_t *ctx = NULL;
+	bool ok = false;
+
+	if ((k = key_from_rdata(key, keylen, NULL)) == NULL)
+		return false;
+	if (dnssec_sign_new(&ctx, k) == DNSSEC_EOK && dnssec_sign_init(ctx) == DNSSEC_EOK &&
+	    dnssec_sign_add(ctx, &pb) == DNSSEC_EOK)
+		ok = rrset_canonical(o, rs, sig->original_ttl, dnssec_feed, ctx) == 0 &&
+		    dnssec_sign_verify(ctx, false, &sb) == DNSSEC_EOK;
+	dnssec_sign_free(ctx);
+	dnssec_key_free(k);
+	return ok;
+}
+
+/* ---- libcrypto: ECDSA (RFC 6605) ---- */
+
+/*
+ * A libcrypto public key from ECDSA DNSKEY RDATA (the key is X || Y), or NULL when it has
+ * the wrong length or is no point of the curve (EVP_PKEY_fromdata checks).
+ */
+static EVP_PKEY *
+ec_key_new(const struct alg_impl *a, const uint8_t *rd, size_t len)
+{
+	uint8_t point[1 + 2 * EC_MAX_HALF];
+	EVP_PKEY_CTX *pc;
+	EVP_PKEY *pk = NULL;
+	OSSL_PARAM params[3];
+
+	if (len != DNSKEY_KEY_OFFSET + 2 * a->half)
+		return NULL;
+	point[0] = EC_POINT_UNCOMPRESSED;
+	memcpy(point + 1, rd + DNSKEY_KEY_OFFSET, 2 * a->half);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	    (char *)a->group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point,
+	    1 + 2 * a->half);
+	params[2] = OSSL_PARAM_construct_end();
+	if ((pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(pc) != 1 ||
+	    EVP_PKEY_fromdata(pc, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+		EVP_PKEY_free(pk);
+		pk = NULL;
+		ERR_clear_error();	/* a hostile key must not leave errors for others */
+	}
+	EVP_PKEY_CTX_free(pc);
+	return pk;
 }
 
 /*
- * Does the RRSIG sig (its RDATA rd) over owner's rs verify with the DNSKEY RDATA key?
- * RFC 4034 3.1.8.1: the RRSIG RDATA up to the signature, its signer name lower case,
- * then the RRset in canonical form with the original TTL, at the owner the signature
- * was made for (the wildcard when labels says the answer was expanded, RFC 4035 5.3.2).
+ * The DNSSEC signature r || s as DER's ECDSA-Sig-Value, which EVP_DigestVerify takes,
+ * into der (EC_DER_MAX octets); its length, or -1 when the signature is malformed.
+ */
+static int
+ec_sig_der(const struct alg_impl *a, const uint8_t *sig, size_t len, uint8_t *der)
+{
+	ECDSA_SIG *es;
+	BIGNUM *r, *s;
+	uint8_t *p = der;
+	int n = -1;
+
+	if (len != 2 * a->half || (es = ECDSA_SIG_new()) == NULL)
+		return -1;
+	r = BN_bin2bn(sig, (int)a->half, NULL);
+	s = BN_bin2bn(sig + a->half, (int)a->half, NULL);
+	if (r != NULL && s != NULL && ECDSA_SIG_set0(es, r, s) == 1) {
+		r = s = NULL;		/* es owns them */
+		if (i2d_ECDSA_SIG(es, NULL) <= EC_DER_MAX)
+			n = i2d_ECDSA_SIG(es, &p);
+	}
+	BN_free(r);
+	BN_free(s);
+	ECDSA_SIG_free(es);
+	return n;
+}
+
+static int
+ec_feed(void *arg, const uint8_t *p, size_t len)
+{
+	return EVP_DigestVerifyUpdate(arg, p, len) == 1 ? 0 : -1;
+}
+
+/* pk: the key kept for this DNSKEY, or NULL to build it from key now. */
+static bool
+ec_verify(const struct alg_impl *a, EVP_PKEY *pk, const uint8_t *o, const struct rrset *rs,
+    const struct rrsig *sig, const uint8_t *pre, const uint8_t *key, size_t keylen)
+{
+	uint8_t der[EC_DER_MAX];
+	EVP_PKEY *built = NULL;
+	EVP_MD_CTX *mc;
+	int derlen;
+	bool ok;
+
+	if ((derlen = ec_sig_der(a, sig->sig, sig->siglen, der)) < 0)
+		return false;
+	if (pk == NULL && (pk = built = ec_key_new(a, key, keylen)) == NULL)
+		return false;
+	if ((mc = EVP_MD_CTX_new()) == NULL) {
+		EVP_PKEY_free(built);
+		return false;
+	}
+	ok = EVP_DigestVerifyInit_ex(mc, NULL, a->digest, NULL, NULL, pk, NULL) == 1 &&
+	    EVP_DigestVerifyUpdate(mc, pre, sig->prelen) == 1 &&
+	    rrset_canonical(o, rs, sig->original_ttl, ec_feed, mc) == 0 &&
+	    EVP_DigestVerifyFinal(mc, der, (size_t)derlen) == 1;
+	if (!ok)
+		ERR_clear_error();
+	EVP_MD_CTX_free(mc);
+	EVP_PKEY_free(built);
+	return ok;
+}
+
+struct val_keys *
+val_keys_new(const struct rrset *keys)
+{
+	struct val_keys *vk;
+	struct rdata_ref kd;
+	size_t n = 0, i = 0;
+
+	for (const uint8_t *q = rrset_first(keys, &kd); q && n < MAX_KEYS;
+	    q = rrset_next(keys, q, &kd))
+		n++;
+	if ((vk = calloc(1, sizeof(*vk) + n * sizeof(vk->pk[0]))) == NULL)
+		return NULL;
+	vk->n = n;
+	for (const uint8_t *q = rrset_first(keys, &kd); q && i < n;
+	    q = rrset_next(keys, q, &kd), i++) {
+		const struct alg_impl *a = alg_impl(kd.len > DNSKEY_KEY_OFFSET ? kd.data[3] : 0);
+
+		if (a != NULL && a->lib == LIB_OSSL_EC)
+			vk->pk[i] = ec_key_new(a, kd.data, kd.len);
+	}
+	return vk;
+}
+
+size_t
+val_keys_mem(const struct val_keys *vk)
+{
+	size_t mem = 0;
+
+	for (size_t i = 0; vk != NULL && i < vk->n; i++)
+		mem += vk->pk[i] != NULL ? EC_KEY_MEM : 0;
+	return vk != NULL ? mem + sizeof(*vk) + vk->n * sizeof(vk->pk[0]) : 0;
+}
+
+void
+val_keys_free(struct val_keys *vk)
+{
+	for (size_t i = 0; vk != NULL && i < vk->n; i++)
+		EVP_PKEY_free(vk->pk[i]);
+	free(vk);
+}
+
+/* ---- one signature ---- */
+
+/*
+ * Does the RRSIG sig (its RDATA rd) over owner's rs verify with the DNSKEY RDATA key
+ * (pk: that key kept for libcrypto, or NULL)? RFC 4034 3.1.8.1: the RRSIG RDATA up to the
+ * signature, its signer name lower case, then the RRset in canonical form with the
+ * original TTL, at the owner the signature was made for (the wildcard when labels says
+ * the answer was expanded, RFC 4035 5.3.2).
  */
 static bool
 verify_one(const uint8_t *owner, const struct rrset *rs, const struct rrsig *sig,
-    const uint8_t *rd, const uint8_t *key, size_t keylen)
+    const uint8_t *rd, const uint8_t *key, size_t keylen, EVP_PKEY *pk)
 {
+	const struct alg_impl *a = alg_impl(sig->algorithm);
 	uint8_t pre[18 + DNAME_MAXLEN], signed_owner[DNAME_MAXLEN];
-	dnssec_binary_t sb = { .size = sig->siglen, .data = (uint8_t *)sig->sig };
-	dnssec_binary_t pb = { .size = sig->prelen, .data = pre };
-	dnssec_key_t *k = NULL;
-	dnssec_sign_ctx_t *ctx = NULL;
-	struct verify_feed f;
 	const uint8_t *o = owner;
 	int extra = dname_labels(owner) - sig->labels;
-	bool ok = false;
 
 	memcpy(pre, rd, sig->prelen);
 	dname_lower(pre + 18);
@@ -175,17 +389,14 @@ verify_one(const uint8_t *owner, const struct rrset *rs, const struct rrsig *sig
 		memcpy(signed_owner + 2, o, dname_len(o));
 		o = signed_owner;
 	}
-	if ((k = key_from_rdata(key, keylen, NULL)) == NULL)
+	switch (a != NULL ? a->lib : LIB_NONE) {
+	case LIB_DNSSEC:
+		return dnssec_verify(o, rs, sig, pre, key, keylen);
+	case LIB_OSSL_EC:
+		return ec_verify(a, pk, o, rs, sig, pre, key, keylen);
+	default:
 		return false;
-	if (dnssec_sign_new(&ctx, k) == DNSSEC_EOK && dnssec_sign_init(ctx) == DNSSEC_EOK &&
-	    dnssec_sign_add(ctx, &pb) == DNSSEC_EOK) {
-		f.ctx = ctx;
-		ok = rrset_canonical(o, rs, sig->original_ttl, feed, &f) == 0 &&
-		    dnssec_sign_verify(ctx, false, &sb) == DNSSEC_EOK;
 	}
-	dnssec_sign_free(ctx);
-	dnssec_key_free(k);
-	return ok;
 }
 
 static uint16_t
@@ -237,7 +448,8 @@ matching_keys(const struct rrset *keys, uint64_t keymask, uint8_t alg, uint16_t 
  */
 void
 val_verify(const struct val_set *s, const uint8_t *zone, const struct rrset *keys,
-    uint64_t keymask, uint32_t now, struct val_budget *b, struct val_out *out)
+    const struct val_keys *kept, uint64_t keymask, uint32_t now, struct val_budget *b,
+    struct val_out *out)
 {
 	int owner_labels = dname_labels(s->owner), verifies = 0;
 	bool expired = false, future = false, nokey = false, failed = false, limited = false;
@@ -287,7 +499,8 @@ val_verify(const struct val_set *s, const uint8_t *zone, const struct rrset *key
 				return;
 			}
 			b->verifies--;
-			if (verify_one(s->owner, s->rs, &sig, rd.data, kd.data, kd.len)) {
+			if (verify_one(s->owner, s->rs, &sig, rd.data, kd.data, kd.len,
+			    kept != NULL && i < kept->n ? kept->pk[i] : NULL)) {
 				uint32_t left = sig.expiration - now;
 
 				out->sec = SEC_SECURE;
@@ -389,7 +602,7 @@ val_dnskey(const uint8_t *zone, const struct rrset *ds, const struct rrset *anch
 		bogus(out, EDE_DNSKEY_MISSING, "no DNSKEY matches the DS");
 		return;
 	}
-	val_verify(dnskey, zone, dnskey->rs, mask, now, b, out);
+	val_verify(dnskey, zone, dnskey->rs, NULL, mask, now, b, out);
 }
 
 /* ---- NSEC ---- */

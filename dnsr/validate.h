@@ -92,14 +92,28 @@ bool val_algorithm_supported(uint8_t alg);
 bool val_digest_supported(uint8_t digest);
 
 /*
+ * The keys of a DNSKEY RRset made ready for the crypto library once (ECDSA keys built as
+ * libcrypto keys), so that a verification does not build its key again: the key cache
+ * keeps one with each validated RRset. Read-only once made, so threads may share it
+ * (libcrypto keys are safe to share for verifying). val_keys_new returns NULL on OOM;
+ * a key libcrypto refuses (a point off the curve, a wrong length) is kept as not built,
+ * and a signature by it is bogus. val_keys_mem: the heap it holds, roughly.
+ */
+struct val_keys;
+struct val_keys *val_keys_new(const struct rrset *keys);
+size_t val_keys_mem(const struct val_keys *vk);
+void val_keys_free(struct val_keys *vk);	/* NULL is fine */
+
+/*
  * Checks s against the DNSKEY RRset keys of zone (already validated, or being validated
- * when s is that RRset itself) at wall-clock time now (seconds since the epoch). Only
- * keys whose index has its bit set in keymask are tried (UINT64_MAX: all; the first 64
- * keys). Secure when one RRSIG by zone, in its validity window, verifies with a
- * matching key.
+ * when s is that RRset itself) at wall-clock time now (seconds since the epoch); kept is
+ * val_keys_new(keys), or NULL to build each key as it is tried. Only keys whose index has
+ * its bit set in keymask are tried (UINT64_MAX: all; the first 64 keys). Secure when one
+ * RRSIG by zone, in its validity window, verifies with a matching key.
  */
 void val_verify(const struct val_set *s, const uint8_t *zone, const struct rrset *keys,
-    uint64_t keymask, uint32_t now, struct val_budget *b, struct val_out *out);
+    const struct val_keys *kept, uint64_t keymask, uint32_t now, struct val_budget *b,
+    struct val_out *out);
 
 /*
  * The chain of trust's step into zone: the DNSKEY RRset dnskey (with its RRSIGs) against

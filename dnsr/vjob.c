@@ -79,13 +79,25 @@ kc_get(struct vjob *v, const uint8_t *zone)
 	    cache_clock());
 }
 
-/* Stores a verdict on zone's keys (rs: its DNSKEY RRset when secure); a new reference. */
+static void
+keys_free(void *vk)
+{
+	val_keys_free(vk);
+}
+
+/*
+ * Stores a verdict on zone's keys (rs: its DNSKEY RRset when secure); a new reference.
+ * A secure RRset is kept with its keys built for the crypto library (val_keys), once:
+ * they live as long as the entry, so a vjob holding the entry (ks.keys) may use them
+ * after the entry is evicted or replaced.
+ */
 static struct cache_entry *
 kc_put(struct vjob *v, const uint8_t *zone, uint8_t sec, const struct rrset *rs,
     uint32_t ttl, int ede, const char *why)
 {
 	uint32_t now = cache_clock();
 	struct cache_entry *e;
+	struct val_keys *vk;
 	struct rrset *copy;
 
 	if (rs != NULL) {
@@ -93,6 +105,8 @@ kc_put(struct vjob *v, const uint8_t *zone, uint8_t sec, const struct rrset *rs,
 			return NULL;
 		e = cache_entry_positive(zone, copy, CACHE_RANK_ANSWER, 0,
 		    cache_expiry(v->env->keys, ttl, false, now));
+		if (e != NULL && (vk = val_keys_new(e->rrset)) != NULL)
+			cache_entry_set_aux(e, vk, keys_free, val_keys_mem(vk));
 	} else {
 		e = cache_entry_negative(zone, DNS_TYPE_DNSKEY, NULL, NULL,
 		    now + (ttl > 0 ? ttl : 1), now);
@@ -131,6 +145,14 @@ found(const struct result *res, const uint8_t *name, uint16_t type)
 	return NULL;
 }
 
+/* Checks s with the validated keys of ks.zone, and the libcrypto keys kept with them. */
+static void
+zone_verify(struct vjob *v, const struct val_set *s, struct val_out *out)
+{
+	val_verify(s, v->ks.zone, v->ks.keys->rrset, v->ks.keys->aux, UINT64_MAX, wall_now(),
+	    v->vb, out);
+}
+
 /* Checks e's NSEC/NSEC3 RRsets with the zone's keys; fills sets, returns how many. */
 static size_t
 check_proofs(struct vjob *v, const struct cache_entry *e, struct val_set *sets)
@@ -142,8 +164,7 @@ check_proofs(struct vjob *v, const struct cache_entry *e, struct val_set *sets)
 		sets[n].owner = e->proof[i]->owner;
 		sets[n].rs = e->proof[i]->rs;
 		sets[n].sigs = e->proof[i]->sigs;
-		val_verify(&sets[n], v->ks.zone, v->ks.keys->rrset, UINT64_MAX, wall_now(), v->vb,
-		    &out);
+		zone_verify(v, &sets[n], &out);
 		sets[n].sec = out.sec;
 		n++;
 	}
@@ -186,8 +207,7 @@ got_ds(struct vjob *v, const struct result *res)
 	if (e != NULL) {
 		struct val_set s = { e->owner, e->rrset, e->sigs, SEC_UNCHECKED };
 
-		val_verify(&s, v->ks.zone, v->ks.keys->rrset, UINT64_MAX, wall_now(), v->vb,
-		    &out);
+		zone_verify(v, &s, &out);
 		if (out.sec != SEC_SECURE) {
 			cache_entry_unref(kc_put(v, v->fetching, SEC_BOGUS, NULL, BOGUS_TTL,
 			    out.ede, out.why));
@@ -374,7 +394,7 @@ judge_positive(struct vjob *v, struct cache_entry *e)
 	struct val_out out;
 	int labels = dname_labels(e->owner);
 
-	val_verify(&s, v->ks.zone, v->ks.keys->rrset, UINT64_MAX, wall_now(), v->vb, &out);
+	zone_verify(v, &s, &out);
 	if (out.sec != SEC_SECURE) {
 		verdict(e, out.sec, out.ede, out.why);
 		return;
@@ -405,8 +425,7 @@ judge_negative(struct vjob *v, struct cache_entry *e)
 	if (e->rrset != NULL) {
 		struct val_set s = { e->soa_owner, e->rrset, e->sigs, SEC_UNCHECKED };
 
-		val_verify(&s, v->ks.zone, v->ks.keys->rrset, UINT64_MAX, wall_now(), v->vb,
-		    &out);
+		zone_verify(v, &s, &out);
 		if (out.sec != SEC_SECURE) {
 			verdict(e, out.sec, out.ede, out.why);
 			return;

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config
 librdkafka-dev libevent-dev libc-ares-dev libsodium-dev libinih-dev libknot-dev
-libjansson-dev liburcu-dev libcmocka-dev libgnutls28-dev
+libjansson-dev liburcu-dev libcmocka-dev libgnutls28-dev libssl-dev
 python3-pytest python3-dnspython python3-cryptography python3-confluent-kafka
 dnsperf knot-dnsutils bind9-dnsutils ldnsutils knot nsd unbound kcat dnsviz dns-root-data
 clang libclang-rt-14-dev supervisor prometheus faketime stress-ng"

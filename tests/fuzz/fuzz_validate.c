@@ -25,7 +25,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rrset *rs[MAX_SETS] = { 0 }, *keys = NULL, *sigs = NULL;
 	struct val_set sets[MAX_SETS];
 	struct val_budget b = { VAL_BUDGET_VERIFIES, VAL_BUDGET_HASHES };
-	struct val_out out;
+	struct val_budget bk = { VAL_BUDGET_VERIFIES, VAL_BUDGET_HASHES };
+	struct val_keys *vk;
+	struct val_out out, kout;
 	struct wire_msg m;
 	struct wire_iter it;
 	struct wire_rr rr;
@@ -75,17 +77,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	keys = rrset_builder_finish(&kb);
 	sigs = rrset_builder_finish(&sb);
+	/* The keys as the key cache keeps them (ECDSA built by libcrypto), and as not kept. */
+	vk = keys != NULL ? val_keys_new(keys) : NULL;
 	for (size_t i = 0; i < n; i++) {
+		const uint8_t *z = dname_parent(qname) != NULL ? dname_parent(qname) : qname;
+
 		sets[i] = (struct val_set){ owners[i], rs[i], sigs, SEC_SECURE };
-		if (rs[i]->type != DNS_TYPE_NSEC && rs[i]->type != DNS_TYPE_NSEC3)
-			val_verify(&sets[i], dname_parent(qname) != NULL ? dname_parent(qname) :
-			    qname, keys, UINT64_MAX, 1800000000u, &b, &out);
+		if (rs[i]->type == DNS_TYPE_NSEC || rs[i]->type == DNS_TYPE_NSEC3)
+			continue;
+		val_verify(&sets[i], z, keys, NULL, UINT64_MAX, 1800000000u, &b, &out);
+		val_verify(&sets[i], z, keys, vk, UINT64_MAX, 1800000000u, &bk, &kout);
+		/* Kept or built for the occasion, a key gives the same verdict. */
+		if (out.sec != kout.sec)
+			abort();
 	}
+	val_keys_free(vk);
 	for (const uint8_t *z = qname; z != NULL; z = dname_parent(z)) {
 		(void)val_denial(z, qname, m.qtype, sets, n, &b);
 		(void)val_wildcard_ok(z, qname, 1, sets, n, &b);
 	}
-	if (b.verifies < 0 || b.hashes < 0)
+	if (b.verifies < 0 || b.hashes < 0 || bk.verifies < 0)
 		abort();
 	for (size_t i = 0; i < n; i++)
 		free(rs[i]);

@@ -12,6 +12,11 @@
 #include <libdnssec/key.h>
 #include <libdnssec/keytag.h>
 #include <libdnssec/nsec.h>
+#include <libdnssec/sign.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "dnsr/validate.h"
@@ -77,20 +82,21 @@ add(void *arg, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* An RRSIG over rs at o by the zone's key: labels, validity window, tag as given. */
-static struct rrset *
-sign(const uint8_t *o, const struct rrset *rs, int labels, uint32_t incept, uint32_t expire,
-    uint16_t tag)
+/*
+ * The RRSIG RDATA over rs at o up to its signature (alg, labels, validity window and tag
+ * as given, signed by the zone) into rd, and what the signature covers into b; returns
+ * the octets of rd written.
+ */
+static size_t
+to_sign(uint8_t *rd, struct buf *b, const uint8_t *o, const struct rrset *rs, uint8_t alg,
+    int labels, uint32_t incept, uint32_t expire, uint16_t tag)
 {
-	uint8_t rd[512];
-	struct buf b = { .len = 0 };
 	size_t zl = dname_len(zone), pre = 18 + zl;
-	unsigned long long siglen;
 	const uint8_t *so = o;
 	uint8_t wild[DNAME_MAXLEN];
 
 	wire_write16(rd, rs->type);
-	rd[2] = 15;
+	rd[2] = alg;
 	rd[3] = (uint8_t)labels;
 	wire_write16(rd + 4, 0);
 	wire_write16(rd + 6, (uint16_t)rs->ttl);
@@ -108,8 +114,22 @@ sign(const uint8_t *o, const struct rrset *rs, int labels, uint32_t incept, uint
 		memcpy(wild + 2, so, dname_len(so));
 		so = wild;
 	}
-	add(&b, rd, pre);
-	assert_int_equal(rrset_canonical(so, rs, rs->ttl, add, &b), 0);
+	b->len = 0;
+	add(b, rd, pre);
+	assert_int_equal(rrset_canonical(so, rs, rs->ttl, add, b), 0);
+	return pre;
+}
+
+/* An RRSIG over rs at o by the zone's Ed25519 key: labels, validity window, tag as given. */
+static struct rrset *
+sign(const uint8_t *o, const struct rrset *rs, int labels, uint32_t incept, uint32_t expire,
+    uint16_t tag)
+{
+	uint8_t rd[512];
+	struct buf b;
+	unsigned long long siglen;
+	size_t pre = to_sign(rd, &b, o, rs, 15, labels, incept, expire, tag);
+
 	crypto_sign_detached(rd + pre, &siglen, b.p, b.len, sk);
 	return rrset1(DNS_TYPE_RRSIG, rs->ttl, rd, pre + siglen);
 }
@@ -147,7 +167,7 @@ verify(const uint8_t *o, const struct rrset *rs, const struct rrset *sigs, struc
 {
 	struct val_set s = { o, rs, sigs, SEC_UNCHECKED };
 
-	val_verify(&s, zone, keys, UINT64_MAX, NOW, b, out);
+	val_verify(&s, zone, keys, NULL, UINT64_MAX, NOW, b, out);
 }
 
 static void
@@ -196,6 +216,298 @@ test_signatures(void **state)
 	assert_int_equal(out.labels, 1);
 	free(sigs);
 	free(rs);
+}
+
+/* ---- ECDSA (algorithms 13, 14), verified with libcrypto ---- */
+
+/* A zone key made with libcrypto: its DNSKEY RDATA and RRset, the curve's half size. */
+struct ec_zone {
+	uint8_t		 alg;
+	size_t		 half;
+	EVP_PKEY	*k;
+	uint8_t		 rd[4 + 96];
+	size_t		 len;
+	uint16_t	 tag;
+	struct rrset	*keys;
+};
+
+/* The zone's key as DNSKEY RDATA (RFC 6605 4: X || Y), its RRset and its tag. */
+static void
+ec_publish(struct ec_zone *z)
+{
+	z->tag = tag_of(z->rd, z->len);
+	free(z->keys);
+	z->keys = rrset1(DNS_TYPE_DNSKEY, 3600, z->rd, z->len);
+}
+
+static void
+ec_zone_new(struct ec_zone *z, uint8_t alg)
+{
+	uint8_t pub[1 + 96];
+	size_t pl = 0;
+
+	memset(z, 0, sizeof(*z));
+	z->alg = alg;
+	z->half = alg == 13 ? 32 : 48;
+	z->k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", alg == 13 ? "P-256" : "P-384");
+	assert_non_null(z->k);
+	assert_int_equal(EVP_PKEY_get_octet_string_param(z->k, OSSL_PKEY_PARAM_PUB_KEY, pub,
+	    sizeof(pub), &pl), 1);
+	assert_int_equal(pl, 1 + 2 * z->half);
+	assert_int_equal(pub[0], 4);	/* uncompressed */
+	wire_write16(z->rd, 257);
+	z->rd[2] = 3;
+	z->rd[3] = alg;
+	memcpy(z->rd + 4, pub + 1, 2 * z->half);
+	z->len = 4 + 2 * z->half;
+	ec_publish(z);
+}
+
+static void
+ec_zone_free(struct ec_zone *z)
+{
+	EVP_PKEY_free(z->k);
+	free(z->keys);
+}
+
+/* An RRSIG over rs at o by z's key, valid around NOW: DER's r and s padded, r || s. */
+static struct rrset *
+ec_sign(const struct ec_zone *z, const uint8_t *o, const struct rrset *rs)
+{
+	uint8_t rd[512], der[128];
+	const uint8_t *dp = der;
+	size_t derlen = sizeof(der);
+	struct buf b;
+	size_t pre = to_sign(rd, &b, o, rs, z->alg, dname_labels(o), NOW - 3600, NOW + 3600,
+	    z->tag);
+	EVP_MD_CTX *mc = EVP_MD_CTX_new();
+	ECDSA_SIG *es;
+
+	assert_int_equal(EVP_DigestSignInit_ex(mc, NULL, z->alg == 13 ? "SHA256" : "SHA384",
+	    NULL, NULL, z->k, NULL), 1);
+	assert_int_equal(EVP_DigestSign(mc, der, &derlen, b.p, b.len), 1);
+	EVP_MD_CTX_free(mc);
+	assert_non_null(es = d2i_ECDSA_SIG(NULL, &dp, (long)derlen));
+	assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_r(es), rd + pre, (int)z->half),
+	    (int)z->half);
+	assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_s(es), rd + pre + z->half, (int)z->half),
+	    (int)z->half);
+	ECDSA_SIG_free(es);
+	return rrset1(DNS_TYPE_RRSIG, rs->ttl, rd, pre + 2 * z->half);
+}
+
+/* sigs's first RRSIG with its signature changed: len octets, or one bit flipped (len 0). */
+static struct rrset *
+ec_resig(const struct rrset *sigs, size_t len, uint8_t fill)
+{
+	struct rdata_ref r;
+	struct rrsig s;
+	uint8_t rd[512];
+
+	rrset_first(sigs, &r);
+	assert_int_equal(rrsig_parse(r.data, r.len, &s), 0);
+	memcpy(rd, r.data, r.len);
+	if (len == 0) {
+		rd[r.len - 1] ^= 1;
+		return rrset1(DNS_TYPE_RRSIG, 300, rd, r.len);
+	}
+	memset(rd + s.prelen, fill, len);
+	return rrset1(DNS_TYPE_RRSIG, 300, rd, s.prelen + len);
+}
+
+/* The verdict on owner's rs with sigs by z, keys kept (val_keys) or built per try. */
+static void
+ec_check(const struct ec_zone *z, const struct rrset *rs, const struct rrset *sigs,
+    bool kept, struct val_out *out)
+{
+	struct val_budget b = { 100, 100 };
+	struct val_set s = { owner, rs, sigs, SEC_UNCHECKED };
+	struct val_keys *vk = kept ? val_keys_new(z->keys) : NULL;
+
+	assert_true(!kept || vk != NULL);
+	val_verify(&s, zone, z->keys, vk, UINT64_MAX, NOW, &b, out);
+	assert_int_equal(b.verifies, 99);	/* one key, one try, whatever the verdict */
+	val_keys_free(vk);
+}
+
+static void
+assert_bogus(const struct ec_zone *z, const struct rrset *rs, const struct rrset *sigs)
+{
+	struct val_out out;
+
+	for (int kept = 0; kept < 2; kept++) {
+		ec_check(z, rs, sigs, kept, &out);
+		assert_int_equal(out.sec, SEC_BOGUS);
+		assert_int_equal(out.ede, EDE_DNSSEC_BOGUS);
+		assert_string_equal(out.why, "signature does not verify");
+	}
+}
+
+/* libdnssec (GnuTLS) agrees that the test's signature is good: the test signs right. */
+static void
+assert_libdnssec_agrees(const struct ec_zone *z, const struct rrset *rs,
+    const struct rrset *sigs)
+{
+	dnssec_binary_t kb = { .size = z->len, .data = (uint8_t *)z->rd };
+	dnssec_key_t *k = NULL;
+	dnssec_sign_ctx_t *ctx = NULL;
+	struct rdata_ref r;
+	struct rrsig s;
+	struct buf b;
+	uint8_t rd[512];
+
+	rrset_first(sigs, &r);
+	assert_int_equal(rrsig_parse(r.data, r.len, &s), 0);
+	to_sign(rd, &b, owner, rs, z->alg, s.labels, s.inception, s.expiration, s.tag);
+	assert_int_equal(dnssec_key_new(&k), DNSSEC_EOK);
+	assert_int_equal(dnssec_key_set_rdata(k, &kb), DNSSEC_EOK);
+	assert_int_equal(dnssec_sign_new(&ctx, k), DNSSEC_EOK);
+	assert_int_equal(dnssec_sign_init(ctx), DNSSEC_EOK);
+	assert_int_equal(dnssec_sign_add(ctx, &(dnssec_binary_t){ .size = b.len,
+	    .data = b.p }), DNSSEC_EOK);
+	assert_int_equal(dnssec_sign_verify(ctx, false, &(dnssec_binary_t){
+	    .size = s.siglen, .data = (uint8_t *)s.sig }), DNSSEC_EOK);
+	dnssec_sign_free(ctx);
+	dnssec_key_free(k);
+}
+
+static void
+test_ecdsa_alg(uint8_t alg)
+{
+	struct rrset *rs = rrset1(DNS_TYPE_A, 300, a_rd, 4), *sigs, *bad, *other;
+	uint8_t other_rd[4] = { 192, 0, 2, 2 };
+	struct ec_zone z;
+	struct val_out out;
+
+	assert_true(val_algorithm_supported(alg));
+	ec_zone_new(&z, alg);
+	name("www.example.", owner);
+	sigs = ec_sign(&z, owner, rs);
+	assert_libdnssec_agrees(&z, rs, sigs);
+	for (int kept = 0; kept < 2; kept++) {
+		ec_check(&z, rs, sigs, kept, &out);
+		assert_int_equal(out.sec, SEC_SECURE);
+		assert_int_equal(out.ttl, 300);
+	}
+	/* Tampered: a bit of the signature, or other data under it. */
+	bad = ec_resig(sigs, 0, 0);
+	assert_bogus(&z, rs, bad);
+	free(bad);
+	other = rrset1(DNS_TYPE_A, 300, other_rd, 4);
+	assert_bogus(&z, other, sigs);
+	free(other);
+	/* Malformed signatures: a length off by one either way, r = s = 0, r = s = 2^n - 1. */
+	bad = ec_resig(sigs, 2 * z.half - 1, 0x5a);
+	assert_bogus(&z, rs, bad);
+	free(bad);
+	bad = ec_resig(sigs, 2 * z.half + 1, 0x5a);
+	assert_bogus(&z, rs, bad);
+	free(bad);
+	bad = ec_resig(sigs, 2 * z.half, 0);
+	assert_bogus(&z, rs, bad);
+	free(bad);
+	bad = ec_resig(sigs, 2 * z.half, 0xff);
+	assert_bogus(&z, rs, bad);
+	free(bad);
+	free(sigs);
+	/* A key that is no point of the curve: libcrypto refuses to build it. */
+	z.rd[z.len - 1] ^= 1;
+	ec_publish(&z);
+	sigs = ec_sign(&z, owner, rs);
+	assert_bogus(&z, rs, sigs);
+	{
+		struct val_keys *vk = val_keys_new(z.keys);
+
+		assert_non_null(vk);
+		assert_true(val_keys_mem(vk) < 1000);	/* kept as not built */
+		val_keys_free(vk);
+	}
+	free(sigs);
+	/* A key of the wrong length, either way. */
+	z.rd[z.len - 1] ^= 1;
+	z.len--;
+	ec_publish(&z);
+	sigs = ec_sign(&z, owner, rs);
+	assert_bogus(&z, rs, sigs);
+	free(sigs);
+	z.len += 2;
+	ec_publish(&z);
+	sigs = ec_sign(&z, owner, rs);
+	assert_bogus(&z, rs, sigs);
+	free(sigs);
+	free(rs);
+	ec_zone_free(&z);
+}
+
+static void
+test_ecdsa_p256(void **state)
+{
+	test_ecdsa_alg(13);
+}
+
+static void
+test_ecdsa_p384(void **state)
+{
+	test_ecdsa_alg(14);
+}
+
+/* The keys kept with a DNSKEY RRset follow its order; non-ECDSA keys take no key. */
+static void
+test_ecdsa_kept_keys(void **state)
+{
+	struct rrset *rs = rrset1(DNS_TYPE_A, 300, a_rd, 4), *sigs, *mixed, *saved;
+	struct ec_zone z;
+	struct rrset_builder kb;
+	struct rdata_ref r;
+	struct val_keys *vk;
+	struct val_out out;
+
+	ec_zone_new(&z, 13);
+	name("www.example.", owner);
+	sigs = ec_sign(&z, owner, rs);
+	rrset_builder_init(&kb, DNS_TYPE_DNSKEY);
+	rrset_first(keys, &r);			/* and the Ed25519 key */
+	assert_int_equal(rrset_builder_add(&kb, 3600, r.data, r.len), 0);
+	assert_int_equal(rrset_builder_add(&kb, 3600, z.rd, (uint16_t)z.len), 0);
+	mixed = rrset_builder_finish(&kb);
+	saved = z.keys;
+	z.keys = mixed;
+	vk = val_keys_new(mixed);
+	assert_true(val_keys_mem(vk) > 2000 && val_keys_mem(vk) < 3000);	/* one EC key */
+	ec_check(&z, rs, sigs, true, &out);
+	assert_int_equal(out.sec, SEC_SECURE);
+	/*
+	 * The kept key is what verifies, not the RDATA: with two octets of X swapped (the
+	 * key tag, a sum of 16-bit words, stays) the RDATA is another point or none, and
+	 * only the key built before still verifies.
+	 */
+	{
+		struct val_budget b = { 100, 100 };
+		struct val_set set = { owner, rs, sigs, SEC_UNCHECKED };
+		uint8_t *x;
+
+		for (const uint8_t *q = rrset_first(mixed, &r); q && r.data[3] != 13;
+		    q = rrset_next(mixed, q, &r))
+			;
+		assert_int_equal(r.data[3], 13);
+		x = (uint8_t *)r.data + 4;
+		assert_int_not_equal(x[0], x[2]);
+		x[0] ^= x[2];
+		x[2] ^= x[0];
+		x[0] ^= x[2];
+		assert_int_equal(tag_of(r.data, r.len), z.tag);
+		val_verify(&set, zone, mixed, vk, UINT64_MAX, NOW, &b, &out);
+		assert_int_equal(out.sec, SEC_SECURE);
+		val_verify(&set, zone, mixed, NULL, UINT64_MAX, NOW, &b, &out);
+		assert_int_equal(out.sec, SEC_BOGUS);
+	}
+	val_keys_free(vk);
+	z.keys = saved;
+	free(mixed);
+	free(sigs);
+	free(rs);
+	ec_zone_free(&z);
+	val_keys_free(NULL);
 }
 
 /* KeyTrap: many keys share the signature's tag; only a few are ever tried. */
@@ -515,6 +827,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_signatures),
 		cmocka_unit_test(test_key_tag_collisions),
+		cmocka_unit_test(test_ecdsa_p256),
+		cmocka_unit_test(test_ecdsa_p384),
+		cmocka_unit_test(test_ecdsa_kept_keys),
 		cmocka_unit_test(test_dnskey_and_ds),
 		cmocka_unit_test(test_nsec_denials),
 		cmocka_unit_test(test_nsec3_hash_budget),
