@@ -23,7 +23,9 @@ Usage: bench/xfr.py [--rrsets N] [--runs R] [--window S] [--qps Q] [--event-rate
    until authd answers it; the delay is produce -> visible). The first half runs with no
    transfer; in the second, the main process runs authd transfers back to back. Samples
    are split by whether a transfer was in flight when they started (the first second, the
-   producer's connection, is left out); p50/p99/max of both.
+   producer's connection, is left out); p50/p99/max of both, and every sample over 100 ms
+   placed against the transfers: while one waited for its first message (authd building
+   the zone's view), while one streamed, or neither.
 Figures, not pass/fail: the summary says what a reader needs to judge.
 """
 import argparse
@@ -186,11 +188,16 @@ def transfer(port, server_pid, watch_rss=False):
 
 def query_loop(port, rrsets, rate, seconds, out):
     """(start, latency ms) of one UDP query at a time, paced at rate/s; a query unanswered
-    within 1 s counts as 1000 ms (lost)."""
+    within 1 s counts as 1000 ms (lost). Queries take turns over 8 sockets: authd's
+    workers share the port by SO_REUSEPORT, which picks one by source port, and the
+    worker that serves a transfer must be sampled as well as the other."""
     rng = random.Random(3)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(1.0)
-    s.connect(("127.0.0.1", port))
+    socks = []
+    for _ in range(8):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(1.0)
+        s.connect(("127.0.0.1", port))
+        socks.append(s)
     res, qid = [], 0
     t_end = time.monotonic() + seconds
     nxt = time.monotonic()
@@ -206,6 +213,7 @@ def query_loop(port, rrsets, rate, seconds, out):
                         ("h%d" % rng.randrange(rrsets - 2)).encode().split(b".") +
                         [b"bench", b"test"]) + b"\0"
         q = struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 0) + name + struct.pack("!HH", 1, 1)
+        s = socks[qid % len(socks)]
         t0 = time.monotonic()
         s.send(q)
         try:
@@ -276,6 +284,26 @@ def split(samples, windows, t_base, first_start):
     return base, during
 
 
+def slow(samples, runs, ms):
+    """Samples slower than ms, each placed against the transfers: "opening" when it
+    started or was still waiting while a transfer waited for its first message (authd
+    building the zone's view), "streaming" during the rest of one, else "none"."""
+    out = []
+    for t, x in samples:
+        if x <= ms:
+            continue
+        end = t + min(x, 10000) / 1000
+        where = "none"
+        for r in runs:
+            if t < r["start"] + r["first_s"] and end > r["start"]:
+                where = "opening"
+                break
+            if r["start"] <= t < r["end"]:
+                where = "streaming"
+        out.append({"ms": round(x, 1), "where": where})
+    return out
+
+
 def summary_of(v):
     return {"n": len(v), "p50_ms": pct(v, 0.5), "p99_ms": pct(v, 0.99),
             "max_ms": max(v) if v else float("nan")}
@@ -306,7 +334,19 @@ def under_load(a, broker, rrsets, axfr_rrs, args):
     windows = [(r["start"], r["end"]) for r in runs]
     qb, qd = split(results["queries"], windows, t_base, windows[0][0])
     eb, ed = split(results["events"], windows, t_base, windows[0][0])
+    t_first = windows[0][0]
+    slow_ms = 100
     return {
+        "slow_ms": slow_ms,
+        "slow_queries_during": slow([x for x in results["queries"] if x[0] >= t_first],
+                                    runs, slow_ms),
+        "slow_queries_without": slow([x for x in results["queries"]
+                                      if t_base <= x[0] < t_first], runs, slow_ms),
+        "slow_events_during": slow([x for x in results["events"] if x[0] >= t_first],
+                                   runs, slow_ms),
+        "slow_events_without": slow([x for x in results["events"]
+                                     if t_base <= x[0] < t_first], runs, slow_ms),
+        "transfer_first_s": [r["first_s"] for r in runs],
         "transfers": len(runs),
         "transfers_complete_and_equal": sum(1 for r in runs if r["complete"] == 1 and
                                             r["rrs"] == axfr_rrs),
@@ -433,6 +473,18 @@ def main():
         print("  queries lost (no answer in 1 s): without %d, during %d; events never "
               "visible: %d" % (load["queries_lost"]["without"], load["queries_lost"]["during"],
                                load["events_never_seen"]))
+        for what in ("queries", "events"):
+            for ph in ("without", "during"):
+                v = load["slow_%s_%s" % (what, ph)]
+                by = {}
+                for x in v:
+                    by.setdefault(x["where"], []).append(x["ms"])
+                print("  %s over %d ms, %s transfers: %d%s" % (
+                    what, load["slow_ms"], ph, len(v), "".join(
+                        "; %s %d (max %.0f ms)" % (k, len(x), max(x))
+                        for k, x in sorted(by.items()))))
+        print("  each transfer's wait for its first message (s): %s" % " ".join(
+            "%.3f" % x for x in load["transfer_first_s"]))
         print("  authd RSS %.0f MB before, at most %.0f MB during the transfers"
               % (load["authd_rss_mb_before"], load["authd_rss_mb_max_during"]))
         print("load average before %.2f, after %.2f" % (load0[0], res["load_after"][0]))
