@@ -3,9 +3,9 @@
 # medians and ratios. docs/PERFORMANCE.md records the figures with the command and date.
 
 .PHONY: bench bench-qps bench-qps-one bench-startup bench-forward bench-forward-burst \
-	bench-propagation bench-dnsr bench-dnssec bench-validation bench-ctl soak
+	bench-propagation bench-dnsr bench-dnssec bench-validation bench-xfr bench-ctl soak
 bench: bench-qps bench-startup bench-propagation bench-forward bench-forward-burst bench-dnsr \
-	bench-dnssec bench-validation
+	bench-dnssec bench-validation bench-xfr
 
 # authd vs knotd vs nsd, UDP and TCP, 100k and 1M names, interleaved runs.
 bench-qps: all
@@ -52,6 +52,12 @@ bench-dnssec: all
 bench-validation: all
 	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/validation.py $(VALIDATION_ARGS)
 
+# Zone transfers (issue 17), a 1M-RRset zone: AXFR RRs/s, authd vs knotd as primary, read
+# by build/bench/xfrread; query latency and event propagation with and without a transfer
+# going on. XFR_ARGS adds options, e.g. "--rrsets 100000 --json out.json".
+bench-xfr: all $(BUILD)/bench/xfrread
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/xfr.py $(XFR_ARGS)
+
 # Imports a generated 1,000,000-RRset zone into a fresh devbroker (issue 3).
 bench-ctl: all
 	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/ctl_import.py --runs 3
@@ -68,5 +74,10 @@ $(BUILD)/bench/apply: bench/apply.c $(BUILD)/libauthd.a $(BUILD)/libcommon.a
 # answer_message() over a fixed set of queries: the answer path's cost, counted by callgrind
 # (`valgrind --tool=callgrind --toggle-collect=answer_message build/bench/answer`).
 $(BUILD)/bench/answer: bench/answer.c $(BUILD)/libauthd.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# One AXFR read as fast as it arrives, every message parsed, RRs counted (bench/xfr.py).
+$(BUILD)/bench/xfrread: bench/xfrread.c $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
