@@ -120,6 +120,7 @@ def zone_alpha():
         ("www.alpha.test.", 300, "A", "192.0.2.2"),
         ("txt.alpha.test.", 300, "TXT", '"hello world"'),
         ("ttl2.alpha.test.", 2, "A", "192.0.2.4"),
+        ("ttl8.alpha.test.", 8, "A", "192.0.2.8"),
         ("cname-ext.alpha.test.", 300, "CNAME", "www.beta.test."),
         ("chain1.alpha.test.", 300, "CNAME", "chain2.alpha.test."),
         ("chain2.alpha.test.", 300, "CNAME", "www.victim.test."),
