@@ -1043,69 +1043,75 @@ store_view_open(struct store *s, const uint8_t *apex, struct store_view *v)
 {
 	const struct table *t;
 	const struct znode **cuts = NULL, *top;
-	size_t ncuts = 0, capcuts = 0, alen = dname_len(apex);
+	const struct rrset_vec **cutvec = NULL;
+	size_t ncuts = 0, capcuts = 0, alen = dname_len(apex), kept = 0;
 	int rc = -1;
 
 	memset(v, 0, sizeof(*v));
 	v->store = s;
+	/*
+	 * One pass under mu, copying pointers only: the writer waits for it between two
+	 * batches (no RCU read lock is needed, since nothing reachable from the table is
+	 * freed while mu is held, so the writer's grace periods do not wait for it either).
+	 * Sorting out child zones and glue happens after.
+	 */
 	pthread_mutex_lock(&s->mu);
-	rcu_read_lock();
-	t = rcu_dereference(s->table);
+	t = s->table;
 	top = store_lookup(s, apex, alen);
-	if (top == NULL || (v->soa = vec_find(rcu_dereference(top->sets),
-	    DNS_TYPE_SOA)) == NULL) {
+	if (top == NULL || (v->soa = vec_find(top->sets, DNS_TYPE_SOA)) == NULL) {
 		rc = 1;
 		goto out;
 	}
-	/* First the child zones' apexes, then every node of ours. */
 	for (size_t i = 0; i <= t->mask; i++) {
 		const struct znode *n = atomic_load_explicit(&((struct table *)t)->slot[i],
-		    memory_order_acquire);
+		    memory_order_relaxed);
 
-		if (n == NULL || n == TOMB || n == top || !below(n->name, n->namelen, apex, alen) ||
-		    vec_find(rcu_dereference(n->sets), DNS_TYPE_SOA) == NULL)
+		if (n == NULL || n == TOMB || n->sets->count == 0 ||
+		    !below(n->name, n->namelen, apex, alen))
+			continue;
+		if (view_add(v, n, n->sets, 0) != 0)
+			goto out;
+		if (n == top || vec_find(n->sets, DNS_TYPE_SOA) == NULL)
 			continue;
 		if (ncuts == capcuts) {
-			const struct znode **p;
-
 			capcuts = capcuts ? 2 * capcuts : 16;
-			if ((p = realloc(cuts, capcuts * sizeof(*p))) == NULL)
+			if ((cuts = realloc(cuts, capcuts * sizeof(*cuts))) == NULL ||
+			    (cutvec = realloc(cutvec, capcuts * sizeof(*cutvec))) == NULL)
 				goto out;
-			cuts = p;
 		}
+		cutvec[ncuts] = n->sets;
 		cuts[ncuts++] = n;
-	}
-	for (size_t i = 0; i <= t->mask; i++) {
-		const struct znode *n = atomic_load_explicit(&((struct table *)t)->slot[i],
-		    memory_order_acquire), *cut;
-		const struct rrset_vec *vec;
-		const struct rrset *ns;
-
-		if (n == NULL || n == TOMB || !below(n->name, n->namelen, apex, alen))
-			continue;
-		vec = rcu_dereference(n->sets);
-		if (vec->count == 0)
-			continue;
-		cut = under_cut(cuts, ncuts, n->name, n->namelen);
-		if (cut == NULL) {
-			if (view_add(v, n, vec, 0) != 0)
-				goto out;
-			v->rrs += vec->count;
-		} else if (cut == n) {
-			if (view_add(v, n, vec, STORE_VIEW_DELEGATION) != 0)
-				goto out;
-		} else if ((ns = vec_find(rcu_dereference(cut->sets), DNS_TYPE_NS)) != NULL &&
-		    ns_names(ns, n->name, n->namelen)) {
-			if (view_add(v, n, vec, STORE_VIEW_GLUE) != 0)
-				goto out;
-		}
 	}
 	atomic_fetch_add(&s->views, 1);
 	rc = 0;
 out:
-	rcu_read_unlock();
 	pthread_mutex_unlock(&s->mu);
+	/* Below a child zone's apex: its NS and DS there, and its glue; nothing else. */
+	for (size_t i = 0; rc == 0 && i < v->n; i++) {
+		struct store_view_node vn = v->nodes[i];
+		const struct znode *cut = ncuts > 0 ? under_cut(cuts, ncuts, vn.node->name,
+		    vn.node->namelen) : NULL;
+		const struct rrset *ns;
+		size_t c;
+
+		if (cut == vn.node) {
+			vn.only = STORE_VIEW_DELEGATION;
+		} else if (cut != NULL) {
+			for (c = 0; cuts[c] != cut; c++)
+				;
+			if ((ns = vec_find(cutvec[c], DNS_TYPE_NS)) == NULL ||
+			    !ns_names(ns, vn.node->name, vn.node->namelen))
+				continue;
+			vn.only = STORE_VIEW_GLUE;
+		} else {
+			v->rrs += vn.vec->count;
+		}
+		v->nodes[kept++] = vn;
+	}
+	if (rc == 0)
+		v->n = kept;
 	free(cuts);
+	free(cutvec);
 	if (rc != 0) {
 		free(v->nodes);
 		v->nodes = NULL;
