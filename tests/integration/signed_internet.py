@@ -25,6 +25,7 @@ import collections
 import os
 import random
 import shutil
+import struct
 import subprocess
 import tempfile
 import time
@@ -136,18 +137,16 @@ KEYTRAP_TAG, KEYTRAP_KEYS, KEYTRAP_SIGS = 4242, 50, 50
 
 
 def colliding_keys(tag=KEYTRAP_TAG, n=KEYTRAP_KEYS):
-    """n alg-13 zone keys (64 random octets, not valid P-256 points) whose key tag is
-    tag: the last two octets are chosen to make it so. As base64 DNSKEY RDATA text."""
-    rng = random.Random(50387)
-    out = []
-    while len(out) < n:
-        body = bytes([1, 0, 3, 13]) + bytes(rng.randrange(256) for _ in range(62))
-        for w in range(65536):
-            rd = body + bytes([w >> 8, w & 0xFF])
-            if key_tag(rd) == tag:
-                out.append("256 3 13 " + base64.b64encode(rd[4:]).decode())
-                break
-    return out
+    """n alg-13 zone keys, valid P-256 points, whose key tag is tag: read from
+    keytrap_keys.txt, written by gen_keytrap_keys.py (finding them takes a minute). As
+    DNSKEY RDATA text."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keytrap_keys.txt")
+    with open(path) as f:
+        keys = ["256 3 13 " + l.strip() for l in f if l.strip()]
+    assert all(key_tag(struct.pack(">HBB", 256, 3, 13) + base64.b64decode(k.split()[3]))
+               == tag for k in keys), "keytrap_keys.txt: tags are not %d" % tag
+    assert len(keys) >= n, "keytrap_keys.txt: %d keys, %d wanted" % (len(keys), n)
+    return keys[:n]
 
 
 def stamp(t):
