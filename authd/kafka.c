@@ -417,6 +417,8 @@ apply_message(struct consumer *c, rd_kafka_message_t *m)
 	if (!ev.keyset) {
 		if (ev.rrset != NULL && sign_own_type(ev.type))
 			warn_if_signed(c, ev.owner, ev.type);
+		if (ev.rrset != NULL)
+			rrset_set_version(ev.rrset, m->offset);
 		store_apply(c->st->store, ev.owner, ev.type, ev.rrset);
 	}
 	store_note_event(c->st->store, ev.owner, (uint32_t)m->partition, m->offset);

@@ -21,8 +21,9 @@
 #include "common/log.h"
 
 #define SNAP_MAGIC	"SDNSSNAP"
-#define SNAP_VERSION	3	/* 2: the zones' DNSSEC key sets follow the RRsets;
-				 * 3: then the nodes' positions and base serials (serials) */
+#define SNAP_VERSION	4	/* 2: the zones' DNSSEC key sets follow the RRsets;
+				 * 3: then the nodes' positions and base serials (serials);
+				 * 4: each RRset's version (the offset that set it) */
 #define SNAP_SUMLEN	crypto_generichash_BYTES	/* 32 */
 #define SNAP_ENDIAN	0x0102	/* RRset data keeps host-order lengths: same-endian only */
 

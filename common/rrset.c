@@ -279,6 +279,7 @@ rrset_builder_finish(struct rrset_builder *b)
 		rs->count = (uint16_t)b->count;
 		rs->ttl = b->count > 0 ? b->ttl : 0;
 		rs->datalen = (uint32_t)datalen;
+		rs->ver_lo = rs->ver_hi = 0;
 		p = rs->data;
 		for (size_t i = 0; i < b->count; i++) {
 			memcpy(p, &r[i].len, sizeof(uint16_t));

@@ -16,8 +16,29 @@ struct rrset {
 	uint16_t	count;
 	uint32_t	ttl;
 	uint32_t	datalen;	/* octets in data[] */
+	uint32_t	ver_lo, ver_hi;	/* rrset_version(): two halves, so 4-byte aligned */
 	uint8_t		data[];
 };
+
+/*
+ * authd: the Kafka offset (in its key's partition) of the event that set this RRset, the
+ * version an RFC 2136 update reads and conditions its own event on (authd/update.h); -1
+ * when unknown (a builder's RRset before authd sets it, dnsr's cache, local zone files).
+ */
+static inline int64_t
+rrset_version(const struct rrset *rs)
+{
+	return (int64_t)((uint64_t)rs->ver_hi << 32 | rs->ver_lo) - 1;
+}
+
+static inline void
+rrset_set_version(struct rrset *rs, int64_t offset)
+{
+	uint64_t v = (uint64_t)(offset + 1);
+
+	rs->ver_lo = (uint32_t)v;
+	rs->ver_hi = (uint32_t)(v >> 32);
+}
 
 struct rdata_ref {
 	const uint8_t	*data;
