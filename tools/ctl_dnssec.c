@@ -341,7 +341,7 @@ print_ds(const struct zone_ctx *z, const struct rrset *ds)
 /* ---- producing ---- */
 
 static char *
-event_key(const char *owner, const char *type)
+zone_event_key(const char *owner, const char *type)
 {
 	size_t n = strlen(owner) + strlen(type) + 2;
 	char *key = xmalloc(n);
@@ -369,7 +369,7 @@ zone_produce(struct ctl *c, struct zone_ctx *z, const struct keyset *ks, bool wr
 	if (ks != NULL) {
 		if ((value = keyset_encode(ks)) == NULL)
 			fatalx("out of memory");
-		key = event_key(z->name, KEYSET_TYPE_NAME);
+		key = zone_event_key(z->name, KEYSET_TYPE_NAME);
 		ctl_produce(p, key, value);
 		free(key);
 	}
@@ -377,7 +377,7 @@ zone_produce(struct ctl *c, struct zone_ctx *z, const struct keyset *ks, bool wr
 		if ((dec = event_decoder_new()) == NULL)
 			fatalx("out of memory");
 		if (ds == NULL)
-			ctl_produce(p, key = event_key(z->name, "DS"), NULL);
+			ctl_produce(p, key = zone_event_key(z->name, "DS"), NULL);
 		else if (ctl_event_make(dec, z->zone, ds, &key, &value, err, sizeof(err)) == 0)
 			ctl_produce(p, key, value);
 		else
@@ -506,7 +506,8 @@ sub_status(struct ctl *c, const struct dnssec_opts *o, char **args)
 		fprintf(stderr, CTL_NAME " dnssec status: '%s' is not a domain name\n", args[0]);
 		return CTL_USAGE;
 	}
-	dname_lower(zone);
+	if (args[0] != NULL)		/* without a zone, every zone: zone is not set */
+		dname_lower(zone);
 	if ((st = ctl_state_read(c)) == NULL)
 		return CTL_FAIL;
 	printf("; DNSSEC key sets of %s at %s, now %s\n", c->topic, c->brokers,

@@ -81,7 +81,8 @@ ctl_cmd_dump(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, CTL_NAME " dump: '%s' is not a domain name\n", argv[0]);
 		return CTL_USAGE;
 	}
-	dname_lower(zone);
+	if (argc == 1)		/* without a zone, every RRset: zone is not set */
+		dname_lower(zone);
 	if ((st = ctl_state_read(c)) == NULL)
 		return CTL_FAIL;
 	if (argc == 1 && !ctl_state_apex(st, zone)) {
