@@ -766,33 +766,48 @@ encode_value(const knot_rrset_t *rr, const char *owner, const char *type)
 }
 
 int
-event_encode(const uint8_t *owner, const struct rrset *rs, char **key, char **value)
+event_key(const uint8_t *owner, uint16_t type, char *buf, size_t len)
 {
-	char owner_text[DNAME_STRLEN], type[TYPE_STRLEN];
+	char owner_text[DNAME_STRLEN], tname[TYPE_STRLEN];
 	uint8_t lower[DNAME_MAXLEN];
-	knot_rrset_t *rr;
-	size_t n;
+	int n;
 
-	*key = *value = NULL;
 	/* Keys are canonical (lower case) so that one RRset is one Kafka key. */
 	memcpy(lower, owner, dname_len(owner));
 	dname_lower(lower);
 	dname_to_str(lower, owner_text, sizeof(owner_text));
-	if (knot_rrtype_to_string(rs->type, type, sizeof(type)) < 0)
+	if (knot_rrtype_to_string(type, tname, sizeof(tname)) < 0)
 		return -1;
+	n = snprintf(buf, len, "%s|%s", owner_text, tname);
+	return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+int
+event_encode(const uint8_t *owner, const struct rrset *rs, char **key, char **value)
+{
+	char k[EVENT_KEY_MAX], *bar;
+	uint8_t lower[DNAME_MAXLEN];
+	knot_rrset_t *rr;
+
+	*key = *value = NULL;
+	if (event_key(owner, rs->type, k, sizeof(k)) < 0)
+		return -1;
+	memcpy(lower, owner, dname_len(owner));
+	dname_lower(lower);
 	rr = encode_knot_rrset(lower, rs);
 	if (rr == NULL)
 		return -1;
-	*value = encode_value(rr, owner_text, type);
+	bar = strrchr(k, '|');
+	*bar = '\0';
+	*value = encode_value(rr, k, bar + 1);
+	*bar = '|';
 	knot_rrset_free(rr, NULL);
-	n = strlen(owner_text) + strlen(type) + 2;
-	*key = malloc(n);
+	*key = strdup(k);
 	if (*key == NULL || *value == NULL) {
 		free(*key);
 		free(*value);
 		*key = *value = NULL;
 		return -1;
 	}
-	snprintf(*key, n, "%s|%s", owner_text, type);
 	return 0;
 }

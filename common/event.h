@@ -58,6 +58,10 @@ void event_decoder_set_fast(struct event_decoder *d, bool on);
 enum event_error event_decode(struct event_decoder *d, const char *key, size_t keylen,
     const char *value, size_t valuelen, struct event *ev, char *err, size_t errlen);
 
+/* The canonical key "<owner>|<TYPE>" of an RRset into buf: its length, or -1. */
+#define EVENT_KEY_MAX	(DNAME_STRLEN + 16)
+int event_key(const uint8_t *owner, uint16_t type, char *buf, size_t len);
+
 /*
  * Encodes an RRset as an event: key "<owner>|<TYPE>" and a JSON array value in which
  * content is the presentation format of each record. Returns 0 or -1. Caller frees both.

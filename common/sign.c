@@ -221,3 +221,18 @@ sign_find_trusted(const struct trusted_keys *tk, const char *b64, size_t b64len)
 			return (int)i;
 	return -1;
 }
+
+void
+sign_event_headers(const uint8_t sk[SIGN_SK_LEN], const char *topic, const void *key,
+    size_t keylen, const void *value, size_t valuelen, char sig64[SIGN_SIG64_LEN],
+    char pk64[SIGN_PK64_LEN])
+{
+	uint8_t sig[SIGN_SIG_LEN];
+
+	sign_event(sk, topic, key, keylen, value, valuelen, sig);
+	sodium_bin2base64(sig64, SIGN_SIG64_LEN, sig, sizeof(sig),
+	    sodium_base64_VARIANT_ORIGINAL);
+	/* An Ed25519 secret key in libsodium's form ends with the public key. */
+	sodium_bin2base64(pk64, SIGN_PK64_LEN, sk + 32, SIGN_PK_LEN,
+	    sodium_base64_VARIANT_ORIGINAL);
+}

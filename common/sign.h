@@ -33,6 +33,15 @@ struct trusted_keys {
  */
 int sign_event(const uint8_t sk[SIGN_SK_LEN], const char *topic, const void *key,
     size_t keylen, const void *value, size_t valuelen, uint8_t sig[SIGN_SIG_LEN]);
+/*
+ * The two header values of a signed event, in base64 (NUL-terminated): the signature
+ * and the signer's public key (the end of a libsodium Ed25519 secret key).
+ */
+#define SIGN_SIG64_LEN	sodium_base64_ENCODED_LEN(SIGN_SIG_LEN, sodium_base64_VARIANT_ORIGINAL)
+#define SIGN_PK64_LEN	sodium_base64_ENCODED_LEN(SIGN_PK_LEN, sodium_base64_VARIANT_ORIGINAL)
+void sign_event_headers(const uint8_t sk[SIGN_SK_LEN], const char *topic, const void *key,
+    size_t keylen, const void *value, size_t valuelen, char sig64[SIGN_SIG64_LEN],
+    char pk64[SIGN_PK64_LEN]);
 bool sign_verify(const uint8_t pk[SIGN_PK_LEN], const char *topic, const void *key,
     size_t keylen, const void *value, size_t valuelen, const uint8_t sig[SIGN_SIG_LEN]);
 

@@ -336,16 +336,10 @@ static rd_kafka_headers_t *
 signature_headers(const struct ctl *c, const char *key, size_t klen, const char *value,
     size_t vlen)
 {
-	uint8_t sig[SIGN_SIG_LEN];
-	char sig64[sodium_base64_ENCODED_LEN(SIGN_SIG_LEN, sodium_base64_VARIANT_ORIGINAL)];
-	char pk64[sodium_base64_ENCODED_LEN(SIGN_PK_LEN, sodium_base64_VARIANT_ORIGINAL)];
+	char sig64[SIGN_SIG64_LEN], pk64[SIGN_PK64_LEN];
 	rd_kafka_headers_t *h = rd_kafka_headers_new(2);
 
-	sign_event(c->sk, c->topic, key, klen, value, vlen, sig);
-	sodium_bin2base64(sig64, sizeof(sig64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
-	/* An Ed25519 secret key in libsodium's form ends with the public key. */
-	sodium_bin2base64(pk64, sizeof(pk64), c->sk + 32, SIGN_PK_LEN,
-	    sodium_base64_VARIANT_ORIGINAL);
+	sign_event_headers(c->sk, c->topic, key, klen, value, vlen, sig64, pk64);
 	rd_kafka_header_add(h, SIGN_HDR_SIG, -1, sig64, -1);
 	rd_kafka_header_add(h, SIGN_HDR_KEY, -1, pk64, -1);
 	return h;
