@@ -220,9 +220,45 @@ collect_xfr(struct authd_state *st, const struct metric_sink *s)
 	    (double)atomic_load(&st->notify.failed));
 }
 
+/* RFC 2136 updates (updater.c), and the conditional events the consumer refused. */
+static void
+collect_updates(struct authd_state *st, const struct metric_sink *s)
+{
+	static const char *const rcodes[] = {
+		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN",
+		"YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
+	};
+	const struct histogram *h = &st->update_stats.latency;
+	char labels[64];
+
+	metric_family(s, "streamdns_authd_updates_total", METRIC_COUNTER,
+	    "RFC 2136 updates answered, by rcode");
+	for (size_t i = 0; i < sizeof(rcodes) / sizeof(rcodes[0]); i++) {
+		snprintf(labels, sizeof(labels), "rcode=\"%s\"", rcodes[i]);
+		metric_sample(s, "streamdns_authd_updates_total", labels,
+		    (double)counter_get(&st->update_stats.results[i]));
+	}
+	metric_counter(s, "streamdns_authd_update_events_total",
+	    "events written by updates (reverts and restatements included)",
+	    (double)counter_get(&st->update_stats.events));
+	metric_counter(s, "streamdns_authd_update_conflicts_total",
+	    "events of this instance's updates refused for a concurrent write",
+	    (double)counter_get(&st->update_stats.conflicts));
+	metric_counter(s, "streamdns_authd_update_retries_total",
+	    "updates evaluated again after a conflict",
+	    (double)counter_get(&st->update_stats.retries));
+	metric_counter(s, "streamdns_authd_events_conditional_refused_total",
+	    "conditional events (any instance's updates) not applied: a later version was there",
+	    (double)atomic_load(&st->events_conflicts));
+	metric_family(s, "streamdns_authd_update_duration_seconds", METRIC_HISTOGRAM,
+	    "updates, from receiving to answering");
+	histogram_emit(s, "streamdns_authd_update_duration_seconds", "", h);
+}
+
 void
 admin_collect(struct authd_state *st, const struct metric_sink *s)
 {
+	collect_updates(st, s);
 	collect_xfr(st, s);
 	collect_queries(st, s);
 	collect_forwarding(st, s);

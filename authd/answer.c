@@ -872,7 +872,7 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 {
 	const struct gate_policy gp = {
 		.chaos = true, .xfr_rcode = DNS_RCODE_NOERROR, .cookies = o->cookies,
-		.tsig_keys = o->tsig_keys,
+		.tsig_keys = o->tsig_keys, .update = true,
 	};
 	struct env_opts eo = answer_env_opts(o);
 	struct gate_result g;
@@ -896,6 +896,15 @@ answer_message(const struct store *s, const struct answer_opts *o, const uint8_t
 	if (g.verdict == GATE_REPLY) {
 		info->rcode = (uint8_t)g.rcode;
 		return env_error(out, lim, &q, &eo, g.rcode, 0, g.ede, NULL);
+	}
+	if (q.opcode == DNS_OPCODE_UPDATE) {
+		if (!o->ready) {
+			info->rcode = DNS_RCODE_SERVFAIL;
+			return env_error(out, lim, &q, &eo, DNS_RCODE_SERVFAIL, 0, EDE_NOT_READY,
+			    NULL);
+		}
+		info->update = true;	/* updater.c's to answer */
+		return 0;
 	}
 	if (q.qclass == DNS_CLASS_CH) {
 		if ((n = chaos_answer(out, lim, &q, o, &eo)) > 0)

@@ -86,6 +86,7 @@ struct answer_info {
 	enum answer_outcome outcome;	/* what the query name came to (a chain: its first link) */
 	bool		rrl_checked;	/* RRL already decided (before signing); do not again */
 	bool		xfr;		/* AXFR or IXFR: for xfr_answer() (nothing written) */
+	bool		update;		/* an RFC 2136 UPDATE: for updater_submit() (nothing written) */
 	/* The request's TSIG: the server signs the response with it (tsig_sign_first). */
 	struct tsig_ctx	tsig;
 };

@@ -11,6 +11,7 @@
 
 #include "authd/store.h"
 #include "authd/notify.h"
+#include "authd/updater.h"
 #include "authd/xfr.h"
 #include "common/conf.h"
 #include "common/event.h"
@@ -19,6 +20,7 @@
 #include "common/tsig.h"
 
 #define KAFKA_PROPS_MAX	64
+#define UPDATE_GRANTS_MAX	256
 
 struct kafka_prop {
 	char	*name;
@@ -64,10 +66,17 @@ struct authd_conf {
 	int		 retry_interval;	/* ms */
 	bool		 require_signed;
 	char		*trusted_keys;
+	char		*sign_key;		/* signs the events updates write */
 	size_t		 nprops;
 	struct kafka_prop props[KAFKA_PROPS_MAX];	/* librdkafka pass-through */
 	/* [tsig]: NAME = ALGORITHM:BASE64-SECRET, every key of the section */
 	struct tsig_keys *tsig;
+	/* [update]: KEYNAME = ZONE, ...: the zones each TSIG key may update (RFC 2136) */
+	size_t		 ngrants;
+	struct update_grant {
+		char	*key;
+		char	*zones;
+	} grants[UPDATE_GRANTS_MAX];
 	/* [log] */
 	char		*log_level;
 	char		*log_format;
@@ -145,6 +154,7 @@ struct authd_state {
 	atomic_bool		 kafka_up;	/* false after "all brokers down" until data flows */
 	atomic_ullong		 events_applied;
 	atomic_ullong		 events_rejected;
+	atomic_ullong		 events_conflicts;	/* conditional events not applied */
 	atomic_ullong		 rejected_by[EVENT_ERR__COUNT];
 	atomic_int		 keys_unusable;	/* zones whose DNSSEC keys cannot be unsealed */
 	/* [dnssec] secret-file, read before privileges are dropped: the consumer unseals. */
@@ -160,6 +170,8 @@ struct authd_state {
 	struct xfr_stats	 xfr;		/* zone transfers (xfr.c) */
 	struct notify_stats	 notify;	/* NOTIFY out (notify.c) */
 	struct notifier		*notifier;	/* NULL: [xfr] notify unset */
+	struct update_stats	 update_stats;	/* RFC 2136 updates (updater.c) */
+	struct update_verdicts	 verdicts;	/* the consumer's, of our own updates' events */
 	pthread_mutex_t		 local_mtx;
 	struct local_data	*local_pending;	/* for the consumer thread to apply */
 	const char		*identity;

@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <librdkafka/rdkafka.h>
 #include <sodium.h>
@@ -114,6 +115,9 @@ static const struct conf_key authd_keys[] = {
 	    "accept only events signed by a key of trusted-keys (Ed25519)" },
 	{ "kafka", "trusted-keys", CONF_STR, 0, 0, NULL, OFF(trusted_keys), NULL,
 	    "file of trusted public keys, one '<base64> [name]' per line" },
+	{ "kafka", "sign-key", CONF_STR, 0, 0, NULL, OFF(sign_key), NULL,
+	    "Ed25519 secret key (streamdns-ctl keygen) signing the events UPDATEs write; "
+	    "required with require-signed when [update] grants a key" },
 	{ "kafka", "retry-interval", CONF_MSEC, 100, 600000, "2s", OFF(retry_interval), NULL,
 	    "wait between attempts while the broker or the topic is unavailable" },
 	{ "log", "level", CONF_SHARED, .offset = OFF(log_level),
@@ -144,7 +148,30 @@ static const struct conf_key authd_keys[] = {
 	    OFF(dnssec_cache_size), NULL, "memory for signatures of negative answers" },
 };
 
-static const char *const passthrough_sections[] = { "kafka", "tsig", NULL };
+static const char *const passthrough_sections[] = { "kafka", "tsig", "update", NULL };
+
+/* Every key of [update] is a [tsig] key's name: NAME = ZONE, ... (checked at the end). */
+static int
+update_passthrough(struct authd_conf *c, const char *name, const char *value, char *err,
+    size_t errlen)
+{
+	for (size_t i = 0; i < c->ngrants; i++) {
+		if (strcasecmp(c->grants[i].key, name) == 0) {
+			snprintf(err, errlen, "set twice in section [update]");
+			return -1;
+		}
+	}
+	if (c->ngrants == UPDATE_GRANTS_MAX) {
+		snprintf(err, errlen, "more than %d keys", UPDATE_GRANTS_MAX);
+		return -1;
+	}
+	if (conf_check_name_list(value, err, errlen) != 0)
+		return -1;
+	c->grants[c->ngrants].key = xstrdup(name);
+	c->grants[c->ngrants].zones = xstrdup(value);
+	c->ngrants++;
+	return 0;
+}
 
 /* Every key of [tsig] is a TSIG key: NAME = ALGORITHM:BASE64-SECRET (common/tsig.c). */
 static int
@@ -174,6 +201,8 @@ kafka_passthrough(void *dst, const char *section, const char *name, const char *
 
 	if (strcmp(section, "tsig") == 0)
 		return tsig_passthrough(c, name, value, err, errlen);
+	if (strcmp(section, "update") == 0)
+		return update_passthrough(c, name, value, err, errlen);
 
 	for (size_t i = 0; i < c->nprops; i++) {
 		if (strcmp(c->props[i].name, name) == 0) {
@@ -222,6 +251,30 @@ authd_conf_check(const struct authd_conf *c, const char *path, FILE *errout)
 			    c->notify_key);
 			errors++;
 		}
+	}
+	for (size_t i = 0; i < c->ngrants; i++) {
+		uint8_t wire[DNAME_MAXLEN];
+
+		if (dname_from_str(c->grants[i].key, NULL, wire) <= 0 || c->tsig == NULL ||
+		    tsig_keys_find(c->tsig, wire) == NULL) {
+			fprintf(errout, "%s: [update] %s: not a key of [tsig]\n", path,
+			    c->grants[i].key);
+			errors++;
+		}
+	}
+	if (c->ngrants > 0 && c->require_signed && c->sign_key == NULL) {
+		fprintf(errout, "%s: [update]: require-signed is on: the events updates write "
+		    "need sign-key in [kafka]\n", path);
+		errors++;
+	}
+	if (c->sign_key != NULL) {
+		uint8_t sk[SIGN_SK_LEN];
+
+		if (sign_load_secret(c->sign_key, sk, err, sizeof(err)) != 0) {
+			fprintf(errout, "%s: sign-key: %s\n", path, err);
+			errors++;
+		}
+		sodium_memzero(sk, sizeof(sk));
 	}
 	if (c->local_zone_file != NULL) {
 		struct local_data *d = local_load(c->local_zone_file);
@@ -297,4 +350,9 @@ authd_conf_free(struct authd_conf *c)
 	c->nprops = 0;
 	tsig_keys_free(c->tsig);
 	c->tsig = NULL;
+	for (size_t i = 0; i < c->ngrants; i++) {
+		free(c->grants[i].key);
+		free(c->grants[i].zones);
+	}
+	c->ngrants = 0;
 }

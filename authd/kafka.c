@@ -12,6 +12,7 @@
 #include <urcu.h>
 
 #include "authd/kafka.h"
+#include "authd/tombs.h"
 #include "authd/local.h"
 #include "authd/signer.h"
 #include "authd/snapshot.h"
@@ -386,11 +387,60 @@ warn_if_signed(struct consumer *c, const uint8_t *owner, uint16_t type)
 	rcu_read_unlock();
 }
 
+/*
+ * A conditional event (an RFC 2136 update's, updater.h): applied only where the RRset's
+ * version is still at most the one its writer read. Equal: nothing came between. Less:
+ * events before it were compacted away here (or this instance started from a snapshot
+ * taken then); the writer saw a later state than this instance ever will, so its value
+ * stands. Greater: a concurrent write came first; refused, on every instance alike, since
+ * versions are offsets in the key's one partition. A deleted RRset's version is its
+ * deletion's offset (tombs.h), unless the writer read it absent too (base -1).
+ * docs/ARCHITECTURE.md "Dynamic updates".
+ */
+static bool
+condition_holds(struct consumer *c, const struct event *ev, int64_t base, int64_t offset)
+{
+	const struct znode *n;
+	const struct rrset_vec *v;
+	int64_t cur = -2;
+
+	rcu_read_lock();
+	n = store_lookup(c->st->store, ev->owner, dname_len(ev->owner));
+	v = n != NULL ? znode_rrsets(n) : NULL;
+	for (uint32_t i = 0; v != NULL && i < v->count; i++)
+		if (v->sets[i]->type == ev->type)
+			cur = rrset_version(v->sets[i]);
+	rcu_read_unlock();
+	if (cur == -2) {		/* absent */
+		if (base == -1)
+			return true;
+		cur = tombs_get(store_tombs(c->st->store), ev->owner, ev->type, offset);
+	}
+	return cur <= base;
+}
+
+/* The event's header name as a string (NUL-terminated into buf), or NULL. */
+static const char *
+header(rd_kafka_message_t *m, const char *name, char *buf, size_t len)
+{
+	rd_kafka_headers_t *h = NULL;
+	const void *v = NULL;
+	size_t vlen = 0;
+
+	if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    rd_kafka_header_get_last(h, name, &v, &vlen) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    v == NULL || vlen >= len)
+		return NULL;
+	memcpy(buf, v, vlen);
+	buf[vlen] = '\0';
+	return buf;
+}
+
 static void
 apply_message(struct consumer *c, rd_kafka_message_t *m)
 {
 	struct event ev;
-	char err[512];
+	char err[512], hbase[32], hid[160];
 	enum event_error e;
 
 	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -414,11 +464,36 @@ apply_message(struct consumer *c, rd_kafka_message_t *m)
 		reject(c, m, e, err);
 		return;
 	}
+	if (!ev.keyset && header(m, UPDATE_HDR_BASE, hbase, sizeof(hbase)) != NULL) {
+		char *end;
+		long long base = strtoll(hbase, &end, 10);
+		bool ok = *end == '\0' && end != hbase &&
+		    condition_holds(c, &ev, base, m->offset);
+
+		if (header(m, UPDATE_HDR_ID, hid, sizeof(hid)) != NULL)
+			verdicts_add(&c->st->verdicts, hid, strlen(hid), ok);
+		if (!ok) {
+			free(ev.rrset);
+			atomic_fetch_add(&c->st->events_conflicts, 1);
+			log_debug("event not applied: partition %" PRId32 " offset %" PRId64
+			    " key '%.*s': written on version %s, now a later one",
+			    m->partition, m->offset, (int)m->key_len, (const char *)m->key,
+			    hbase);
+			store_note_event(c->st->store, ev.owner, (uint32_t)m->partition,
+			    m->offset);
+			return;
+		}
+	}
 	if (!ev.keyset) {
 		if (ev.rrset != NULL && sign_own_type(ev.type))
 			warn_if_signed(c, ev.owner, ev.type);
-		if (ev.rrset != NULL)
+		if (ev.rrset != NULL) {
 			rrset_set_version(ev.rrset, m->offset);
+			tombs_clear(store_tombs(c->st->store), ev.owner, ev.type);
+		} else {
+			tombs_set(store_tombs(c->st->store), ev.owner, ev.type,
+			    (uint32_t)m->partition, m->offset);
+		}
 		store_apply(c->st->store, ev.owner, ev.type, ev.rrset);
 	}
 	store_note_event(c->st->store, ev.owner, (uint32_t)m->partition, m->offset);
@@ -642,6 +717,7 @@ consumer_main(void *arg)
 		}
 		if (n > 0) {
 			store_commit(c->st->store);
+			verdicts_commit(&c->st->verdicts);	/* served now */
 			atomic_store(&c->st->kafka_up, true);
 		}
 		notify_changes(c);

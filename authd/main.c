@@ -116,6 +116,7 @@ main(int argc, char **argv)
 	pthread_mutex_init(&st.status_mtx, NULL);
 	pthread_mutex_init(&st.local_mtx, NULL);
 	st.identity = conf.identity;
+	verdicts_init(&st.verdicts, conf.identity);
 	st.serve = authd_zone_filter(&conf);
 	if (conf.local_zone_file != NULL) {
 		struct local_data *d = local_load(conf.local_zone_file);

@@ -27,6 +27,7 @@
 #include "common/frontend.h"
 #include "authd/rrl.h"
 #include "authd/server.h"
+#include "authd/updater.h"
 #include "authd/xfr.h"
 #include "common/log.h"
 #include "common/wire.h"
@@ -53,6 +54,7 @@ struct server {
 	struct xfr_conf		 xfr;
 	struct fe_conf		 fe;		/* every worker's front end */
 	struct fe_group		 group;
+	struct updater		*updater;	/* NULL: [update] grants nothing */
 	size_t			 nworkers;
 	struct worker		*workers[FE_WORKERS_MAX];
 };
@@ -220,6 +222,9 @@ serve_query(void *arg, const struct fe_request *req, uint8_t *out, size_t cap)
 	    &info);
 	if (info.xfr) {
 		len = xfr_answer(&wk->srv->xfr, &o, req, &info.tsig, out, cap, &info.rcode);
+	} else if (info.update) {
+		len = updater_submit(wk->srv->updater, wk->srv->st, &o, fe_worker_base(wk->fe),
+		    req, &info.tsig, info.limit, out, cap, &info.rcode);
 	} else if (info.forward || info.complete) {
 		forward(wk, &info, req, out, len);
 		len = 0;
@@ -316,6 +321,7 @@ server_start(const struct authd_conf *conf, struct authd_state *st)
 	    (unsigned)conf->rrl_v4_prefix, (unsigned)conf->rrl_v6_prefix);
 	st->rrl_limited = &srv->rrl.limited;
 	srv->opts.rrl = conf->rrl_rate > 0 ? &srv->rrl : NULL;
+	srv->updater = updater_start(conf, st, &srv->opts);
 	for (int i = 0; i < conf->workers && i < FE_WORKERS_MAX; i++) {
 		struct worker *wk = worker_new(srv);
 
@@ -340,6 +346,7 @@ server_stop(struct server *srv)
 {
 	if (srv == NULL)
 		return;
+	updater_stop(srv->updater);	/* its last answers go out through the workers */
 	fe_group_stop(&srv->group);
 	free(srv);
 }

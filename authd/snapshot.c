@@ -16,6 +16,7 @@
 
 #include "authd/signer.h"
 #include "authd/snapshot.h"
+#include "authd/tombs.h"
 #include "common/array.h"
 #include "common/dname.h"
 #include "common/log.h"
@@ -23,7 +24,8 @@
 #define SNAP_MAGIC	"SDNSSNAP"
 #define SNAP_VERSION	4	/* 2: the zones' DNSSEC key sets follow the RRsets;
 				 * 3: then the nodes' positions and base serials (serials);
-				 * 4: each RRset's version (the offset that set it) */
+				 * 4: each RRset's version (the offset that set it),
+				 * then deleted RRsets' versions (tombs.h) */
 #define SNAP_SUMLEN	crypto_generichash_BYTES	/* 32 */
 #define SNAP_ENDIAN	0x0102	/* RRset data keeps host-order lengths: same-endian only */
 
@@ -120,6 +122,20 @@ write_positions(const struct znode *n, void *arg)
 }
 
 static int
+write_tomb(void *arg, const uint8_t *owner, uint16_t type, uint32_t partition,
+    int64_t offset)
+{
+	struct writer *w = arg;
+
+	w_bytes(w, &(uint8_t){ (uint8_t)dname_len(owner) }, 1);
+	w_bytes(w, owner, dname_len(owner));
+	w_u16(w, type);
+	w_u32(w, partition);
+	w_u64(w, (uint64_t)offset);
+	return w->err;
+}
+
+static int
 count_positions(const struct znode *n, void *arg)
 {
 	const uint64_t *e;
@@ -202,6 +218,9 @@ snapshot_write(const char *path, const char *topic, const struct store *s,
 	rcu_read_unlock();
 	if (!w.err && w.npos != npos)
 		w.err = EINVAL;
+	/* The deleted RRsets' versions (tombs.h): conditional events judge by them. */
+	w_u64(&w, tombs_count(store_tombs((struct store *)s)));
+	tombs_walk(store_tombs((struct store *)s), write_tomb, &w);
 	free(w.keyed);
 	if (!w.err && w.count != st.rrsets)
 		w.err = EINVAL;
@@ -369,6 +388,26 @@ read_positions(struct reader *r, struct store *s)
 	return 0;
 }
 
+/* Reads one deleted RRset's version; with s == NULL only checks its framing. */
+static int
+read_tomb(struct reader *r, struct store *s)
+{
+	uint8_t len, raw[DNAME_MAXLEN], name[DNAME_MAXLEN];
+	size_t pos = 0;
+	uint16_t type;
+	uint32_t partition;
+	int64_t offset;
+
+	if (r_bytes(r, &len, 1) != 0 || len == 0 || r_bytes(r, raw, len) != 0 ||
+	    dname_unpack(raw, len, &pos, name) != (int)len || pos != len ||
+	    r_bytes(r, &type, 2) != 0 || r_bytes(r, &partition, 4) != 0 ||
+	    r_bytes(r, &offset, 8) != 0 || offset < 0)
+		return -1;
+	if (s != NULL)
+		tombs_set(store_tombs(s), name, type, partition, offset);
+	return 0;
+}
+
 /* Two passes over the verified bytes: check every record, then apply them. */
 static int
 parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
@@ -376,8 +415,8 @@ parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
     const char **why)
 {
 	struct reader r = { data, data + len };
-	const uint8_t *records, *keysets, *positions;
-	uint64_t count, nkeys, npos;
+	const uint8_t *records, *keysets, *positions, *tombstones;
+	uint64_t count, nkeys, npos, ntombs;
 
 	if (read_header(&r, topic, off, &count, why) != 0)
 		return -1;
@@ -407,6 +446,16 @@ parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
 			*why = "malformed positions";
 			return -1;
 		}
+	tombstones = r.p;
+	if (r_bytes(&r, &ntombs, 8) != 0) {
+		*why = "truncated";
+		return -1;
+	}
+	for (uint64_t i = 0; i < ntombs; i++)
+		if (read_tomb(&r, NULL) != 0) {
+			*why = "malformed deleted RRset";
+			return -1;
+		}
 	if (r.p != r.end) {
 		*why = "trailing data";
 		return -1;
@@ -420,6 +469,9 @@ parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
 	r.p = positions + 8;
 	for (uint64_t i = 0; i < npos; i++)
 		read_positions(&r, s);
+	r.p = tombstones + 8;
+	for (uint64_t i = 0; i < ntombs; i++)
+		read_tomb(&r, s);
 	store_commit(s);
 	*loaded = count;
 	return 0;

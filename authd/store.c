@@ -7,6 +7,7 @@
 #include <urcu.h>
 
 #include "authd/journal.h"
+#include "authd/tombs.h"
 #include "authd/signer.h"
 #include "authd/store.h"
 #include "common/dname.h"
@@ -87,6 +88,7 @@ struct store {
 	struct change		*changes;
 	size_t			 nchanges, capchanges;
 	struct znode		**jzones;	/* zones whose journal the batch touched */
+	struct tombs		*tombs;		/* writer only: deleted RRsets' versions */
 	size_t			 njzones, capjzones;
 };
 
@@ -316,7 +318,14 @@ store_new(void)
 
 	pthread_mutex_init(&s->mu, NULL);
 	s->table = table_new(TABLE_MIN);
+	s->tombs = tombs_new();
 	return s;
+}
+
+struct tombs *
+store_tombs(struct store *s)
+{
+	return s->tombs;
 }
 
 static void
@@ -357,6 +366,7 @@ store_free(struct store *s)
 	free(s->changes);
 	free(s->jzones);
 	pthread_mutex_destroy(&s->mu);
+	tombs_free(s->tombs);
 	free(s);
 }
 
@@ -945,6 +955,8 @@ store_clear(struct store *s)
 	}
 	rcu_assign_pointer(s->table, table_new(TABLE_MIN));
 	garbage_add(&s->garbage, old);
+	tombs_free(s->tombs);
+	s->tombs = tombs_new();
 	memset(&s->stats, 0, sizeof(s->stats));
 	s->ndirty = 0;		/* every node on the list is garbage now */
 	s->nchanges = 0;

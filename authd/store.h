@@ -135,6 +135,10 @@ int store_ixfr_open(struct store *s, const uint8_t *apex, uint32_t serial,
     struct store_ixfr *x);
 void store_ixfr_close(struct store_ixfr *x);
 
+/* Writer: the versions of deleted RRsets (tombs.h), for conditional events. */
+struct tombs;
+struct tombs *store_tombs(struct store *s);
+
 /* Writer: removes everything (a snapshot that turned out unusable). */
 void store_clear(struct store *s);
 /* Writer: waits for an RCU grace period and frees what the applied events replaced. */

@@ -42,7 +42,8 @@ tsig_ok(const struct gate_in *in)
 static bool
 opcode_ok(const struct gate_in *in)
 {
-	return in->q->opcode == DNS_OPCODE_QUERY;
+	return in->q->opcode == DNS_OPCODE_QUERY ||
+	    (in->q->opcode == DNS_OPCODE_UPDATE && in->p->update);
 }
 
 static bool

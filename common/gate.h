@@ -43,6 +43,7 @@ enum gate_cookie { COOKIE_NONE, COOKIE_CLIENT_ONLY, COOKIE_VALID, COOKIE_INVALID
 struct gate_policy {
 	bool			 chaos;		/* class CH passes (authd's CHAOS answers) */
 	bool			 never_drop;	/* answer even what would be dropped (FORMERR) */
+	bool			 update;	/* opcode UPDATE passes (its zone section as question) */
 	uint16_t		 xfr_rcode;	/* answer to AXFR/IXFR; NOERROR: the daemon's */
 	const struct acl	*acl;		/* clients served; NULL: every client */
 	struct cookie_ctx	*cookies;	/* server cookies (RFC 7873/9018), NULL: off */

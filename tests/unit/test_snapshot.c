@@ -15,6 +15,7 @@
 
 #include "authd/snapshot.h"
 #include "authd/store.h"
+#include "authd/tombs.h"
 #include "common/dname.h"
 #include "common/log.h"
 #include "common/rrset.h"
@@ -297,6 +298,44 @@ test_serial_round_trip(void **state)
 			store_commit(both[i]);
 		}
 	}
+	store_free(a);
+	store_free(b);
+}
+
+/* RRset versions and deleted RRsets' versions (conditional events) survive a snapshot. */
+static void
+test_versions_round_trip(void **state)
+{
+	struct store *a = store_new(), *b = store_new();
+	int64_t next[2] = { 100, 50 };
+	struct snapshot_offsets off;
+	uint64_t written = 0, loaded = 0;
+	uint8_t www[DNAME_MAXLEN], gone[DNAME_MAXLEN];
+	struct rrset_builder rb;
+	struct rrset *rs;
+	const struct znode *n;
+
+	assert_true(dname_from_str("www.example.", NULL, www) > 0);
+	assert_true(dname_from_str("gone.example.", NULL, gone) > 0);
+	rrset_builder_init(&rb, DNS_TYPE_A);
+	assert_int_equal(rrset_builder_add(&rb, 60, (const uint8_t *)"\x01\x02\x03\x04", 4), 0);
+	rs = rrset_builder_finish(&rb);
+	assert_int_equal(rrset_version(rs), -1);	/* a builder's: unknown */
+	rrset_set_version(rs, 77);
+	store_apply(a, www, DNS_TYPE_A, rs);
+	tombs_set(store_tombs(a), gone, DNS_TYPE_TXT, 1, 42);
+	store_commit(a);
+	assert_int_equal(snapshot_write(snap, TOPIC, a, next, 2, &written), 0);
+	assert_int_equal(snapshot_load(snap, TOPIC, b, &off, &loaded, NULL), 0);
+	free(off.next);
+	rcu_read_lock();
+	n = store_lookup(b, www, dname_len(www));
+	assert_non_null(n);
+	assert_int_equal(rrset_version(znode_find(n, DNS_TYPE_A)), 77);
+	rcu_read_unlock();
+	assert_int_equal(tombs_count(store_tombs(b)), 1);
+	assert_int_equal(tombs_get(store_tombs(b), gone, DNS_TYPE_TXT, 50), 42);
+	assert_int_equal(tombs_get(store_tombs(b), gone, DNS_TYPE_A, 50), -1);
 	store_free(a);
 	store_free(b);
 }
@@ -592,6 +631,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_serial_round_trip),
+		cmocka_unit_test(test_versions_round_trip),
 		cmocka_unit_test(test_empty_store_round_trip),
 		cmocka_unit_test(test_local_layer_not_written),
 		cmocka_unit_test(test_missing_file),
