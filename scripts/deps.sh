@@ -9,7 +9,8 @@ librdkafka-dev libevent-dev libc-ares-dev libsodium-dev libinih-dev libknot-dev
 libjansson-dev liburcu-dev libcmocka-dev libgnutls28-dev libssl-dev
 python3-pytest python3-dnspython python3-cryptography python3-confluent-kafka
 dnsperf knot-dnsutils bind9-dnsutils ldnsutils knot nsd unbound kcat dnsviz dns-root-data
-clang libclang-rt-14-dev supervisor prometheus faketime stress-ng"
+clang libclang-rt-14-dev supervisor prometheus faketime stress-ng
+python3-certbot-dns-rfc2136"
 
 missing=""
 for p in $PKGS; do
