@@ -104,8 +104,9 @@ query_log(const struct sockaddr_storage *peer, bool tcp, const uint8_t *msg, siz
 		    sizeof(addr));
 	if (len > DNS_HEADER_LEN && dname_unpack(msg, len, &pos, qname) > 0)
 		dname_to_str(qname, name, sizeof(name));
-	log_info("query %s %s %s type=%u rcode=%u%s %lluus", addr, tcp ? "tcp" : "udp", name,
-	    info->qtype, info->rcode, info->truncated ? " tc" : "", (unsigned long long)us);
+	log_info("%s %s %s %s type=%u rcode=%u%s %lluus", info->update ? "update" : "query",
+	    addr, tcp ? "tcp" : "udp", name, info->qtype, info->rcode,
+	    info->truncated ? " tc" : "", (unsigned long long)us);
 }
 
 /* Counts one query (and logs it when the query log samples it). */
@@ -233,8 +234,10 @@ serve_query(void *arg, const struct fe_request *req, uint8_t *out, size_t cap)
 		len = rate_limit(wk->srv, o.client, o.now, out, len, &info);
 	}
 	len = sign(&info, out, len);
-	account(wk, (const struct sockaddr_storage *)req->client, req->tcp, req->msg,
-	    req->len, &info, t0);
+	/* A queued update is counted and logged by the updater once answered. */
+	if (!info.update || len > 0)
+		account(wk, (const struct sockaddr_storage *)req->client, req->tcp, req->msg,
+		    req->len, &info, t0);
 	return len;
 }
 

@@ -74,8 +74,8 @@ struct uctx {
 	uint8_t			**blocks;	/* copies of the message's names and RDATA */
 	size_t			 nblocks, capblocks;
 	uint8_t			*scratch;	/* RDATA_MAX octets: RDATA unpacked */
-	char			*text;		/* rdata_text()'s buffer */
-	size_t			 textcap;
+	struct event_decoder	*dec;		/* checks RDATA (event_rdata_check) */
+	struct event_decoder	*own_dec;	/* made here when the caller gave none */
 	char			*why;
 	size_t			 whylen;
 };
@@ -414,22 +414,23 @@ prerequisites(struct uctx *u)
 
 /* ---- 3.4.1: prescan ---- */
 
-/* Whether the RDATA can be written as presentation text, which the event carrying it needs. */
+/*
+ * Whether an event can carry the RDATA: written as text and read back as the same octets
+ * (event_rdata_check; malformed RDATA must never reach knot's text dumper unchecked).
+ */
 static bool
 rdata_writable(struct uctx *u, uint8_t *owner, uint16_t type, const uint8_t *rd,
     uint16_t len)
 {
-	knot_rrset_t rr;
-	int r;
+	char err[256];
+	enum event_error e;
 
-	knot_rrset_init(&rr, owner, type, KNOT_CLASS_IN, 0);
-	if (knot_rrset_add_rdata(&rr, rd, len, NULL) != KNOT_EOK)
+	if (u->dec == NULL && (u->dec = u->own_dec = event_decoder_new()) == NULL)
 		fatalx("update: out of memory");
-	r = rdata_text(&rr, 0, false, &u->text, &u->textcap);
-	knot_rdataset_clear(&rr.rrs, NULL);
-	if (r == -2)
+	e = event_rdata_check(u->dec, owner, type, rd, len, err, sizeof(err));
+	if (e == EVENT_ERR_RRSET)
 		fatalx("update: out of memory");
-	return r == 0;
+	return e == EVENT_OK;
 }
 
 static int
@@ -916,7 +917,7 @@ ctx_free(struct uctx *u)
 	free(u->table);
 	free(u->blocks);
 	free(u->scratch);
-	free(u->text);
+	event_decoder_free(u->own_dec);
 }
 
 /* For the log: the update RRs that add and those that delete. */
@@ -944,6 +945,7 @@ update_prepare(struct store *s, const uint8_t *msg, size_t len,
 
 	if (o == NULL)
 		o = &defaults;
+	u.dec = o->dec;
 	memset(plan, 0, sizeof(*plan));
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';

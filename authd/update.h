@@ -17,6 +17,7 @@
 
 #include "authd/store.h"
 #include "common/dname.h"
+#include "common/event.h"
 #include "common/rrset.h"
 
 #define UPDATE_CHANGES_MAX	10000	/* RRsets one update may change (REFUSED beyond) */
@@ -47,6 +48,8 @@ struct update_opts {
 	 * signed). The engine refuses them anyway whenever the apex has keys (znode_keys()).
 	 */
 	bool	signed_zone;
+	/* Checks the RDATA of adds (event_rdata_check); NULL: one is made per call. */
+	struct event_decoder *dec;
 };
 
 /*

@@ -72,6 +72,7 @@ struct updater {
 	struct grant		*grants;
 	size_t			 ngrants;
 	rd_kafka_t		*rk;
+	struct event_decoder	*dec;		/* the engine's RDATA checks */
 	bool			 signing;
 	uint8_t			 sk[SIGN_SK_LEN];
 	pthread_t		 thread;
@@ -558,7 +559,7 @@ static uint16_t
 process(struct updater *u, struct job *j, char *why, size_t whylen, unsigned *attempts,
     size_t *changes)
 {
-	struct update_opts uo = { .serial_as_is = !u->conf->serial_topic };
+	struct update_opts uo = { .serial_as_is = !u->conf->serial_topic, .dec = u->dec };
 	struct refused ref = { NULL, 0, 0 };
 	int rc = DNS_RCODE_SERVFAIL;
 
@@ -868,6 +869,8 @@ updater_start(const struct authd_conf *conf, struct authd_state *st,
 		u->signing = true;
 	}
 	u->rk = producer_new(conf);
+	if ((u->dec = event_decoder_new()) == NULL)
+		fatalx("update: out of memory");
 	pthread_mutex_init(&u->mu, NULL);
 	pthread_cond_init(&u->cv, NULL);
 	u->tail = &u->head;
@@ -895,6 +898,7 @@ updater_stop(struct updater *u)
 	pthread_join(u->thread, NULL);
 	rd_kafka_flush(u->rk, 2000);
 	rd_kafka_destroy(u->rk);
+	event_decoder_free(u->dec);
 	for (size_t i = 0; i < u->ngrants; i++)
 		free(u->grants[i].zones);
 	free(u->grants);

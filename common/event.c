@@ -559,6 +559,153 @@ rdata_check(const struct rec_ctx *c, const uint8_t *rdata, uint16_t len, bool ge
 	return EVENT_OK;
 }
 
+static uint16_t
+get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* An NSEC/NSEC3 type bitmap (RFC 4034 4.1.2): windows ascending, 1..32 octets each. */
+static bool
+bitmap_ok(const uint8_t *p, size_t len)
+{
+	int last = -1;
+
+	while (len > 0) {
+		if (len < 2 || p[0] <= last || p[1] == 0 || p[1] > 32 || len < 2u + p[1])
+			return false;
+		last = p[0];
+		len -= 2u + p[1];
+		p += 2u + p[1];
+	}
+	return true;
+}
+
+/* SVCB/HTTPS SvcParams (RFC 9460 2.2), after priority and target: keys ascending, values whole. */
+static bool
+svcparams_ok(const uint8_t *p, size_t len)
+{
+	int32_t last = -1;
+
+	while (len > 0) {
+		uint16_t key, vlen;
+
+		if (len < 4)
+			return false;
+		key = get16(p);
+		vlen = get16(p + 2);
+		if ((int32_t)key <= last || len - 4 < vlen)
+			return false;
+		last = key;
+		p += 4;
+		len -= 4;
+		switch (key) {
+		case 0:		/* mandatory: keys */
+			if (vlen == 0 || vlen % 2 != 0)
+				return false;
+			break;
+		case 1:		/* alpn: non-empty character-strings, exactly */
+			if (vlen == 0)
+				return false;
+			for (size_t i = 0; i < vlen; i += 1u + p[i])
+				if (p[i] == 0 || i + 1u + p[i] > vlen)
+					return false;
+			break;
+		case 2:		/* no-default-alpn */
+			if (vlen != 0)
+				return false;
+			break;
+		case 3:		/* port */
+			if (vlen != 2)
+				return false;
+			break;
+		case 4:		/* ipv4hint */
+			if (vlen == 0 || vlen % 4 != 0)
+				return false;
+			break;
+		case 6:		/* ipv6hint */
+			if (vlen == 0 || vlen % 16 != 0)
+				return false;
+			break;
+		default:
+			break;
+		}
+		p += vlen;
+		len -= vlen;
+	}
+	return true;
+}
+
+/*
+ * The inner structure knot's text dumper trusts in the types of type_is_structured(),
+ * checked before it sees RDATA that did not come from the scanner (rdata_wire_valid has
+ * checked fixed fields and names already).
+ */
+static bool
+rdata_structure_ok(uint16_t type, const uint8_t *rd, size_t len)
+{
+	size_t p;
+
+	switch (type) {
+	case KNOT_RRTYPE_NSEC3PARAM:
+		return len >= 5 && 5u + rd[4] == len;
+	case KNOT_RRTYPE_NSEC3:
+		if (len < 6 || (p = 5u + rd[4]) >= len || rd[p] == 0 || p + 1u + rd[p] > len)
+			return false;
+		p += 1u + rd[p];
+		return bitmap_ok(rd + p, len - p);
+	case KNOT_RRTYPE_SVCB:
+	case KNOT_RRTYPE_HTTPS:
+		if (len < 3)
+			return false;
+		for (p = 2; p < len && rd[p] != 0; p += 1u + rd[p])
+			;
+		if (p >= len)
+			return false;
+		p++;
+		return svcparams_ok(rd + p, len - p);
+	default:
+		return true;
+	}
+}
+
+enum event_error
+event_rdata_check(struct event_decoder *d, const uint8_t *owner, uint16_t type,
+    const uint8_t *rd, uint16_t len, char *err, size_t errlen)
+{
+	const char *name = knot_get_rdata_descriptor(type)->type_name;
+	struct event ev;
+	struct rec_ctx c = { d, ".", &ev, 1, err, errlen };
+	knot_rrset_t rr;
+	enum event_error e;
+	int n, r;
+
+	if (name == NULL)
+		return EVENT_OK;	/* unknown type: opaque octets, written as \# */
+	if (!rdata_wire_valid(type, rd, len) || !rdata_structure_ok(type, rd, len))
+		return fail(err, errlen, EVENT_ERR_CONTENT, "not a valid %s RDATA", name);
+	knot_rrset_init(&rr, (knot_dname_t *)(uintptr_t)owner, type, KNOT_CLASS_IN, 0);
+	if (knot_rrset_add_rdata(&rr, rd, len, NULL) != KNOT_EOK)
+		return fail(err, errlen, EVENT_ERR_RRSET, "out of memory");
+	r = rdata_text(&rr, 0, false, &d->text, &d->textcap);
+	knot_rdataset_clear(&rr.rrs, NULL);
+	if (r == -2)
+		return fail(err, errlen, EVENT_ERR_RRSET, "out of memory");
+	if (r != 0)
+		return fail(err, errlen, EVENT_ERR_CONTENT, "%s RDATA that cannot be written "
+		    "as text", name);
+	/* The text must read back as the very same octets (else the dump ran past them). */
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	if ((n = line_build(&c, 0, -1, d->text, strlen(d->text))) < 0)
+		return fail(err, errlen, EVENT_ERR_CONTENT, "%s RDATA too long", name);
+	if ((e = line_scan(&c, (size_t)n)) != EVENT_OK)
+		return e;
+	if (d->zs->r_data_length != len || memcmp(d->zs->r_data, rd, len) != 0)
+		return fail(err, errlen, EVENT_ERR_CONTENT, "not a well-formed %s RDATA", name);
+	return EVENT_OK;
+}
+
 /* Content -> RDATA, added to b. */
 static enum event_error
 rec_content(const struct rec_ctx *c, struct rrset_builder *b, uint32_t ttl, int prio,

@@ -58,6 +58,14 @@ void event_decoder_set_fast(struct event_decoder *d, bool on);
 enum event_error event_decode(struct event_decoder *d, const char *key, size_t keylen,
     const char *value, size_t valuelen, struct event *ev, char *err, size_t errlen);
 
+/*
+ * RDATA that comes from elsewhere than an event (an RFC 2136 update, in wire format):
+ * EVENT_OK when an event can carry it, that is event_encode() writes it as text and
+ * event_decode() reads that back as the very same octets. owner: lower-case wire.
+ */
+enum event_error event_rdata_check(struct event_decoder *d, const uint8_t *owner,
+    uint16_t type, const uint8_t *rdata, uint16_t len, char *err, size_t errlen);
+
 /* The canonical key "<owner>|<TYPE>" of an RRset into buf: its length, or -1. */
 #define EVENT_KEY_MAX	(DNAME_STRLEN + 16)
 int event_key(const uint8_t *owner, uint16_t type, char *buf, size_t len);

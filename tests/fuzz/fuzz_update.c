@@ -14,6 +14,7 @@
 #include "common/event.h"
 
 static struct store *store;
+static struct event_decoder *dec;
 
 static const char *const events[][2] = {
 	{ "example.com.|SOA", "[{\"name\":\"example.com.\",\"type\":\"SOA\",\"ttl\":3600,"
@@ -62,14 +63,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		store_apply(store, ev.owner, ev.type, ev.rrset);
 	}
 	store_commit(store);
-	event_decoder_free(d);
+	dec = d;		/* kept: the engine checks RDATA with it */
 	return 0;
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct update_opts o = { .serial_as_is = size > 0 && (data[0] & 1) };
+	struct update_opts o = { .serial_as_is = size > 0 && (data[0] & 1), .dec = dec };
 	struct update_plan plan;
 	uint8_t zone[DNAME_MAXLEN];
 	char why[256];

@@ -943,6 +943,52 @@ test_error_names(void **state)
 	assert_string_equal(event_error_name(EVENT_ERR__COUNT), "unknown");
 }
 
+/* Wire RDATA (an update's) is taken only when an event can carry it back unchanged. */
+static void
+test_rdata_check(void **state)
+{
+	static const struct {
+		uint16_t	 type;
+		const char	*rd;
+		size_t		 len;
+		bool		 ok;
+	} cases[] = {
+		{ 1, "\xc0\x00\x02\x01", 4, true },
+		{ 1, "\xc0\x00\x02", 3, false },			/* A of 3 octets */
+		{ 16, "\x05hello\x02hi", 9, true },
+		{ 16, "\x05hel", 4, false },				/* string runs off */
+		{ 15, "\x00\x0a\x04mail\x00", 8, true },
+		{ 15, "\x00\x0a\x04mail", 7, false },			/* name unterminated */
+		/* NSEC3: alg 1, flags 0, 10 iterations, salt ab, 20-octet hash, A RRSIG bitmap */
+		{ 50, "\x01\x00\x00\x0a\x01\xab\x14" "aaaaaaaaaaaaaaaaaaaa" "\x00\x06\x40\x00\x00\x00\x00\x02",
+		    35, true },
+		{ 50, "\x01\x00\x00\x0a\xc0\xab\x14" "aaaaaaaaaaaaaaaaaaaa", 27, false },	/* salt */
+		{ 50, "\x01\x00\x00\x0a\x01\xab\x14" "aaaaaaaaaaaaaaaaaaaa" "\x00\x28\x40", 30,
+		    false },						/* bitmap */
+		{ 51, "\x01\x00\x00\x0a\x01\xab", 6, true },		/* NSEC3PARAM */
+		{ 51, "\x01\x00\x00\x0a\x02\xab", 6, false },
+		/* HTTPS 1 . alpn=h2 port=443; then the same with keys out of order */
+		{ 65, "\x00\x01\x00\x00\x01\x00\x03\x02h2\x00\x03\x00\x02\x01\xbb", 16, true },
+		{ 65, "\x00\x01\x00\x00\x03\x00\x02\x01\xbb\x00\x01\x00\x03\x02h2", 16, false },
+		{ 65, "\x00\x01\x00\x00\x01\x00\x09\x02h2", 12, false },	/* value runs off */
+	};
+	struct event_decoder *d = event_decoder_new();
+	uint8_t owner[DNAME_MAXLEN];
+	char err[256];
+
+	assert_non_null(d);
+	assert_true(dname_from_str("x.example.", NULL, owner) > 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum event_error e = event_rdata_check(d, owner, cases[i].type,
+		    (const uint8_t *)cases[i].rd, (uint16_t)cases[i].len, err, sizeof(err));
+
+		if ((e == EVENT_OK) != cases[i].ok)
+			fail_msg("case %zu (type %u): %s", i, cases[i].type,
+			    e == EVENT_OK ? "accepted" : err);
+	}
+	event_decoder_free(d);
+}
+
 int
 main(void)
 {
@@ -980,6 +1026,7 @@ main(void)
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_error_names),
 		cmocka_unit_test(test_fast_path),
+		cmocka_unit_test(test_rdata_check),
 	};
 
 	return cmocka_run_group_tests_name("fast path on", tests, setup, teardown) |
