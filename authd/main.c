@@ -159,6 +159,7 @@ main(int argc, char **argv)
 	server_stop(srv);
 	consumer_stop(cons);
 	notifier_stop(st.notifier);
+	verdicts_free(&st.verdicts);
 	store_free(st.store);
 	rcu_barrier();		/* the signature caches replaced by call_rcu() */
 	sign_shutdown();
