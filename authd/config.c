@@ -269,10 +269,24 @@ authd_conf_check(const struct authd_conf *c, const char *path, FILE *errout)
 	}
 	if (c->sign_key != NULL) {
 		uint8_t sk[SIGN_SK_LEN];
+		char pk64[SIGN_PK64_LEN];
 
 		if (sign_load_secret(c->sign_key, sk, err, sizeof(err)) != 0) {
 			fprintf(errout, "%s: sign-key: %s\n", path, err);
 			errors++;
+		} else if (c->require_signed && c->trusted_keys != NULL) {
+			/* Its own events would be rejected: every update would time out. */
+			tk = xmalloc(sizeof(*tk));
+			sodium_bin2base64(pk64, sizeof(pk64), sk + 32, SIGN_PK_LEN,
+			    sodium_base64_VARIANT_ORIGINAL);
+			if (sign_load_trusted(c->trusted_keys, tk, err, sizeof(err)) == 0 &&
+			    sign_find_trusted(tk, pk64, strlen(pk64)) < 0) {
+				fprintf(errout, "%s: sign-key: its public key is not in %s: this "
+				    "instance would reject the events its own updates write\n",
+				    path, c->trusted_keys);
+				errors++;
+			}
+			free(tk);
 		}
 		sodium_memzero(sk, sizeof(sk));
 	}
