@@ -3,9 +3,10 @@
 # medians and ratios. docs/PERFORMANCE.md records the figures with the command and date.
 
 .PHONY: bench bench-qps bench-qps-one bench-startup bench-forward bench-forward-burst \
-	bench-propagation bench-dnsr bench-dnssec bench-validation bench-xfr bench-ctl soak
+	bench-propagation bench-dnsr bench-dnssec bench-validation bench-xfr bench-update bench-ctl \
+	soak
 bench: bench-qps bench-startup bench-propagation bench-forward bench-forward-burst bench-dnsr \
-	bench-dnssec bench-validation bench-xfr
+	bench-dnssec bench-validation bench-xfr bench-update
 
 # authd vs knotd vs nsd, UDP and TCP, 100k and 1M names, interleaved runs.
 bench-qps: all
@@ -57,6 +58,13 @@ bench-validation: all
 # going on. XFR_ARGS adds options, e.g. "--rrsets 100000 --json out.json".
 bench-xfr: all $(BUILD)/bench/xfrread
 	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/xfr.py $(XFR_ARGS)
+
+# Dynamic updates (issue 18): UPDATE throughput through one authd vs knotd as an update
+# primary (TCP, TSIG hmac-sha256, 1 and 8 clients), 2 instances adding to one name
+# (conflicts, retries, every record on both), and send -> NOERROR / -> visible on the other
+# instance. UPDATE_ARGS adds options, e.g. "--updates 500 --runs 5 --json out.json".
+bench-update: all
+	STREAMDNS_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/update.py $(UPDATE_ARGS)
 
 # Imports a generated 1,000,000-RRset zone into a fresh devbroker (issue 3).
 bench-ctl: all

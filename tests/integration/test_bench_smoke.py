@@ -78,3 +78,29 @@ def test_validation_bench_runs_and_reports():
     assert all(fig["cold"][k]["median"] > 0 for k in fig["cold"])
     assert all(r["completed"] == 400 for k in fig["cold"] for r in fig["cold"][k]["runs"])
     assert fig["cache_hit_ratio"]["DO=0"] > 0 and fig["cache_hit_ratio"]["DO=1"] > 0
+
+
+def test_update_bench_runs_and_checks():
+    """bench/update.py end to end with tiny parameters: authd and knotd take every update,
+    two instances keep every record added to one name, both latencies print."""
+    with tempfile.TemporaryDirectory() as d:
+        out_json = os.path.join(d, "update.json")
+        p = subprocess.run(["/usr/bin/python3",
+                            os.path.join(os.path.dirname(__file__), "..", "..", "bench",
+                                         "update.py"),
+                            "--updates", "40", "--runs", "1", "--clients", "1", "4",
+                            "--contention-updates", "30", "--latency-updates", "10",
+                            "--json", out_json],
+                           capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, STREAMDNS_BUILD=BUILD))
+        assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+        with open(out_json) as f:
+            res = json.load(f)
+    out = p.stdout
+    assert re.search(r"authd/knotd, C=4 +[\d.]+", out), out
+    assert "every record on both instances" in out, out
+    rnd = res["rounds"][0]
+    for key in ("authd/1", "knotd/1", "authd/4", "knotd/4"):
+        assert rnd["throughput"][key]["ok"] == 40, rnd["throughput"][key]
+    assert rnd["contention"]["all_present_on_both"]
+    assert rnd["latency"]["visible_b"]["n"] == 10
