@@ -388,13 +388,10 @@ warn_if_signed(struct consumer *c, const uint8_t *owner, uint16_t type)
 }
 
 /*
- * A conditional event (an RFC 2136 update's, updater.h): applied only where the RRset's
- * version is still at most the one its writer read. Equal: nothing came between. Less:
- * events before it were compacted away here (or this instance started from a snapshot
- * taken then); the writer saw a later state than this instance ever will, so its value
- * stands. Greater: a concurrent write came first; refused, on every instance alike, since
- * versions are offsets in the key's one partition. A deleted RRset's version is its
- * deletion's offset (tombs.h), unless the writer read it absent too (base -1).
+ * A conditional event (an RFC 2136 update's, updater.h) applies where what it was
+ * written on is still there: event_condition(), the one rule for every reader of the
+ * topic. An RRset's version is its event's offset, a deleted one's its deletion's
+ * (tombs.h), a name's guard the offset of its latest guard event.
  * docs/ARCHITECTURE.md "Dynamic updates".
  */
 static bool
@@ -402,21 +399,27 @@ condition_holds(struct consumer *c, const struct event *ev, int64_t base, int64_
 {
 	const struct znode *n;
 	const struct rrset_vec *v;
-	int64_t cur = -2;
+	bool present = false;
+	int64_t cur = -1;
 
+	if (ev->guard) {
+		cur = tombs_get(store_guards_lock(c->st->store), ev->owner, 0, offset);
+		store_guards_unlock(c->st->store);
+		return event_condition(cur >= 0, cur, base);
+	}
 	rcu_read_lock();
 	n = store_lookup(c->st->store, ev->owner, dname_len(ev->owner));
 	v = n != NULL ? znode_rrsets(n) : NULL;
-	for (uint32_t i = 0; v != NULL && i < v->count; i++)
-		if (v->sets[i]->type == ev->type)
+	for (uint32_t i = 0; v != NULL && i < v->count; i++) {
+		if (v->sets[i]->type == ev->type) {
+			present = true;
 			cur = rrset_version(v->sets[i]);
-	rcu_read_unlock();
-	if (cur == -2) {		/* absent */
-		if (base == -1)
-			return true;
-		cur = tombs_get(store_tombs(c->st->store), ev->owner, ev->type, offset);
+		}
 	}
-	return cur <= base;
+	rcu_read_unlock();
+	if (!present)
+		cur = tombs_get(store_tombs(c->st->store), ev->owner, ev->type, offset);
+	return event_condition(present, cur, base);
 }
 
 /* The event's header name as a string (NUL-terminated into buf), or NULL. */
@@ -465,9 +468,8 @@ apply_message(struct consumer *c, rd_kafka_message_t *m)
 		return;
 	}
 	if (!ev.keyset && header(m, UPDATE_HDR_BASE, hbase, sizeof(hbase)) != NULL) {
-		char *end;
-		long long base = strtoll(hbase, &end, 10);
-		bool ok = *end == '\0' && end != hbase &&
+		int64_t base;
+		bool ok = event_base_parse(hbase, strlen(hbase), &base) == 0 &&
 		    condition_holds(c, &ev, base, m->offset);
 
 		if (header(m, UPDATE_HDR_ID, hid, sizeof(hid)) != NULL)
@@ -479,10 +481,21 @@ apply_message(struct consumer *c, rd_kafka_message_t *m)
 			    " key '%.*s': written on version %s, now a later one",
 			    m->partition, m->offset, (int)m->key_len, (const char *)m->key,
 			    hbase);
-			store_note_event(c->st->store, ev.owner, (uint32_t)m->partition,
-			    m->offset);
 			return;
 		}
+	}
+	if (ev.guard) {
+		/* An update's guard: a version to judge the next ones by, nothing served. */
+		uint64_t after[UPDATE_AFTER_MAX];
+		char hafter[UPDATE_AFTER_MAX * 24];
+		int na = header(m, UPDATE_HDR_AFTER, hafter, sizeof(hafter)) != NULL ?
+		    update_after_parse(hafter, after, UPDATE_AFTER_MAX) : 0;
+
+		tombs_set_after(store_guards_lock(c->st->store), ev.owner, 0,
+		    (uint32_t)m->partition, m->offset, after, na > 0 ? (size_t)na : 0);
+		store_guards_unlock(c->st->store);
+		atomic_fetch_add(&c->st->events_applied, 1);
+		return;
 	}
 	if (!ev.keyset) {
 		if (ev.rrset != NULL && sign_own_type(ev.type))
@@ -717,7 +730,8 @@ consumer_main(void *arg)
 		}
 		if (n > 0) {
 			store_commit(c->st->store);
-			verdicts_commit(&c->st->verdicts);	/* served now */
+			verdicts_commit(&c->st->verdicts, c->next,
+			    (size_t)c->npart);		/* served now */
 			atomic_store(&c->st->kafka_up, true);
 		}
 		notify_changes(c);

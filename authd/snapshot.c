@@ -25,7 +25,7 @@
 #define SNAP_VERSION	4	/* 2: the zones' DNSSEC key sets follow the RRsets;
 				 * 3: then the nodes' positions and base serials (serials);
 				 * 4: each RRset's version (the offset that set it),
-				 * then deleted RRsets' versions (tombs.h) */
+				 * then deleted RRsets' and update guards' versions */
 #define SNAP_SUMLEN	crypto_generichash_BYTES	/* 32 */
 #define SNAP_ENDIAN	0x0102	/* RRset data keeps host-order lengths: same-endian only */
 
@@ -221,6 +221,14 @@ snapshot_write(const char *path, const char *topic, const struct store *s,
 	/* The deleted RRsets' versions (tombs.h): conditional events judge by them. */
 	w_u64(&w, tombs_count(store_tombs((struct store *)s)));
 	tombs_walk(store_tombs((struct store *)s), write_tomb, &w);
+	/* And the update guards' (type 0), the same way. */
+	{
+		struct tombs *g = store_guards_lock((struct store *)s);
+
+		w_u64(&w, tombs_count(g));
+		tombs_walk(g, write_tomb, &w);
+		store_guards_unlock((struct store *)s);
+	}
 	free(w.keyed);
 	if (!w.err && w.count != st.rrsets)
 		w.err = EINVAL;
@@ -388,9 +396,9 @@ read_positions(struct reader *r, struct store *s)
 	return 0;
 }
 
-/* Reads one deleted RRset's version; with s == NULL only checks its framing. */
+/* Reads one deleted RRset's version (or guard's); with s == NULL only checks framing. */
 static int
-read_tomb(struct reader *r, struct store *s)
+read_tomb(struct reader *r, struct store *s, bool guard)
 {
 	uint8_t len, raw[DNAME_MAXLEN], name[DNAME_MAXLEN];
 	size_t pos = 0;
@@ -403,8 +411,12 @@ read_tomb(struct reader *r, struct store *s)
 	    r_bytes(r, &type, 2) != 0 || r_bytes(r, &partition, 4) != 0 ||
 	    r_bytes(r, &offset, 8) != 0 || offset < 0)
 		return -1;
-	if (s != NULL)
+	if (s != NULL && !guard) {
 		tombs_set(store_tombs(s), name, type, partition, offset);
+	} else if (s != NULL) {
+		tombs_set(store_guards_lock(s), name, type, partition, offset);
+		store_guards_unlock(s);
+	}
 	return 0;
 }
 
@@ -415,8 +427,8 @@ parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
     const char **why)
 {
 	struct reader r = { data, data + len };
-	const uint8_t *records, *keysets, *positions, *tombstones;
-	uint64_t count, nkeys, npos, ntombs;
+	const uint8_t *records, *keysets, *positions, *tombstones, *guards;
+	uint64_t count, nkeys, npos, ntombs, nguards;
 
 	if (read_header(&r, topic, off, &count, why) != 0)
 		return -1;
@@ -452,8 +464,18 @@ parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
 		return -1;
 	}
 	for (uint64_t i = 0; i < ntombs; i++)
-		if (read_tomb(&r, NULL) != 0) {
+		if (read_tomb(&r, NULL, false) != 0) {
 			*why = "malformed deleted RRset";
+			return -1;
+		}
+	guards = r.p;
+	if (r_bytes(&r, &nguards, 8) != 0) {
+		*why = "truncated";
+		return -1;
+	}
+	for (uint64_t i = 0; i < nguards; i++)
+		if (read_tomb(&r, NULL, true) != 0) {
+			*why = "malformed update guard";
 			return -1;
 		}
 	if (r.p != r.end) {
@@ -471,7 +493,10 @@ parse(const uint8_t *data, size_t len, const char *topic, struct store *s,
 		read_positions(&r, s);
 	r.p = tombstones + 8;
 	for (uint64_t i = 0; i < ntombs; i++)
-		read_tomb(&r, s);
+		read_tomb(&r, s, false);
+	r.p = guards + 8;
+	for (uint64_t i = 0; i < nguards; i++)
+		read_tomb(&r, s, true);
 	store_commit(s);
 	*loaded = count;
 	return 0;

@@ -89,6 +89,8 @@ struct store {
 	size_t			 nchanges, capchanges;
 	struct znode		**jzones;	/* zones whose journal the batch touched */
 	struct tombs		*tombs;		/* writer only: deleted RRsets' versions */
+	struct tombs		*guards;	/* update guards' versions, under guards_mu */
+	pthread_mutex_t		 guards_mu;
 	size_t			 njzones, capjzones;
 };
 
@@ -319,6 +321,8 @@ store_new(void)
 	pthread_mutex_init(&s->mu, NULL);
 	s->table = table_new(TABLE_MIN);
 	s->tombs = tombs_new();
+	s->guards = tombs_new();
+	pthread_mutex_init(&s->guards_mu, NULL);
 	return s;
 }
 
@@ -326,6 +330,30 @@ struct tombs *
 store_tombs(struct store *s)
 {
 	return s->tombs;
+}
+
+int64_t
+store_guard_get(struct store *s, const uint8_t *name)
+{
+	int64_t v;
+
+	pthread_mutex_lock(&s->guards_mu);
+	v = tombs_peek(s->guards, name, 0);
+	pthread_mutex_unlock(&s->guards_mu);
+	return v;
+}
+
+struct tombs *
+store_guards_lock(struct store *s)
+{
+	pthread_mutex_lock(&s->guards_mu);
+	return s->guards;
+}
+
+void
+store_guards_unlock(struct store *s)
+{
+	pthread_mutex_unlock(&s->guards_mu);
 }
 
 static void
@@ -367,6 +395,8 @@ store_free(struct store *s)
 	free(s->jzones);
 	pthread_mutex_destroy(&s->mu);
 	tombs_free(s->tombs);
+	tombs_free(s->guards);
+	pthread_mutex_destroy(&s->guards_mu);
 	free(s);
 }
 
@@ -957,6 +987,10 @@ store_clear(struct store *s)
 	garbage_add(&s->garbage, old);
 	tombs_free(s->tombs);
 	s->tombs = tombs_new();
+	pthread_mutex_lock(&s->guards_mu);
+	tombs_free(s->guards);
+	s->guards = tombs_new();
+	pthread_mutex_unlock(&s->guards_mu);
 	memset(&s->stats, 0, sizeof(s->stats));
 	s->ndirty = 0;		/* every node on the list is garbage now */
 	s->nchanges = 0;

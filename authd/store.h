@@ -138,6 +138,14 @@ void store_ixfr_close(struct store_ixfr *x);
 /* Writer: the versions of deleted RRsets (tombs.h), for conditional events. */
 struct tombs;
 struct tombs *store_tombs(struct store *s);
+/*
+ * The versions of update guards ("<name>|UPDATE" events, updater.c), kept as tombs.h
+ * keeps deletions (type 0): the writer sets them, the updater reads them (any thread).
+ * store_guards_lock() around any use of the table itself (tombs_*).
+ */
+int64_t store_guard_get(struct store *s, const uint8_t *name);
+struct tombs *store_guards_lock(struct store *s);
+void store_guards_unlock(struct store *s);
 
 /* Writer: removes everything (a snapshot that turned out unusable). */
 void store_clear(struct store *s);

@@ -15,6 +15,8 @@ struct tomb {
 	struct tomb	*next;
 	uint64_t	 hash;
 	int64_t		 offset;
+	uint64_t	*after;		/* NULL, or nafter positions (tombs_set_after) */
+	uint32_t	 nafter;
 	uint32_t	 partition;
 	uint16_t	 type;
 	uint8_t		 name[];
@@ -27,6 +29,13 @@ struct tombs {
 	int64_t		 *latest;	/* per partition: the highest deletion offset seen */
 	uint32_t	  nlatest;
 };
+
+static void
+tomb_free(struct tomb *e)
+{
+	free(e->after);
+	free(e);
+}
 
 static uint64_t
 tomb_hash(const uint8_t *owner, uint16_t type)
@@ -54,7 +63,7 @@ tombs_free(struct tombs *t)
 
 		for (; e != NULL; e = next) {
 			next = e->next;
-			free(e);
+			tomb_free(e);
 		}
 	}
 	free(t->bucket);
@@ -87,7 +96,7 @@ grow(struct tombs *t)
 			next = e->next;
 			if (e->partition < t->nlatest &&
 			    t->latest[e->partition] - e->offset > TOMBS_WINDOW) {
-				free(e);
+				tomb_free(e);
 				t->count--;
 				continue;
 			}
@@ -103,6 +112,13 @@ grow(struct tombs *t)
 void
 tombs_set(struct tombs *t, const uint8_t *owner, uint16_t type, uint32_t partition,
     int64_t offset)
+{
+	tombs_set_after(t, owner, type, partition, offset, NULL, 0);
+}
+
+void
+tombs_set_after(struct tombs *t, const uint8_t *owner, uint16_t type, uint32_t partition,
+    int64_t offset, const uint64_t *after, size_t n)
 {
 	uint64_t h = tomb_hash(owner, type);
 	struct tomb **pp = find(t, owner, type, h), *e;
@@ -124,6 +140,8 @@ tombs_set(struct tombs *t, const uint8_t *owner, uint16_t type, uint32_t partiti
 		}
 		e = xmalloc(sizeof(*e) + len);
 		e->next = NULL;
+		e->after = NULL;
+		e->nafter = 0;
 		e->hash = h;
 		e->type = type;
 		memcpy(e->name, owner, len);
@@ -132,6 +150,28 @@ tombs_set(struct tombs *t, const uint8_t *owner, uint16_t type, uint32_t partiti
 	}
 	e->partition = partition;
 	e->offset = offset;
+	free(e->after);
+	e->after = NULL;
+	e->nafter = 0;
+	if (n > 0) {
+		e->after = xmalloc(n * sizeof(*after));
+		memcpy(e->after, after, n * sizeof(*after));
+		e->nafter = (uint32_t)n;
+	}
+}
+
+size_t
+tombs_after(const struct tombs *t, const uint8_t *owner, uint16_t type, uint64_t *out,
+    size_t cap)
+{
+	const struct tomb *e;
+	size_t n;
+
+	if (t->count == 0 || (e = *find(t, owner, type, tomb_hash(owner, type))) == NULL)
+		return 0;
+	n = e->nafter < cap ? e->nafter : cap;
+	memcpy(out, e->after, n * sizeof(*out));
+	return e->nafter;
 }
 
 void
@@ -145,7 +185,7 @@ tombs_clear(struct tombs *t, const uint8_t *owner, uint16_t type)
 	if ((e = *pp) == NULL)
 		return;
 	*pp = e->next;
-	free(e);
+	tomb_free(e);
 	t->count--;
 }
 
@@ -160,6 +200,17 @@ tombs_get(const struct tombs *t, const uint8_t *owner, uint16_t type, int64_t of
 	if (e == NULL || offset - e->offset > TOMBS_WINDOW)
 		return -1;
 	return e->offset;
+}
+
+int64_t
+tombs_peek(const struct tombs *t, const uint8_t *owner, uint16_t type)
+{
+	const struct tomb *e;
+
+	if (t->count == 0)
+		return -1;
+	e = *find(t, owner, type, tomb_hash(owner, type));
+	return e != NULL ? e->offset : -1;
 }
 
 int

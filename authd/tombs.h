@@ -16,7 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TOMBS_WINDOW	((int64_t)1 << 22)	/* 4M offsets */
+#include "common/event.h"
+
+#define TOMBS_WINDOW	EVENT_TOMB_WINDOW
 
 struct tombs;
 
@@ -25,6 +27,15 @@ void tombs_free(struct tombs *t);
 /* (owner, type) was deleted by the event at (partition, offset). owner: lower-case wire. */
 void tombs_set(struct tombs *t, const uint8_t *owner, uint16_t type, uint32_t partition,
     int64_t offset);
+/*
+ * The same, with what must be applied before the entry can be relied on: after[0..n),
+ * each partition << 48 | offset (an update's guard: the update's own events).
+ */
+void tombs_set_after(struct tombs *t, const uint8_t *owner, uint16_t type,
+    uint32_t partition, int64_t offset, const uint64_t *after, size_t n);
+/* Copies the entry's after list (up to cap); returns its length, 0 without an entry. */
+size_t tombs_after(const struct tombs *t, const uint8_t *owner, uint16_t type,
+    uint64_t *out, size_t cap);
 /* (owner, type) has a value again. */
 void tombs_clear(struct tombs *t, const uint8_t *owner, uint16_t type);
 /*
@@ -33,6 +44,8 @@ void tombs_clear(struct tombs *t, const uint8_t *owner, uint16_t type);
  */
 int64_t tombs_get(const struct tombs *t, const uint8_t *owner, uint16_t type,
     int64_t offset);
+/* The same without the window: the latest deletion's offset, or -1. */
+int64_t tombs_peek(const struct tombs *t, const uint8_t *owner, uint16_t type);
 /* Every entry (snapshots); stops when fn returns non-zero. */
 int tombs_walk(const struct tombs *t, int (*fn)(void *arg, const uint8_t *owner,
     uint16_t type, uint32_t partition, int64_t offset), void *arg);

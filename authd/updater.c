@@ -20,6 +20,7 @@
 #include <urcu.h>
 
 #include "authd/answer.h"
+#include "authd/tombs.h"
 #include "authd/authd.h"
 #include "authd/update.h"
 #include "authd/updater.h"
@@ -29,7 +30,7 @@
 #include "common/log.h"
 #include "common/sign.h"
 
-#define ATTEMPTS_MAX	8	/* evaluations of one update that keeps losing races */
+#define ATTEMPTS_MAX	16	/* evaluations of one update that keeps losing races */
 #define QUEUE_MAX	1024	/* updates waiting; more are answered SERVFAIL */
 #define DELIVERY_MS	10000	/* message.timeout.ms: the broker must have them by then */
 #define VERDICT_MS	30000	/* the consumer must have applied them by then */
@@ -110,6 +111,7 @@ void
 verdicts_free(struct update_verdicts *vs)
 {
 	free(vs->v);
+	free(vs->next);
 	pthread_mutex_destroy(&vs->mu);
 	pthread_cond_destroy(&vs->cv);
 }
@@ -140,14 +142,62 @@ verdicts_add(struct update_verdicts *vs, const char *id, size_t idlen, bool appl
 }
 
 void
-verdicts_commit(struct update_verdicts *vs)
+verdicts_commit(struct update_verdicts *vs, const int64_t *next, size_t npart)
 {
+	bool moved = false;
+
 	pthread_mutex_lock(&vs->mu);
-	if (vs->committed != vs->n) {
+	if (npart > vs->npart) {
+		if ((vs->next = realloc(vs->next, npart * sizeof(*vs->next))) == NULL)
+			fatal("update verdicts");
+		while (vs->npart < npart)
+			vs->next[vs->npart++] = 0;
+	}
+	for (size_t p = 0; p < npart; p++) {
+		if (next[p] > vs->next[p]) {
+			vs->next[p] = next[p];
+			moved = true;
+		}
+	}
+	if (vs->committed != vs->n || moved) {
 		vs->committed = vs->n;
 		pthread_cond_broadcast(&vs->cv);
 	}
 	pthread_mutex_unlock(&vs->mu);
+}
+
+/*
+ * Waits until every position of after[0..n) (partition << 48 | offset) is served here,
+ * or until deadline (monotonic ms). Returns 0, or -1 on time-out.
+ */
+static int
+verdicts_wait_positions(struct update_verdicts *vs, const uint64_t *after, size_t n,
+    uint64_t deadline)
+{
+	struct timespec ts = { (time_t)(deadline / 1000), (long)(deadline % 1000) * 1000000 };
+	int rc = 0;
+
+	pthread_mutex_lock(&vs->mu);
+	for (;;) {
+		size_t i;
+
+		for (i = 0; i < n; i++) {
+			size_t p = (size_t)(after[i] >> 48);
+			int64_t o = (int64_t)(after[i] & (((uint64_t)1 << 48) - 1));
+
+			if (p >= vs->npart || vs->next[p] <= o)
+				break;
+		}
+		if (i == n)
+			break;
+		if (vs->closing ||
+		    pthread_cond_timedwait(&vs->cv, &vs->mu, &ts) == ETIMEDOUT) {
+			rc = -1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vs->mu);
+	return rc;
 }
 
 /*
@@ -201,6 +251,33 @@ verdicts_take(struct update_verdicts *vs, uint64_t seq, size_t n, const bool *ex
 	vs->committed = c;
 	pthread_mutex_unlock(&vs->mu);
 	return rc;
+}
+
+int
+update_after_parse(const char *s, uint64_t *after, size_t cap)
+{
+	size_t n = 0;
+
+	while (*s != '\0') {
+		char *end;
+		unsigned long p;
+		long long o;
+
+		p = strtoul(s, &end, 10);
+		if (end == s || *end != ':' || p > 0xffff)
+			return -1;
+		s = end + 1;
+		o = strtoll(s, &end, 10);
+		if (end == s || o < 0 || o >= (1LL << 48) || n == cap)
+			return -1;
+		after[n++] = (uint64_t)p << 48 | (uint64_t)o;
+		s = end;
+		if (*s == ',')
+			s++;
+		else if (*s != '\0')
+			return -1;
+	}
+	return (int)n;
 }
 
 /* ---- the producer ---- */
@@ -260,16 +337,24 @@ producer_new(const struct authd_conf *conf)
  */
 static int
 produce(struct updater *u, const uint8_t *owner, uint16_t type, const struct rrset *rs,
-    int64_t base, uint64_t seq, uint32_t idx, struct delivery *d)
+    int64_t base, uint64_t seq, uint32_t idx, const char *after, struct delivery *d)
 {
 	char keybuf[EVENT_KEY_MAX], *key = NULL, *value = NULL, hbase[24], hid[128];
 	rd_kafka_headers_t *h = rd_kafka_headers_new(4);
 	rd_kafka_resp_err_t err;
 	size_t klen, vlen;
 
-	if (rs != NULL ? event_encode(owner, rs, &key, &value) != 0 :
+	if (type == 0) {
+		char name[DNAME_STRLEN];
+
+		/* A guard: a tombstone, so compaction drops it in time (it is no data). */
+		dname_to_str(owner, name, sizeof(name));
+		snprintf(keybuf, sizeof(keybuf), "%s|" EVENT_GUARD_TYPE, name);
+	} else if (rs != NULL ? event_encode(owner, rs, &key, &value) != 0 :
 	    event_key(owner, type, keybuf, sizeof(keybuf)) < 0) {
 		rd_kafka_headers_destroy(h);
+		d->done = true;
+		d->err = RD_KAFKA_RESP_ERR__BAD_MSG;
 		return -1;
 	}
 	if (key == NULL)
@@ -280,6 +365,8 @@ produce(struct updater *u, const uint8_t *owner, uint16_t type, const struct rrs
 	snprintf(hid, sizeof(hid), "%s %" PRIu64 " %u", u->st->verdicts.origin, seq, idx);
 	rd_kafka_header_add(h, UPDATE_HDR_BASE, -1, hbase, -1);
 	rd_kafka_header_add(h, UPDATE_HDR_ID, -1, hid, -1);
+	if (after != NULL && after[0] != '\0')
+		rd_kafka_header_add(h, UPDATE_HDR_AFTER, -1, after, -1);
 	if (u->signing) {
 		char sig64[SIGN_SIG64_LEN], pk64[SIGN_PK64_LEN];
 
@@ -362,12 +449,113 @@ zone_served(struct authd_state *st, const uint8_t *apex)
 	return ok;
 }
 
+/* ---- guards ---- */
+
+/*
+ * The names an update reads or writes: the owners of its prerequisites and updates,
+ * lower case, each once. Every update writes a guard event for each, conditional on the
+ * guard version it read before evaluating, so two updates that read or write a common
+ * name are ordered by that name's guard, whatever RRsets they touch (docs/ARCHITECTURE.md
+ * "Dynamic updates").
+ */
+struct names {
+	uint8_t		(*name)[DNAME_MAXLEN];
+	int64_t		 *base;		/* the guard version read */
+	size_t		  n;
+};
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	const uint8_t *x = a, *y = b;
+	size_t lx = dname_len(x), ly = dname_len(y);
+	int c = memcmp(x, y, lx < ly ? lx : ly);
+
+	return c != 0 ? c : (lx > ly) - (lx < ly);
+}
+
+static void
+names_collect(const uint8_t *msg, size_t len, struct names *ns)
+{
+	struct wire_msg m;
+	struct wire_iter it;
+	struct wire_rr rr;
+	size_t cap = 0, k = 0;
+
+	memset(ns, 0, sizeof(*ns));
+	if (wire_msg_parse(msg, len, &m) != 0)
+		return;
+	wire_iter_init(&m, &it);
+	while (wire_iter_next(&m, &it, &rr) && rr.section != WIRE_AR) {
+		if (ns->n == cap) {
+			cap = cap ? 2 * cap : 16;
+			if ((ns->name = realloc(ns->name, cap * sizeof(*ns->name))) == NULL)
+				fatal("update");
+		}
+		memcpy(ns->name[ns->n], rr.owner, dname_len(rr.owner));
+		dname_lower(ns->name[ns->n++]);
+	}
+	if (ns->n == 0)
+		return;
+	qsort(ns->name, ns->n, sizeof(*ns->name), name_cmp);
+	for (size_t i = 1; i < ns->n; i++)
+		if (name_cmp(ns->name[i], ns->name[k]) != 0)
+			memmove(ns->name[++k], ns->name[i], dname_len(ns->name[i]));
+	ns->n = k + 1;
+	ns->base = xcalloc(ns->n, sizeof(*ns->base));
+}
+
+/*
+ * Reads the guard versions before the update is evaluated, then waits until what those
+ * guards' updates wrote is applied here: a guard can arrive before the changes it stands
+ * for (another partition), and an evaluation must not see the one without the other.
+ * Returns 0, or -1 when that did not happen within the verdict time.
+ */
+static int
+names_read_guards(struct updater *u, struct names *ns)
+{
+	uint64_t *after = xmalloc(UPDATE_AFTER_MAX * sizeof(*after));
+	uint64_t *all = NULL;
+	size_t nall = 0, capall = 0;
+	int rc;
+
+	for (size_t i = 0; i < ns->n; i++) {
+		struct tombs *g = store_guards_lock(u->st->store);
+		size_t k;
+
+		ns->base[i] = tombs_peek(g, ns->name[i], 0);
+		k = tombs_after(g, ns->name[i], 0, after, UPDATE_AFTER_MAX);
+		store_guards_unlock(u->st->store);
+		if (k > UPDATE_AFTER_MAX)
+			k = UPDATE_AFTER_MAX;
+		if (nall + k > capall) {
+			capall = 2 * (nall + k);
+			if ((all = realloc(all, capall * sizeof(*all))) == NULL)
+				fatal("update");
+		}
+		memcpy(all + nall, after, k * sizeof(*after));
+		nall += k;
+	}
+	rc = verdicts_wait_positions(&u->st->verdicts, all, nall,
+	    clock_mono_ms() + VERDICT_MS);
+	free(all);
+	free(after);
+	return rc;
+}
+
+static void
+names_free(struct names *ns)
+{
+	free(ns->name);
+	free(ns->base);
+}
+
 /* ---- writing a plan ---- */
 
 /* RRsets whose last event from this update was refused: restated at the end. */
 struct pending_key {
 	uint8_t		owner[DNAME_MAXLEN];
-	uint16_t	type;
+	uint16_t	type;		/* 0: the name's guard */
 };
 
 struct refused {
@@ -397,63 +585,96 @@ refused_set(struct refused *r, const uint8_t *owner, uint16_t type, bool refused
 }
 
 /*
- * Produces n events (owners[i], types[i], values[i], bases[i]) as one batch of update
- * seq and waits for their verdicts into applied[]. Returns 0, or -1 when one was not
- * delivered, or a verdict did not come in time (why set).
+ * "P:O,..." of the delivered events among d[0..n), the highest offset per partition, into
+ * buf (cap octets): what a writer reading our guards must see applied first.
+ */
+static void
+after_text(const struct delivery *d, size_t n, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		bool later = false;
+		int k;
+
+		if (d[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+			continue;
+		for (size_t j = 0; j < n && !later; j++)
+			later = j != i && d[j].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+			    d[j].partition == d[i].partition && (d[j].offset > d[i].offset ||
+			    (d[j].offset == d[i].offset && j < i));
+		if (later)
+			continue;
+		k = snprintf(buf + len, cap - len, "%s%" PRId32 ":%" PRId64, len ? "," : "",
+		    d[i].partition, d[i].offset);
+		if (k < 0 || (size_t)k >= cap - len) {
+			buf[len] = '\0';
+			return;
+		}
+		len += (size_t)k;
+	}
+}
+
+/*
+ * Produces n events (owners[i], types[i], values[i], bases[i]) of update seq: first the
+ * changes [0, nchanges), then, once the broker has those, the guards [nchanges, n) (type
+ * 0) saying where the changes are. Waits for the verdicts into applied[]. Returns 0, or
+ * -1 when one was not delivered or a verdict did not come in time (why set).
  */
 static int
-write_batch(struct updater *u, size_t n, const uint8_t *const *owners,
+write_batch(struct updater *u, size_t n, size_t nchanges, const uint8_t *const *owners,
     const uint16_t *types, struct rrset *const *values, const int64_t *bases,
     struct delivery *d, bool *applied, char *why, size_t whylen)
 {
 	uint64_t seq = ++u->seq;
-	size_t delivered = 0;
+	char *after = NULL;
+	bool *expect;
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		applied[i] = false;
+		if (i == nchanges && nchanges > 0) {
+			await_delivery(u, d, nchanges);
+			after = xmalloc(UPDATE_AFTER_MAX * 24);
+			after_text(d, nchanges, after, UPDATE_AFTER_MAX * 24);
+		}
 		(void)produce(u, owners[i], types[i], values[i], bases[i], seq, (uint32_t)i,
-		    &d[i]);
+		    i >= nchanges ? after : NULL, &d[i]);
 	}
 	await_delivery(u, d, n);
+	free(after);
 	counter_add(&u->st->update_stats.events, n);
+	expect = xcalloc(n, sizeof(*expect));
 	for (size_t i = 0; i < n; i++) {
-		if (d[i].err == RD_KAFKA_RESP_ERR_NO_ERROR)
-			delivered++;
-		else if (rc == 0) {
+		expect[i] = d[i].err == RD_KAFKA_RESP_ERR_NO_ERROR;
+		if (!expect[i] && rc == 0) {
 			snprintf(why, whylen, "event not written: %s", rd_kafka_err2str(d[i].err));
 			rc = -1;
 		}
 	}
-	if (delivered == 0)
-		return rc;
-	{
-		bool *expect = xcalloc(n, sizeof(*expect));
-
-		for (size_t i = 0; i < n; i++)
-			expect[i] = d[i].err == RD_KAFKA_RESP_ERR_NO_ERROR;
-		if (verdicts_take(&u->st->verdicts, seq, n, expect, applied,
-		    clock_mono_ms() + VERDICT_MS) != 0) {
-			snprintf(why, whylen, "events written but not applied within %d s",
-			    VERDICT_MS / 1000);
-			rc = -1;
-		}
-		free(expect);
+	if (verdicts_take(&u->st->verdicts, seq, n, expect, applied,
+	    clock_mono_ms() + VERDICT_MS) != 0) {
+		snprintf(why, whylen, "events written but not applied within %d s",
+		    VERDICT_MS / 1000);
+		rc = -1;
 	}
+	free(expect);
 	return rc;
 }
 
 /*
- * Writes a plan: its changes as one batch of conditional events. Returns 0 when every
- * event was applied, 1 when one was refused for a concurrent write (what was applied is
- * put back, conditionally too, and the caller evaluates the update again), -1 on a
- * failure (why set; what was applied is put back the same way).
+ * Writes a plan: its changes and a guard for each name in ns, as one batch of conditional
+ * events. Returns 0 when every event was applied, 1 when one was refused for a concurrent
+ * write (what was applied of the changes is put back, conditionally too, and the caller
+ * evaluates the update again), -1 on a failure (why set; what was applied is put back
+ * the same way).
  */
 static int
-write_plan(struct updater *u, struct update_plan *plan, struct refused *ref, char *why,
-    size_t whylen)
+write_plan(struct updater *u, struct update_plan *plan, const struct names *ns,
+    struct refused *ref, char *why, size_t whylen)
 {
-	size_t n = plan->n, nrev = 0;
+	size_t nc = plan->n, n = nc + ns->n, nrev = 0;
 	const uint8_t **owners = xcalloc(n, sizeof(*owners));
 	uint16_t *types = xcalloc(n, sizeof(*types));
 	struct rrset **values = xcalloc(n, sizeof(*values)), **prev = xcalloc(n, sizeof(*prev));
@@ -462,7 +683,7 @@ write_plan(struct updater *u, struct update_plan *plan, struct refused *ref, cha
 	bool *applied = xcalloc(n, sizeof(*applied)), all = true, unknown = false;
 	int rc;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < nc; i++) {
 		struct update_change *c = &plan->changes[i];
 
 		owners[i] = c->owner;
@@ -477,19 +698,25 @@ write_plan(struct updater *u, struct update_plan *plan, struct refused *ref, cha
 			unknown = true;
 		}
 	}
-	rc = write_batch(u, n, owners, types, values, bases, d, applied, why, whylen);
+	for (size_t i = 0; i < ns->n; i++) {
+		owners[nc + i] = ns->name[i];
+		types[nc + i] = 0;		/* the name's guard */
+		bases[nc + i] = ns->base[i];
+	}
+	rc = write_batch(u, n, nc, owners, types, values, bases, d, applied, why, whylen);
 	for (size_t i = 0; i < n; i++) {
-		refused_set(ref, owners[i], types[i], d[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-		    !applied[i]);
+		bool refused = d[i].err == RD_KAFKA_RESP_ERR_NO_ERROR && !applied[i];
+
+		refused_set(ref, owners[i], types[i], refused);
 		if (!applied[i])
 			all = false;
-		if (!applied[i] && d[i].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+		if (refused)
 			counter_add(&u->st->update_stats.conflicts, 1);
 	}
 	if (rc == 0 && all)
 		goto out;
-	/* Not all of it: take back what was applied, each conditional on our own event. */
-	for (size_t i = 0; i < n; i++) {
+	/* Not all of it: take back the changes applied, each conditional on our own event. */
+	for (size_t i = 0; i < nc; i++) {
 		if (!applied[i])
 			continue;
 		if (unknown && prev[i] == NULL && bases[i] >= 0) {
@@ -506,7 +733,7 @@ write_plan(struct updater *u, struct update_plan *plan, struct refused *ref, cha
 	if (nrev > 0) {
 		char why2[256];
 
-		(void)write_batch(u, nrev, owners, types, values, bases, d, applied, why2,
+		(void)write_batch(u, nrev, nrev, owners, types, values, bases, d, applied, why2,
 		    sizeof(why2));
 		for (size_t i = 0; i < nrev; i++)
 			refused_set(ref, owners[i], types[i],
@@ -514,10 +741,10 @@ write_plan(struct updater *u, struct update_plan *plan, struct refused *ref, cha
 	}
 	if (rc == 0) {
 		rc = 1;
-		snprintf(why, whylen, "a concurrent update changed an RRset first");
+		snprintf(why, whylen, "a concurrent update came first");
 	}
 out:
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < nc; i++)
 		free(prev[i]);
 	free(owners);
 	free(types);
@@ -532,8 +759,8 @@ out:
 /*
  * An event of ours that was refused is the latest of its key until something follows it:
  * a compacted topic would keep it alone, and an instance replaying that would apply it.
- * So each is followed by the RRset as it is, conditional on its current version (refused
- * in turn only when someone wrote after us, who then is the latest).
+ * So each is followed by the RRset (or guard) as it is, conditional on its current
+ * version (refused in turn only when someone wrote after us, who then is the latest).
  */
 static void
 restate(struct updater *u, struct refused *ref)
@@ -542,57 +769,88 @@ restate(struct updater *u, struct refused *ref)
 		const uint8_t *owner = ref->k[i].owner;
 		uint16_t type = ref->k[i].type;
 		int64_t ver;
-		struct rrset *cur = topic_copy(u->st->store, owner, type, &ver);
+		struct rrset *cur = NULL;
 		struct delivery d;
 		bool applied;
 		char why[256];
 
-		(void)write_batch(u, 1, &owner, &type, &cur, &ver, &d, &applied, why,
-		    sizeof(why));
+		if (type == 0)
+			ver = store_guard_get(u->st->store, owner);
+		else
+			cur = topic_copy(u->st->store, owner, type, &ver);
+		(void)write_batch(u, 1, type == 0 ? 0 : 1, &owner, &type, &cur, &ver, &d,
+		    &applied, why, sizeof(why));
 		free(cur);
 	}
 	ref->n = 0;
 }
 
-/* The update in j, evaluated and written until it is applied or cannot be. */
+/* The rcodes of prerequisites that failed: a verdict on data, validated like a change. */
+static bool
+rcode_from_data(int rc)
+{
+	return rc == DNS_RCODE_NXDOMAIN || rc == DNS_RCODE_YXDOMAIN ||
+	    rc == DNS_RCODE_YXRRSET || rc == DNS_RCODE_NXRRSET;
+}
+
+/*
+ * The update in j, evaluated and written until it is applied or cannot be. Every outcome
+ * that depends on the data (NOERROR, and a failed prerequisite) is written: a change as
+ * its events, and always the guards of the names read; only once all of them are applied
+ * is the outcome the answer. Lost races are evaluated again, after a short random pause.
+ */
 static uint16_t
 process(struct updater *u, struct job *j, char *why, size_t whylen, unsigned *attempts,
     size_t *changes)
 {
 	struct update_opts uo = { .serial_as_is = !u->conf->serial_topic, .dec = u->dec };
 	struct refused ref = { NULL, 0, 0 };
+	struct names ns;
 	int rc = DNS_RCODE_SERVFAIL;
 
 	*attempts = 0;
 	*changes = 0;
+	names_collect(j->msg, j->len, &ns);
 	while (*attempts < ATTEMPTS_MAX) {
 		struct update_plan plan;
 		int w;
 
-		memset(&plan, 0, sizeof(plan));
+		if (*attempts > 0) {
+			struct timespec ts = { 0, (long)randombytes_uniform(
+			    2000000u << (*attempts < 5 ? *attempts : 5)) };
+
+			counter_add(&u->st->update_stats.retries, 1);
+			nanosleep(&ts, NULL);
+		}
 		++*attempts;
 		why[0] = '\0';
+		if (names_read_guards(u, &ns) != 0) {
+			rc = DNS_RCODE_SERVFAIL;
+			snprintf(why, whylen, "a concurrent update's changes did not arrive "
+			    "within %d s", VERDICT_MS / 1000);
+			break;
+		}
 		rc = update_prepare(u->st->store, j->msg, j->len, &uo, &plan, why, whylen);
 		*changes = plan.n;
-		if (rc != DNS_RCODE_NOERROR || plan.n == 0) {
+		if ((rc != DNS_RCODE_NOERROR && !rcode_from_data(rc)) ||
+		    (plan.n == 0 && ns.n == 0)) {
 			update_plan_free(&plan);
 			break;
 		}
-		w = write_plan(u, &plan, &ref, why, whylen);
+		w = write_plan(u, &plan, &ns, &ref, why[0] ? why + strlen(why) : why,
+		    why[0] ? whylen - strlen(why) : whylen);
 		update_plan_free(&plan);
-		if (w == 0) {
-			rc = DNS_RCODE_NOERROR;
-			break;
-		}
+		if (w == 0)
+			break;		/* rc stands: NOERROR, or the failed prerequisite */
 		rc = DNS_RCODE_SERVFAIL;
 		if (w < 0)
 			break;
-		counter_add(&u->st->update_stats.retries, 1);
 	}
 	if (rc == DNS_RCODE_SERVFAIL && *attempts == ATTEMPTS_MAX)
 		snprintf(why, whylen, "lost %d races with concurrent updates", ATTEMPTS_MAX);
 	restate(u, &ref);
 	free(ref.k);
+	names_free(&ns);
 	return (uint16_t)rc;
 }
 

@@ -16,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "common/event.h"
 #include "common/frontend.h"
 #include "common/metrics.h"
 #include "common/tsig.h"
@@ -30,8 +31,17 @@ struct answer_opts;
  * applied only where the RRset's version is still at most that. id: "<origin> <seq>
  * <index>", which update of which writer, so the writer learns its verdict.
  */
-#define UPDATE_HDR_BASE	"streamdns-base"
+#define UPDATE_HDR_BASE	EVENT_HDR_BASE
 #define UPDATE_HDR_ID	"streamdns-update"
+/*
+ * On a guard: the positions of the update's own events, "PARTITION:OFFSET,...", the
+ * highest per partition: what a writer reading this guard waits to see applied.
+ */
+#define UPDATE_HDR_AFTER	"streamdns-after"
+#define UPDATE_AFTER_MAX	1024		/* positions kept (one per partition) */
+
+/* "P:O,P:O,..." into after[] (partition << 48 | offset); returns how many, -1 if bad. */
+int update_after_parse(const char *s, uint64_t *after, size_t cap);
 
 /* The verdicts of this instance's own conditional events, consumer to updater. */
 struct update_verdict {
@@ -48,14 +58,19 @@ struct update_verdicts {
 	size_t			 n, cap;
 	size_t			 committed;	/* v[0, committed) are served */
 	bool			 closing;	/* the updater is stopping: stop waiting */
+	int64_t			*next;		/* per partition: the next offset to apply */
+	size_t			 npart;		/* (what is served is below it) */
 };
 
 void verdicts_init(struct update_verdicts *vs, const char *identity);
 void verdicts_free(struct update_verdicts *vs);
 /* Consumer: id is an event's UPDATE_HDR_ID; kept only when it is this origin's. */
 void verdicts_add(struct update_verdicts *vs, const char *id, size_t idlen, bool applied);
-/* Consumer, after store_commit(): what was added is served; wakes the updater. */
-void verdicts_commit(struct update_verdicts *vs);
+/*
+ * Consumer, after store_commit(): what was added is served, and so is everything below
+ * next[0..npart) (the next offset of each partition); wakes the updater.
+ */
+void verdicts_commit(struct update_verdicts *vs, const int64_t *next, size_t npart);
 
 struct update_stats {
 	counter_t	results[24];	/* by rcode (0..23) */

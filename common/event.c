@@ -1,4 +1,5 @@
 /* event.c: the zone event codec: Kafka key + JSON value <-> owner, type and RRset. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -292,6 +293,10 @@ key_parse(struct event_decoder *d, const char *key, size_t keylen, struct event 
 	e = key_owner(owner_text, ev, err, errlen);
 	if (e == EVENT_OK && strcmp(type_text, KEYSET_TYPE_NAME) == 0) {
 		ev->keyset = true;	/* a zone's DNSSEC keys: common/keyset.h reads the value */
+		return EVENT_OK;
+	}
+	if (e == EVENT_OK && strcmp(type_text, EVENT_GUARD_TYPE) == 0) {
+		ev->guard = true;	/* an update's guard on a name: no data */
 		return EVENT_OK;
 	}
 	return e != EVENT_OK ? e : key_type(d, type_text, ev, err, errlen);
@@ -834,12 +839,13 @@ event_decode(struct event_decoder *d, const char *key, size_t keylen, const char
 
 	ev->rrset = NULL;
 	ev->keyset = false;
+	ev->guard = false;
 	ev->type = 0;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if ((e = key_parse(d, key, keylen, ev, owner_text, type_text, err, errlen)) != EVENT_OK)
 		return e;
-	if (value == NULL || ev->keyset)
+	if (value == NULL || ev->keyset || ev->guard)
 		return EVENT_OK;
 	r = d->fast ? event_fast_value(value, valuelen, owner_text, type_text, ev->type,
 	    &ev->rrset) : 0;
@@ -956,5 +962,31 @@ event_encode(const uint8_t *owner, const struct rrset *rs, char **key, char **va
 		*key = *value = NULL;
 		return -1;
 	}
+	return 0;
+}
+
+bool
+event_condition(bool present, int64_t version, int64_t base)
+{
+	if (!present && base == -1)
+		return true;		/* read absent, still absent */
+	return version <= base;
+}
+
+int
+event_base_parse(const void *value, size_t len, int64_t *base)
+{
+	char buf[24], *end;
+	long long v;
+
+	if (value == NULL || len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, value, len);
+	buf[len] = '\0';
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (*end != '\0' || errno != 0 || v < -1)
+		return -1;
+	*base = v;
 	return 0;
 }

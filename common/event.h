@@ -37,7 +37,30 @@ struct event {
 	 * decoder leaves to keyset_parse(); type is 0 and rrset NULL.
 	 */
 	bool		 keyset;
+	/*
+	 * The key is "<name>|UPDATE": an RFC 2136 update's guard on a name it read or wrote
+	 * (authd/updater.c); the value is not read; type is 0 and rrset NULL.
+	 */
+	bool		 guard;
 };
+
+#define EVENT_GUARD_TYPE	"UPDATE"	/* the reserved type of a guard's key */
+
+/*
+ * Conditional events (RFC 2136 updates, authd/updater.h), one rule for authd and ctl. An
+ * event written on version base of its RRset (the offset, in the key's partition, of the
+ * event that set what its writer read; -1: it read none) applies where the RRset's
+ * version is still at most base: equal, nothing came between; less, the events between
+ * were compacted away here; greater, a concurrent write came first. A deleted RRset's
+ * version is its deletion's offset while that is at most EVENT_TOMB_WINDOW offsets
+ * behind, else unknown (-1); an event that read the RRset absent applies while it is.
+ */
+#define EVENT_HDR_BASE		"streamdns-base"
+#define EVENT_TOMB_WINDOW	((int64_t)1 << 22)	/* 4M offsets */
+
+bool event_condition(bool present, int64_t version, int64_t base);
+/* The base of a conditional event from its header value (len octets): 0, or -1 if bad. */
+int event_base_parse(const void *value, size_t len, int64_t *base);
 
 struct event_decoder;
 

@@ -186,6 +186,7 @@ enum decoded {
 	DECODED_BAD,		/* authd rejects it */
 	DECODED_RRSET,		/* an RRset or its tombstone: ev filled */
 	DECODED_KEYSET,		/* a zone's key set or its tombstone: ev->owner is the zone */
+	DECODED_GUARD,		/* an RFC 2136 update's guard on a name: no data */
 };
 
 bool
@@ -281,6 +282,34 @@ state_put(struct ctl_state *st, struct event *ev, const rd_kafka_message_t *m)
 	e->offset = m->offset;
 }
 
+/*
+ * A conditional event (an RFC 2136 update's, authd/updater.h) is judged as authd judges
+ * it (event_condition): against the offset that set the key's value, or deleted it.
+ */
+static bool
+condition_holds(const struct ctl_state *st, const struct event *ev,
+    const rd_kafka_message_t *m)
+{
+	rd_kafka_headers_t *h = NULL;
+	const void *v = NULL;
+	size_t vlen = 0;
+	const struct ctl_entry *e;
+	int64_t base, ver = -1;
+	bool present;
+
+	if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    rd_kafka_header_get_last(h, EVENT_HDR_BASE, &v, &vlen) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR)
+		return true;		/* a plain event */
+	if (event_base_parse(v, vlen, &base) != 0)
+		return false;
+	e = ctl_index_get(st->index, ev->owner, ev->type);
+	present = e != NULL && e->rrset != NULL;
+	if (e != NULL && (present || m->offset - e->offset <= EVENT_TOMB_WINDOW))
+		ver = e->offset;
+	return event_condition(present, ver, base);
+}
+
 /* True once every partition's position has reached the high watermark read at start. */
 static bool
 caught_up(const struct ctl *c, rd_kafka_t *rk, struct ctl_state *st, int64_t *next)
@@ -319,7 +348,7 @@ decode_one(struct event_decoder *dec, const rd_kafka_message_t *m, struct event 
 		return DECODED_BAD;
 	if (event_decode(dec, m->key, m->key_len, m->payload, m->len, ev, NULL, 0) != EVENT_OK)
 		return DECODED_BAD;
-	return ev->keyset ? DECODED_KEYSET : DECODED_RRSET;
+	return ev->keyset ? DECODED_KEYSET : ev->guard ? DECODED_GUARD : DECODED_RRSET;
 }
 
 static void *
@@ -377,12 +406,18 @@ consume_one(const struct ctl *c, struct ctl_state *st, const rd_kafka_message_t 
 	if (p >= 0 && p < st->npart && m->offset + 1 > next[p])
 		next[p] = m->offset + 1;
 	st->events++;
-	if (kind == DECODED_BAD)
+	if (kind == DECODED_BAD) {
 		st->rejected++;		/* authd keeps the key's previous value: so do we */
-	else if (kind == DECODED_KEYSET)
+	} else if (kind == DECODED_KEYSET) {
 		keyset_put(st, ev->owner, m);
-	else
+	} else if (kind == DECODED_GUARD) {
+		;			/* it orders updates; authd serves nothing from it */
+	} else if (!condition_holds(st, ev, m)) {
+		free(ev->rrset);	/* an update that lost a race: authd refuses it too */
+		ev->rrset = NULL;
+	} else {
 		state_put(st, ev, m);
+	}
 	return 0;
 }
 

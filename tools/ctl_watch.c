@@ -93,6 +93,8 @@ print_event(struct event_decoder *dec, const rd_kafka_message_t *m)
 		putchar((unsigned char)key[i] < 0x20 || key[i] == 0x7f ? '?' : key[i]);
 	if (e == EVENT_OK && ev.keyset) {
 		print_keyset(ev.owner, m);
+	} else if (e == EVENT_OK && ev.guard) {
+		printf(" guard of an RFC 2136 update\n");
 	} else if (e != EVENT_OK) {
 		printf(" rejected (%s): %s\n", event_error_name(e), err);
 	} else if (ev.rrset == NULL) {
