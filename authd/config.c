@@ -10,6 +10,7 @@
 #include "authd/authd.h"
 #include "authd/answer.h"
 #include "authd/local.h"
+#include "authd/updater.h"
 #include "authd/xfr.h"
 #include "common/acl.h"
 #include "common/dname.h"
@@ -165,8 +166,14 @@ update_passthrough(struct authd_conf *c, const char *name, const char *value, ch
 		snprintf(err, errlen, "more than %d keys", UPDATE_GRANTS_MAX);
 		return -1;
 	}
-	if (conf_check_name_list(value, err, errlen) != 0)
-		return -1;
+	{
+		struct update_rule *rules;
+		size_t n;
+
+		if (update_grant_parse(value, &rules, &n, err, errlen) != 0)
+			return -1;
+		free(rules);
+	}
 	c->grants[c->ngrants].key = xstrdup(name);
 	c->grants[c->ngrants].zones = xstrdup(value);
 	c->ngrants++;

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include <event2/event.h>
+#include <libknot/libknot.h>
 #include <librdkafka/rdkafka.h>
 #include <sodium.h>
 #include <urcu.h>
@@ -25,6 +26,7 @@
 #include "authd/update.h"
 #include "authd/updater.h"
 #include "common/clock.h"
+#include "common/conf.h"
 #include "common/envelope.h"
 #include "common/event.h"
 #include "common/log.h"
@@ -35,11 +37,11 @@
 #define DELIVERY_MS	10000	/* message.timeout.ms: the broker must have them by then */
 #define VERDICT_MS	30000	/* the consumer must have applied them by then */
 
-/* [update] KEYNAME = ZONE, ...: parsed once. */
+/* [update] KEYNAME = ITEM, ...: parsed once (update_grant_parse). */
 struct grant {
-	uint8_t		  key[DNAME_MAXLEN];
-	size_t		  nzones;
-	uint8_t		(*zones)[DNAME_MAXLEN];
+	uint8_t			 key[DNAME_MAXLEN];
+	struct update_rule	*rules;
+	size_t			 nrules;
 };
 
 struct job {
@@ -1009,17 +1011,138 @@ updater_main(void *arg)
 	return NULL;
 }
 
+/* A rule's name covers owner: the name itself, or (a "*." rule) any name below it. */
 static bool
-granted(const struct updater *u, const uint8_t *key, const uint8_t *zone)
+rule_covers(const struct update_rule *r, const uint8_t *owner)
 {
-	for (size_t i = 0; u != NULL && i < u->ngrants; i++) {
-		if (!dname_equal(u->grants[i].key, key))
-			continue;
-		for (size_t k = 0; k < u->grants[i].nzones; k++)
-			if (dname_equal(u->grants[i].zones[k], zone))
-				return true;
-	}
+	return r->below ? dname_is_below(owner, r->name) && !dname_equal(owner, r->name) :
+	    dname_equal(owner, r->name);
+}
+
+static bool
+rule_has_type(const struct update_rule *r, uint16_t type)
+{
+	for (size_t i = 0; i < r->ntypes; i++)
+		if (r->types[i] == type)
+			return true;
 	return false;
+}
+
+/*
+ * Whether key may make the update msg to zone: a rule that is the zone grants all of it;
+ * else every RR of the update section must be covered by a rule's name and types (a
+ * deletion of every RRset at a name needs type ANY). Prerequisites only read.
+ */
+static bool
+granted(const struct updater *u, const uint8_t *key, const uint8_t *zone,
+    const uint8_t *msg, size_t len)
+{
+	const struct grant *g = NULL;
+	struct wire_msg m;
+	struct wire_iter it;
+	struct wire_rr rr;
+	bool some = false;
+
+	for (size_t i = 0; u != NULL && i < u->ngrants && g == NULL; i++)
+		if (dname_equal(u->grants[i].key, key))
+			g = &u->grants[i];
+	if (g == NULL)
+		return false;
+	for (size_t i = 0; i < g->nrules; i++) {
+		if (g->rules[i].zone && dname_equal(g->rules[i].name, zone))
+			return true;
+		some |= !g->rules[i].zone && dname_is_below(g->rules[i].name, zone);
+	}
+	if (!some || wire_msg_parse(msg, len, &m) != 0)
+		return false;
+	wire_iter_init(&m, &it);
+	while (wire_iter_next(&m, &it, &rr) && rr.section != WIRE_AR) {
+		bool ok = false;
+
+		if (rr.section != WIRE_NS)
+			continue;
+		dname_lower(rr.owner);
+		for (size_t i = 0; i < g->nrules && !ok; i++)
+			ok = !g->rules[i].zone && dname_is_below(g->rules[i].name, zone) &&
+			    rule_covers(&g->rules[i], rr.owner) &&
+			    rule_has_type(&g->rules[i], rr.type);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static int
+parse_rule(void *arg, const char *item, char *err, size_t errlen)
+{
+	struct grant *g = arg;
+	struct update_rule *r;
+	char copy[DNAME_STRLEN + 256], *tok, *save = NULL;
+
+	if (strlen(item) >= sizeof(copy)) {
+		snprintf(err, errlen, "'%.40s...': too long", item);
+		return -1;
+	}
+	snprintf(copy, sizeof(copy), "%s", item);
+	if ((g->rules = realloc(g->rules, (g->nrules + 1) * sizeof(*g->rules))) == NULL)
+		fatal("update");
+	r = &g->rules[g->nrules];
+	memset(r, 0, sizeof(*r));
+	tok = strtok_r(copy, " \t", &save);
+	if (tok == NULL) {
+		snprintf(err, errlen, "empty item");
+		return -1;
+	}
+	if (strncmp(tok, "*.", 2) == 0) {
+		r->below = true;
+		tok += 2;
+	}
+	if (tok[0] == '\0' || tok[strlen(tok) - 1] != '.' ||
+	    dname_from_str(tok, NULL, r->name) <= 0) {
+		snprintf(err, errlen, "'%s' is not an absolute domain name", tok);
+		return -1;
+	}
+	dname_lower(r->name);
+	while ((tok = strtok_r(NULL, " \t", &save)) != NULL) {
+		uint16_t t;
+
+		if (r->ntypes == UPDATE_RULE_TYPES) {
+			snprintf(err, errlen, "'%s': more than %d types", item, UPDATE_RULE_TYPES);
+			return -1;
+		}
+		if (knot_rrtype_from_string(tok, &t) != 0) {
+			snprintf(err, errlen, "'%s' is not a record type", tok);
+			return -1;
+		}
+		r->types[r->ntypes++] = t;
+	}
+	r->zone = r->ntypes == 0;
+	if (r->zone && r->below) {
+		snprintf(err, errlen, "'%s': a pattern needs the types it grants", item);
+		return -1;
+	}
+	g->nrules++;
+	return 0;
+}
+
+int
+update_grant_parse(const char *value, struct update_rule **rules, size_t *n, char *err,
+    size_t errlen)
+{
+	struct grant g = { .rules = NULL, .nrules = 0 };
+	long k = conf_list_each(value, 1024, parse_rule, &g, err, errlen);
+
+	if (k == 0) {
+		snprintf(err, errlen, "empty list");
+		k = -1;
+	}
+	if (k < 0) {
+		free(g.rules);
+		return -1;
+	}
+	*rules = g.rules;
+	*n = g.nrules;
+	return 0;
 }
 
 size_t
@@ -1049,9 +1172,9 @@ updater_submit(struct updater *u, struct authd_state *st, const struct answer_op
 	} else if (tsig->result != TSIG_OK) {
 		rc = DNS_RCODE_REFUSED;
 		why = "unsigned (updates need a TSIG key granted in [update])";
-	} else if (!granted(u, tsig->key_name, zone)) {
+	} else if (!granted(u, tsig->key_name, zone, req->msg, req->len)) {
 		rc = DNS_RCODE_REFUSED;
-		why = "the key is not granted this zone in [update]";
+		why = "the key is not granted this zone, or these names and types, in [update]";
 	} else {
 		j = xcalloc(1, sizeof(*j) + req->len);
 		j->u = u;
@@ -1084,20 +1207,6 @@ updater_submit(struct updater *u, struct authd_state *st, const struct answer_op
 	return build_reply(o, req->msg, req->len, req->tcp, rc, tsig, out, cap);
 }
 
-static int
-parse_zone(void *arg, const char *item, char *err, size_t errlen)
-{
-	struct grant *g = arg;
-
-	g->zones = realloc(g->zones, (g->nzones + 1) * sizeof(*g->zones));
-	if (g->zones == NULL || dname_from_str(item, NULL, g->zones[g->nzones]) <= 0) {
-		snprintf(err, errlen, "'%s' is not a domain name", item);
-		return -1;
-	}
-	dname_lower(g->zones[g->nzones++]);
-	return 0;
-}
-
 struct updater *
 updater_start(const struct authd_conf *conf, struct authd_state *st,
     const struct answer_opts *opts)
@@ -1116,8 +1225,8 @@ updater_start(const struct authd_conf *conf, struct authd_state *st,
 		struct grant *g = &u->grants[u->ngrants++];
 
 		if (dname_from_str(conf->grants[i].key, NULL, g->key) <= 0 ||
-		    conf_list_each(conf->grants[i].zones, 1024, parse_zone, g, err,
-		    sizeof(err)) < 0)
+		    update_grant_parse(conf->grants[i].zones, &g->rules, &g->nrules, err,
+		    sizeof(err)) != 0)
 			fatalx("[update] %s: %s", conf->grants[i].key, err);
 		dname_lower(g->key);
 	}
@@ -1158,7 +1267,7 @@ updater_stop(struct updater *u)
 	rd_kafka_destroy(u->rk);
 	event_decoder_free(u->dec);
 	for (size_t i = 0; i < u->ngrants; i++)
-		free(u->grants[i].zones);
+		free(u->grants[i].rules);
 	free(u->grants);
 	sodium_memzero(u->sk, sizeof(u->sk));
 	pthread_mutex_destroy(&u->mu);

@@ -16,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "common/dname.h"
 #include "common/event.h"
 #include "common/frontend.h"
 #include "common/metrics.h"
@@ -79,6 +80,25 @@ struct update_stats {
 	counter_t	events;		/* events produced */
 	struct histogram latency;	/* received to answered, us */
 };
+
+/*
+ * One item of an [update] grant: a zone (every name and type in it), or a name, or a
+ * pattern "*.NAME" (every name below NAME), followed by the types it may change
+ * ("_acme-challenge.example.com. TXT", "*.dhcp.example.com. A AAAA").
+ */
+#define UPDATE_RULE_TYPES	16
+
+struct update_rule {
+	uint8_t		name[DNAME_MAXLEN];	/* lower case */
+	bool		zone;			/* no types: the zone itself */
+	bool		below;			/* "*.": names below name, not name */
+	uint16_t	types[UPDATE_RULE_TYPES];
+	size_t		ntypes;
+};
+
+/* Parses "ITEM, ITEM ..." into *rules (caller frees); 0, or -1 with err. */
+int update_grant_parse(const char *value, struct update_rule **rules, size_t *n, char *err,
+    size_t errlen);
 
 struct updater;
 

@@ -41,9 +41,14 @@ OTHER_KEY = "other-key."
 SECRET = "2v0yTDE8Gg3Oq2b4z1J6ewK8cB2H7fYzmQwq0aOZ5Gs="
 OTHER_SECRET = "bWFkZSB1cCBmb3IgdGhlIHRlc3Qgb2YgYSB3cm9uZyBrZXk="
 WRONG_SECRET = "AAAATDE8Gg3Oq2b4z1J6ewK8cB2H7fYzmQwq0aOZ5Gs="
+ACME_KEY = "acme-key."
+ACME_SECRET = "YWNtZSBrZXkgb2YgdGhlIHRlc3RzLCBuYW1lcyBhbmQgdHlwZXM="
 SECTIONS = ("[tsig]\nupd-key = hmac-sha256:%s\nother-key = hmac-sha256:%s\n"
+            "acme-key = hmac-sha256:%s\n"
             "[update]\nupd-key = upd.test., second.test.\nother-key = second.test.\n"
-            % (SECRET, OTHER_SECRET))
+            # names and types: the ACME challenge name, and anything below dyn.
+            "acme-key = _acme-challenge.grant.upd.test. TXT, *.dyn.upd.test. A AAAA\n"
+            % (SECRET, OTHER_SECRET, ACME_SECRET))
 RECORDS = [
     (ZONE, "SOA", "ns1.upd.test. hostmaster.upd.test. 1 3600 900 604800 60"),
     (ZONE, "NS", "ns1.upd.test."),
@@ -948,3 +953,107 @@ def test_dump_and_replay(env):
         converge([a, b, c], [(ZONE, "SOA"), ("fresh." + ZONE, "A")])
     finally:
         c.stop()
+
+
+# --- finer grants: names and types ----------------------------------------------------
+
+def acme(inst, build):
+    return update(inst, build, key=ACME_KEY, secret=ACME_SECRET)
+
+
+def test_grant_by_name_and_type(env):
+    """acme-key may change TXT at _acme-challenge.grant.upd.test. and A/AAAA below
+    dyn.upd.test.,
+    nothing else; a refusal is signed and changes nothing."""
+    chal = "_acme-challenge.grant." + ZONE
+    r = acme(env.a, lambda u: u.add(chal, 60, "TXT", '"granted"'))
+    assert r.rcode() == dns.rcode.NOERROR and r.had_tsig, r
+    now_and_later(env.a, env.b, chal, "TXT", ['"granted"'])
+    r = acme(env.b, lambda u: u.add("host.dyn." + ZONE, 60, "A", "192.0.2.77"))
+    assert r.rcode() == dns.rcode.NOERROR, r
+    now_and_later(env.b, env.a, "host.dyn." + ZONE, "A", ["192.0.2.77"])
+    refused = [
+        ("A at the challenge name", lambda u: u.add(chal, 60, "A", "192.0.2.78")),
+        ("TXT elsewhere", lambda u: u.add("www." + ZONE, 60, "TXT", '"no"')),
+        ("the pattern's own name", lambda u: u.add("dyn." + ZONE, 60, "A", "192.0.2.79")),
+        ("TXT below dyn", lambda u: u.add("h2.dyn." + ZONE, 60, "TXT", '"no"')),
+        ("a whole name deleted", lambda u: u.delete("host.dyn." + ZONE)),
+        ("one granted RR beside one not", lambda u: (
+            u.add(chal, 60, "TXT", '"half"'), u.add("www." + ZONE, 60, "A", "192.0.2.80"))),
+    ]
+    for what, build in refused:
+        r = acme(env.a, build)
+        assert r.rcode() == dns.rcode.REFUSED, (what, r)
+        assert r.had_tsig, (what, "the REFUSED is unsigned")
+    settle(env)
+    for i in (env.a, env.b):
+        assert rdatas(i, chal, "TXT") == {'"granted"'}
+        assert rdatas(i, chal, "A") == set()
+        assert rdatas(i, "host.dyn." + ZONE, "A") == {"192.0.2.77"}
+        assert ask(i, "dyn." + ZONE, "A").answer == []
+    # And acme-key is granted nothing in second.test.
+    r = update(env.a, lambda u: u.add("_acme-challenge." + SECOND, 60, "TXT", '"x"'),
+               zone=SECOND, key=ACME_KEY, secret=ACME_SECRET)
+    assert r.rcode() == dns.rcode.REFUSED, r
+
+
+def test_bad_grant_is_a_config_error(tmp_path):
+    """A pattern without types, a type that is not one, a name that is not absolute."""
+    for item in ("*.dyn.upd.test.", "x.upd.test. NOTATYPE", "relative.name TXT"):
+        ini = tmp_path / "authd.ini"
+        ini.write_text("[tsig]\nk = hmac-sha256:%s\n[update]\nk = %s\n" % (SECRET, item))
+        p = subprocess.run([os.path.join(BUILD, "streamdns-authd"), "-c", str(ini),
+                            "--check-config"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        assert p.returncode == 1, (item, p.stdout, p.stderr)
+        assert "authd.ini:4: k: " in p.stderr, (item, p.stderr)   # file:line: key: why
+
+
+# --- require-signed: the events an update writes are signed --------------------------
+
+def test_updates_under_require_signed(tmp_path):
+    """With require-signed, an instance's own update events must carry a trusted
+    signature: [kafka] sign-key signs them, and they are applied; an unsigned producer's
+    event next to them is still refused. A sign-key whose public half is not trusted is a
+    configuration error (every update would time out)."""
+    fleet, producer = str(tmp_path / "authd.key"), str(tmp_path / "ctl.key")
+    for k in (fleet, producer):
+        subprocess.run([CTL, "keygen", k], check=True, capture_output=True, timeout=30)
+    trusted = tmp_path / "trusted"
+    trusted.write_text(open(fleet + ".pub").read() + open(producer + ".pub").read())
+    only_ctl = tmp_path / "only-ctl"
+    only_ctl.write_text(open(producer + ".pub").read())
+    broker = Broker(partitions=2)
+    a = None
+    try:
+        base = [CTL, "-b", broker.address, "-t", TOPIC, "--timeout", "10s",
+                "--sign-key", producer]
+        for name, rtype, content in RECORDS[:3]:
+            subprocess.run(base + ["set", name, rtype, "60", content], check=True,
+                           capture_output=True, timeout=60)
+        a = Authd(broker.address, topic=TOPIC, serial=None, start=False, sections=SECTIONS)
+        with open(a.conf, "a") as f:
+            f.write("[kafka]\nrequire-signed = yes\ntrusted-keys = %s\nsign-key = %s\n"
+                    % (only_ctl, fleet))
+        p = subprocess.run([os.path.join(BUILD, "streamdns-authd"), "-c", a.conf,
+                            "--check-config"], capture_output=True, text=True, timeout=30)
+        assert p.returncode == 1 and "sign-key: its public key is not in" in p.stderr, \
+            p.stderr
+        with open(a.conf, "a") as f:
+            f.write("[kafka]\ntrusted-keys = %s\n" % trusted)
+        with open(a.conf) as f:
+            text = f.read().replace("trusted-keys = %s\n" % only_ctl, "")
+        with open(a.conf, "w") as f:
+            f.write(text)
+        a.start()
+        a.wait_ready()
+        name = "signed-update." + ZONE
+        ok(a, add_a(name))
+        assert rdatas(a, name, "A") == {"192.0.2.66"}
+        m = a.metrics()
+        assert m.get('streamdns_authd_events_rejected_total{reason="signature"}', 0) == 0, m
+        assert m.get('streamdns_authd_updates_total{rcode="NOERROR"}', 0) == 1, m
+    finally:
+        if a is not None:
+            a.stop()
+        broker.stop()
