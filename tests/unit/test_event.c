@@ -944,6 +944,7 @@ test_error_names(void **state)
 }
 
 /* Wire RDATA (an update's) is taken only when an event can carry it back unchanged. */
+#define R(lit)	lit, sizeof(lit) - 1
 static void
 test_rdata_check(void **state)
 {
@@ -953,24 +954,24 @@ test_rdata_check(void **state)
 		size_t		 len;
 		bool		 ok;
 	} cases[] = {
-		{ 1, "\xc0\x00\x02\x01", 4, true },
-		{ 1, "\xc0\x00\x02", 3, false },			/* A of 3 octets */
-		{ 16, "\x05hello\x02hi", 9, true },
-		{ 16, "\x05hel", 4, false },				/* string runs off */
-		{ 15, "\x00\x0a\x04mail\x00", 8, true },
-		{ 15, "\x00\x0a\x04mail", 7, false },			/* name unterminated */
+		{ 1, R("\xc0\x00\x02\x01"), true },
+		{ 1, R("\xc0\x00\x02"), false },			/* A of 3 octets */
+		{ 16, R("\x05hello\x02hi"), true },
+		{ 16, R("\x05hel"), false },				/* string runs off */
+		{ 15, R("\x00\x0a\x04mail\x00"), true },
+		{ 15, R("\x00\x0a\x04mail"), false },			/* name unterminated */
 		/* NSEC3: alg 1, flags 0, 10 iterations, salt ab, 20-octet hash, A RRSIG bitmap */
-		{ 50, "\x01\x00\x00\x0a\x01\xab\x14" "aaaaaaaaaaaaaaaaaaaa" "\x00\x06\x40\x00\x00\x00\x00\x02",
-		    35, true },
-		{ 50, "\x01\x00\x00\x0a\xc0\xab\x14" "aaaaaaaaaaaaaaaaaaaa", 27, false },	/* salt */
-		{ 50, "\x01\x00\x00\x0a\x01\xab\x14" "aaaaaaaaaaaaaaaaaaaa" "\x00\x28\x40", 30,
+		{ 50, R("\x01\x00\x00\x0a\x01\xab\x14" "aaaaaaaaaaaaaaaaaaaa"
+		    "\x00\x06\x40\x00\x00\x00\x00\x02"), true },
+		{ 50, R("\x01\x00\x00\x0a\xc0\xab\x14" "aaaaaaaaaaaaaaaaaaaa"), false }, /* salt */
+		{ 50, R("\x01\x00\x00\x0a\x01\xab\x14" "aaaaaaaaaaaaaaaaaaaa" "\x00\x28\x40"),
 		    false },						/* bitmap */
-		{ 51, "\x01\x00\x00\x0a\x01\xab", 6, true },		/* NSEC3PARAM */
-		{ 51, "\x01\x00\x00\x0a\x02\xab", 6, false },
+		{ 51, R("\x01\x00\x00\x0a\x01\xab"), true },		/* NSEC3PARAM */
+		{ 51, R("\x01\x00\x00\x0a\x02\xab"), false },
 		/* HTTPS 1 . alpn=h2 port=443; then the same with keys out of order */
-		{ 65, "\x00\x01\x00\x00\x01\x00\x03\x02h2\x00\x03\x00\x02\x01\xbb", 16, true },
-		{ 65, "\x00\x01\x00\x00\x03\x00\x02\x01\xbb\x00\x01\x00\x03\x02h2", 16, false },
-		{ 65, "\x00\x01\x00\x00\x01\x00\x09\x02h2", 12, false },	/* value runs off */
+		{ 65, R("\x00\x01\x00\x00\x01\x00\x03\x02h2\x00\x03\x00\x02\x01\xbb"), true },
+		{ 65, R("\x00\x01\x00\x00\x03\x00\x02\x01\xbb\x00\x01\x00\x03\x02h2"), false },
+		{ 65, R("\x00\x01\x00\x00\x01\x00\x09\x02h2"), false },	/* value runs off */
 	};
 	struct event_decoder *d = event_decoder_new();
 	uint8_t owner[DNAME_MAXLEN];
