@@ -170,7 +170,8 @@ tombs_after(const struct tombs *t, const uint8_t *owner, uint16_t type, uint64_t
 	if (t->count == 0 || (e = *find(t, owner, type, tomb_hash(owner, type))) == NULL)
 		return 0;
 	n = e->nafter < cap ? e->nafter : cap;
-	memcpy(out, e->after, n * sizeof(*out));
+	if (n > 0)
+		memcpy(out, e->after, n * sizeof(*out));
 	return e->nafter;
 }
 

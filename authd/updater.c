@@ -530,6 +530,8 @@ names_read_guards(struct updater *u, struct names *ns)
 		store_guards_unlock(u->st->store);
 		if (k > UPDATE_AFTER_MAX)
 			k = UPDATE_AFTER_MAX;
+		if (k == 0)
+			continue;
 		if (nall + k > capall) {
 			capall = 2 * (nall + k);
 			if ((all = realloc(all, capall * sizeof(*all))) == NULL)
