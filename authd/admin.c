@@ -331,24 +331,32 @@ handle_zones(struct evhttp_request *req, const char *uri, void *arg)
 {
 	struct admin *a = arg;
 	struct zone_summary *zs = NULL;
+	struct store_view view;
 	size_t n = 0;
 	json_t *offsets = NULL, *root;
 	int64_t before, after;
 	char *body;
 
+	memset(&view, 0, sizeof(view));
+
+	/*
+	 * A view of one committed version, taken in one pass between two of the consumer's
+	 * batches; the digests (seconds for a million RRsets) are made from it outside any
+	 * lock, so neither the consumer nor the workers wait for them.
+	 */
 	for (int attempt = 0; attempt < 5; attempt++) {
 		json_decref(offsets);
-		free(zs);
-		zs = NULL;
+		store_view_close(&view);
 		json_decref(offsets_json(a->st, &before));
-		rcu_read_lock();
-		if (zonemd_summaries(a->st->store, &zs, &n) != 0)
-			n = 0;
-		rcu_read_unlock();
+		if (store_view_all(a->st->store, &view) != 0)
+			memset(&view, 0, sizeof(view));
 		offsets = offsets_json(a->st, &after);
 		if (before == after)
 			break;
 	}
+	if (view.store == NULL || zonemd_summaries(&view, &zs, &n) != 0)
+		n = 0;
+	store_view_close(&view);
 	root = json_pack("{s:o, s:o, s:b, s:s}", "zones", zones_json(a, zs, n),
 	    "offsets", offsets, "ready", atomic_load(&a->st->ready), "identity",
 	    a->st->identity != NULL ? a->st->identity : "");

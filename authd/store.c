@@ -1166,6 +1166,35 @@ out:
 	return rc;
 }
 
+int
+store_view_all(struct store *s, struct store_view *v)
+{
+	const struct table *t;
+	int rc = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->store = s;
+	pthread_mutex_lock(&s->mu);	/* as store_view_open: one pass, pointers only */
+	t = s->table;
+	for (size_t i = 0; i <= t->mask && rc == 0; i++) {
+		const struct znode *n = atomic_load_explicit(&((struct table *)t)->slot[i],
+		    memory_order_relaxed);
+
+		if (n == NULL || n == TOMB || n->sets->count == 0)
+			continue;
+		rc = view_add(v, n, n->sets, 0);
+		v->rrs += n->sets->count;
+	}
+	if (rc == 0)
+		atomic_fetch_add(&s->views, 1);
+	pthread_mutex_unlock(&s->mu);
+	if (rc != 0) {
+		free(v->nodes);
+		memset(v, 0, sizeof(*v));
+	}
+	return rc;
+}
+
 void
 store_view_close(struct store_view *v)
 {

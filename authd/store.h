@@ -114,6 +114,12 @@ struct store_view {
 
 /* Returns 0, 1 when no zone has its apex there, -1 when out of memory. */
 int store_view_open(struct store *s, const uint8_t *apex, struct store_view *v);
+/*
+ * The whole store as one committed version (every node that has RRsets, only 0, soa
+ * NULL), for work too long to do inside an RCU read lock (/zones' digests): the writer
+ * waits only for the one pass that takes it. Returns 0, or -1 when out of memory.
+ */
+int store_view_all(struct store *s, struct store_view *v);
 void store_view_close(struct store_view *v);
 
 /*

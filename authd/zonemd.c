@@ -1,4 +1,5 @@
 /* zonemd.c: zone summaries and RFC 8976 ZONEMD (SIMPLE, SHA-512) digests over the store. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,70 +9,48 @@
 #include "common/array.h"
 #include "common/wire.h"
 
-/* The topic's RRset of that type (the digest covers the topic, not instance-local data). */
+/* The RRset of that type in a vector of the topic (the digest covers the topic only). */
 static const struct rrset *
-topic_find(const struct znode *n, uint16_t type)
+vec_type(const struct rrset_vec *v, uint16_t type)
 {
-	const struct rrset_vec *v = znode_rrsets(n);
-
 	for (uint32_t i = 0; i < v->count; i++)
 		if (v->sets[i]->type == type)
 			return v->sets[i];
 	return NULL;
 }
 
+/* A view node with the index of its zone. */
 struct item {
-	const struct znode	*node;
-	size_t			 zone;
+	const struct store_view_node	*vn;
+	size_t				 zone;
 };
 
 struct collect {
-	const struct store	*s;
-	const struct znode	**apexes;
-	size_t			 napex, capapex;
-	struct item		*items;
-	size_t			 nitems, capitems;
-	int			 oom;
+	const struct store_view_node	**apexes;
+	size_t				  napex, capapex;
+	struct item			 *items;
+	size_t				  nitems, capitems;
 };
-
-static int
-collect_apex(const struct znode *n, void *arg)
-{
-	struct collect *c = arg;
-
-	if (topic_find(n, DNS_TYPE_SOA) == NULL)
-		return 0;
-	if (array_grow((void **)&c->apexes, &c->capapex, c->napex + 1,
-	    sizeof(*c->apexes), 1024) != 0) {
-		c->oom = 1;
-		return 1;
-	}
-	c->apexes[c->napex++] = n;
-	return 0;
-}
 
 static int
 cmp_apex(const void *x, const void *y)
 {
-	const struct znode *a = *(const struct znode *const *)x;
-	const struct znode *b = *(const struct znode *const *)y;
+	const struct store_view_node *a = *(const struct store_view_node *const *)x;
+	const struct store_view_node *b = *(const struct store_view_node *const *)y;
 
-	return dname_canon_cmp(znode_name(a), znode_name(b));
+	return dname_canon_cmp(znode_name(a->node), znode_name(b->node));
 }
 
-/* Index of the zone a name belongs to (the deepest apex above it), or -1. */
+/* Index of the zone a name belongs to (the deepest apex at or above it), or -1. */
 static long
 zone_of(const struct collect *c, const uint8_t *name)
 {
 	for (const uint8_t *p = name; p != NULL; p = dname_parent(p)) {
-		const struct znode *n = store_lookup(c->s, p, dname_len(p));
 		size_t lo = 0, hi = c->napex;
 
-		if (n == NULL || topic_find(n, DNS_TYPE_SOA) == NULL)
-			continue;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
-			int r = dname_canon_cmp(znode_name(c->apexes[mid]), p);
+			int r = dname_canon_cmp(znode_name(c->apexes[mid]->node), p);
 
 			if (r == 0)
 				return (long)mid;
@@ -85,31 +64,13 @@ zone_of(const struct collect *c, const uint8_t *name)
 }
 
 static int
-collect_item(const struct znode *n, void *arg)
-{
-	struct collect *c = arg;
-	long z;
-
-	if (znode_rrsets(n)->count == 0 || (z = zone_of(c, znode_name(n))) < 0)
-		return 0;
-	if (array_grow((void **)&c->items, &c->capitems, c->nitems + 1,
-	    sizeof(*c->items), 1024) != 0) {
-		c->oom = 1;
-		return 1;
-	}
-	c->items[c->nitems].node = n;
-	c->items[c->nitems++].zone = (size_t)z;
-	return 0;
-}
-
-static int
 cmp_item(const void *x, const void *y)
 {
 	const struct item *a = x, *b = y;
 
 	if (a->zone != b->zone)
 		return a->zone < b->zone ? -1 : 1;
-	return dname_canon_cmp(znode_name(a->node), znode_name(b->node));
+	return dname_canon_cmp(znode_name(a->vn->node), znode_name(b->vn->node));
 }
 
 static int
@@ -136,11 +97,13 @@ cmp_rrset_type(const void *x, const void *y)
 
 /* Adds one node's RRsets (by type) to its zone's digest and counts. */
 static int
-summarize_node(crypto_hash_sha512_state *h, struct zone_summary *z, const struct znode *n)
+summarize_node(crypto_hash_sha512_state *h, struct zone_summary *z,
+    const struct store_view_node *vn)
 {
-	const struct rrset_vec *v = znode_rrsets(n);
+	const struct rrset_vec *v = vn->vec;
 	const struct rrset *sorted[v->count ? v->count : 1];
-	bool apex = dname_equal(znode_name(n), z->apex);
+	const uint8_t *name = znode_name(vn->node);
+	bool apex = dname_equal(name, z->apex);
 
 	memcpy(sorted, v->sets, v->count * sizeof(sorted[0]));
 	qsort(sorted, v->count, sizeof(sorted[0]), cmp_rrset_type);
@@ -149,37 +112,55 @@ summarize_node(crypto_hash_sha512_state *h, struct zone_summary *z, const struct
 		z->records += sorted[i]->count;
 		if (apex && sorted[i]->type == DNS_TYPE_ZONEMD)
 			continue;	/* RFC 8976 3.3.1: the apex ZONEMD RRset is left out */
-		if (hash_rrset(h, znode_name(n), sorted[i]) != 0)
+		if (hash_rrset(h, name, sorted[i]) != 0)
 			return -1;
 	}
 	return 0;
 }
 
 int
-zonemd_summaries(const struct store *s, struct zone_summary **out, size_t *nout)
+zonemd_summaries(const struct store_view *v, struct zone_summary **out, size_t *nout)
 {
-	struct collect c = { .s = s };
+	struct collect c = { NULL, 0, 0, NULL, 0, 0 };
 	struct zone_summary *zs = NULL;
 	crypto_hash_sha512_state h;
 	size_t i = 0;
 	int rc = -1;
 
-	store_walk(s, collect_apex, &c);
-	if (c.oom)
-		goto out;
+	for (size_t k = 0; k < v->n; k++) {
+		if (vec_type(v->nodes[k].vec, DNS_TYPE_SOA) == NULL)
+			continue;
+		if (array_grow((void **)&c.apexes, &c.capapex, c.napex + 1, sizeof(*c.apexes),
+		    1024) != 0)
+			goto out;
+		c.apexes[c.napex++] = &v->nodes[k];
+	}
 	if (c.napex > 0)	/* qsort(NULL, 0, ...) is undefined: a store without zones */
 		qsort(c.apexes, c.napex, sizeof(*c.apexes), cmp_apex);
-	store_walk(s, collect_item, &c);
-	if (c.oom || (zs = calloc(c.napex ? c.napex : 1, sizeof(*zs))) == NULL)
+	for (size_t k = 0; k < v->n; k++) {
+		long z;
+
+		if (v->nodes[k].vec->count == 0 ||
+		    (z = zone_of(&c, znode_name(v->nodes[k].node))) < 0)
+			continue;
+		if (array_grow((void **)&c.items, &c.capitems, c.nitems + 1, sizeof(*c.items),
+		    1024) != 0)
+			goto out;
+		c.items[c.nitems].vn = &v->nodes[k];
+		c.items[c.nitems++].zone = (size_t)z;
+	}
+	if ((zs = calloc(c.napex ? c.napex : 1, sizeof(*zs))) == NULL)
 		goto out;
 	if (c.nitems > 0)
 		qsort(c.items, c.nitems, sizeof(*c.items), cmp_item);
 	for (size_t z = 0; z < c.napex; z++) {
-		memcpy(zs[z].apex, znode_name(c.apexes[z]), dname_len(znode_name(c.apexes[z])));
-		zs[z].serial = rrset_soa_serial(topic_find(c.apexes[z], DNS_TYPE_SOA));
+		const uint8_t *apex = znode_name(c.apexes[z]->node);
+
+		memcpy(zs[z].apex, apex, dname_len(apex));
+		zs[z].serial = rrset_soa_serial(vec_type(c.apexes[z]->vec, DNS_TYPE_SOA));
 		crypto_hash_sha512_init(&h);
 		for (; i < c.nitems && c.items[i].zone == z; i++)
-			if (summarize_node(&h, &zs[z], c.items[i].node) != 0)
+			if (summarize_node(&h, &zs[z], c.items[i].vn) != 0)
 				goto out;
 		crypto_hash_sha512_final(&h, zs[z].digest);
 	}

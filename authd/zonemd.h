@@ -19,12 +19,13 @@ struct zone_summary {
 };
 
 /*
- * Computes a summary of every zone in the store, sorted by apex in canonical order.
- * A zone holds the names at or below its apex that are not in a deeper zone; the digest
- * covers all its RRs (glue and occluded data included, the apex ZONEMD RRset excluded),
- * in canonical order and form (RFC 8976 3.3, RFC 4034 6). Call inside rcu_read_lock.
- * Returns 0 and an array the caller frees, or -1 on allocation failure.
+ * Computes a summary of every zone of a view of the whole store (store_view_all()),
+ * sorted by apex in canonical order. A zone holds the names at or below its apex that
+ * are not in a deeper zone; the digest covers all its RRs (glue and occluded data
+ * included, the apex ZONEMD RRset excluded), in canonical order and form (RFC 8976 3.3,
+ * RFC 4034 6). Needs no lock: the view keeps what it points at. Returns 0 and an array
+ * the caller frees, or -1 on allocation failure.
  */
-int zonemd_summaries(const struct store *s, struct zone_summary **out, size_t *n);
+int zonemd_summaries(const struct store_view *v, struct zone_summary **out, size_t *n);
 
 #endif

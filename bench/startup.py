@@ -1,18 +1,21 @@
 #!/usr/bin/python3
 """Start-up to ready with a large topic: by full replay and from a snapshot (issue 6).
 
-Usage: bench/startup.py [--rrsets N] [--partitions P]
+Usage: bench/startup.py [--rrsets N] [--partitions P] [--poll-zones]
 Generates N whole-RRset events (one zone, A records), produces them with kcat through
 streamdns-devbroker, then measures the time from starting streamdns-authd to /ready = 200,
 once by full replay and once from the snapshot that the first run wrote at stop. Then
 build/bench/apply runs the consumer's own per-event work (decode + apply, no Kafka) over
 the same events, to show how much of the replay time is authd's and how much the fetch's.
+With --poll-zones, a client asks GET /zones over and over during the replay (monitoring
+that polls digests while an instance starts): the replay must not wait for it.
 """
 import argparse
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
@@ -30,9 +33,22 @@ def events_file(n, path):
                     % (name, name, i >> 16 & 255, i >> 8 & 255, i & 255))
 
 
-def time_to_ready(a, timeout=120):
+def poll_zones(a, stop, times):
+    """GET /zones until stop is set; each answer's duration in times."""
+    while not stop.is_set():
+        t = time.time()
+        try:
+            a.http("/zones", timeout=120)
+            times.append(time.time() - t)
+        except OSError:
+            time.sleep(0.01)
+
+
+def time_to_ready(a, timeout=120, poll=None):
     t0 = time.time()
     a.start_nowait()
+    if poll is not None:
+        threading.Thread(target=poll_zones, args=(a,) + poll, daemon=True).start()
     while time.time() - t0 < timeout:
         if a.proc.poll() is not None:
             raise RuntimeError("authd exited: %s" % a.read_log()[-2000:])
@@ -49,6 +65,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rrsets", type=int, default=1000000)
     ap.add_argument("--partitions", type=int, default=64)
+    ap.add_argument("--poll-zones", action="store_true",
+                    help="GET /zones in a loop during the replay")
     args = ap.parse_args()
     d = tempfile.mkdtemp(prefix="bench-startup-")
     evpath = os.path.join(d, "events.tsv")
@@ -65,7 +83,12 @@ def main():
         snap = os.path.join(d, "authd.snap")
         a = Authd(broker.address, serial=None, sections="[store]\nsnapshot = %s\nsnapshot-interval = 1h\n"
                   % snap, start=False)
-        replay = time_to_ready(a)
+        stop, times = threading.Event(), []
+        replay = time_to_ready(a, poll=(stop, times) if args.poll_zones else None)
+        stop.set()
+        if args.poll_zones:
+            print("GET /zones during the replay: %d answers, longest %.2f s"
+                  % (len(times), max(times) if times else 0))
         rss = rss_mb(a.proc.pid)
         a.stop()
         from_snap = time_to_ready(a)
