@@ -224,17 +224,13 @@ collect_xfr(struct authd_state *st, const struct metric_sink *s)
 static void
 collect_updates(struct authd_state *st, const struct metric_sink *s)
 {
-	static const char *const rcodes[] = {
-		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN",
-		"YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
-	};
 	const struct histogram *h = &st->update_stats.latency;
 	char labels[64];
 
 	metric_family(s, "streamdns_authd_updates_total", METRIC_COUNTER,
 	    "RFC 2136 updates answered, by rcode");
-	for (size_t i = 0; i < sizeof(rcodes) / sizeof(rcodes[0]); i++) {
-		snprintf(labels, sizeof(labels), "rcode=\"%s\"", rcodes[i]);
+	for (int i = 0; i <= DNS_RCODE_NOTZONE; i++) {	/* what RFC 2136 answers */
+		snprintf(labels, sizeof(labels), "rcode=\"%s\"", rcode_names[i]);
 		metric_sample(s, "streamdns_authd_updates_total", labels,
 		    (double)counter_get(&st->update_stats.results[i]));
 	}

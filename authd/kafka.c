@@ -397,9 +397,8 @@ warn_if_signed(struct consumer *c, const uint8_t *owner, uint16_t type)
 static bool
 condition_holds(struct consumer *c, const struct event *ev, int64_t base, int64_t offset)
 {
-	const struct znode *n;
-	const struct rrset_vec *v;
-	bool present = false;
+	const struct rrset *rs;
+	bool present;
 	int64_t cur = -1;
 
 	if (ev->guard) {
@@ -408,14 +407,10 @@ condition_holds(struct consumer *c, const struct event *ev, int64_t base, int64_
 		return event_condition(cur >= 0, cur, base);
 	}
 	rcu_read_lock();
-	n = store_lookup(c->st->store, ev->owner, dname_len(ev->owner));
-	v = n != NULL ? znode_rrsets(n) : NULL;
-	for (uint32_t i = 0; v != NULL && i < v->count; i++) {
-		if (v->sets[i]->type == ev->type) {
-			present = true;
-			cur = rrset_version(v->sets[i]);
-		}
-	}
+	rs = znode_topic_find(store_lookup(c->st->store, ev->owner, dname_len(ev->owner)),
+	    ev->type);
+	if ((present = rs != NULL))
+		cur = rrset_version(rs);
 	rcu_read_unlock();
 	if (!present)
 		cur = tombs_get(store_tombs(c->st->store), ev->owner, ev->type, offset);

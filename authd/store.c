@@ -431,8 +431,8 @@ vec_types(const struct rrset_vec *v)
 	return (uint16_t *)(void *)&((struct rrset_vec *)v)->sets[v->count];
 }
 
-static const struct rrset *
-vec_find(const struct rrset_vec *v, uint16_t type)
+const struct rrset *
+rrset_vec_find(const struct rrset_vec *v, uint16_t type)
 {
 	const uint16_t *types = vec_types(v);
 
@@ -443,11 +443,17 @@ vec_find(const struct rrset_vec *v, uint16_t type)
 }
 
 const struct rrset *
+znode_topic_find(const struct znode *n, uint16_t type)
+{
+	return n != NULL ? rrset_vec_find(rcu_dereference(n->sets), type) : NULL;
+}
+
+const struct rrset *
 znode_find(const struct znode *n, uint16_t type)
 {
-	const struct rrset *rs = vec_find(rcu_dereference(n->local), type);
+	const struct rrset *rs = rrset_vec_find(rcu_dereference(n->local), type);
 
-	return rs != NULL ? rs : vec_find(rcu_dereference(n->sets), type);
+	return rs != NULL ? rs : rrset_vec_find(rcu_dereference(n->sets), type);
 }
 
 const struct rrset_vec *
@@ -643,7 +649,7 @@ store_note_event(struct store *s, const uint8_t *owner, uint32_t partition, int6
 		if (n == NULL)
 			continue;
 		pos_raise(n, partition, (uint64_t)offset + 1);
-		if (vec_find(n->sets, DNS_TYPE_SOA) != NULL)
+		if (rrset_vec_find(n->sets, DNS_TYPE_SOA) != NULL)
 			mark_dirty(s, n);
 	}
 	rcu_read_unlock();
@@ -760,7 +766,7 @@ journal_collect(struct store *s)
 		p = type == DNS_TYPE_DS ? dname_parent(n->name) : n->name;
 		for (; p != NULL; p = dname_parent(p)) {
 			struct znode *a = (struct znode *)store_lookup(s, p, dname_len(p));
-			const struct rrset *soa = a != NULL ? vec_find(a->sets, DNS_TYPE_SOA) : NULL;
+			const struct rrset *soa = a != NULL ? rrset_vec_find(a->sets, DNS_TYPE_SOA) : NULL;
 
 			if (soa == NULL)
 				continue;
@@ -787,7 +793,7 @@ journal_finish(struct store *s)
 {
 	for (size_t i = 0; i < s->njzones; i++) {
 		struct znode *z = s->jzones[i];
-		const struct rrset *soa = vec_find(z->sets, DNS_TYPE_SOA);
+		const struct rrset *soa = rrset_vec_find(z->sets, DNS_TYPE_SOA);
 
 		if (z->journal != NULL && soa != NULL)
 			journal_commit(z->journal, soa, journal_garbage, s);
@@ -808,7 +814,7 @@ store_ixfr_open(struct store *s, const uint8_t *apex, uint32_t serial, struct st
 	n = store_lookup(s, apex, dname_len(apex));
 	if (n != NULL && n->journal != NULL && (e = journal_from(n->journal, serial)) != NULL &&
 	    n->journal->last != NULL && rrset_soa_serial(n->journal->last->soa_to) ==
-	    rrset_soa_serial(vec_find(rcu_dereference(n->sets), DNS_TYPE_SOA))) {
+	    rrset_soa_serial(rrset_vec_find(rcu_dereference(n->sets), DNS_TYPE_SOA))) {
 		x->store = s;
 		x->first = e;
 		x->last = n->journal->last;
@@ -835,7 +841,7 @@ update_serials(struct store *s)
 {
 	for (size_t i = 0; i < s->ndirty; i++) {
 		struct znode *n = s->dirty[i];
-		const struct rrset *soa = vec_find(n->sets, DNS_TYPE_SOA);
+		const struct rrset *soa = rrset_vec_find(n->sets, DNS_TYPE_SOA);
 		struct rrset *patched, *prev;
 		struct rrset_vec *v;
 
@@ -871,7 +877,7 @@ store_set_positions(struct store *s, const uint8_t *name, uint32_t base, const u
 	n->base = base;
 	for (uint32_t i = 0; i < count; i++)
 		pos_raise(n, (uint32_t)(e[i] >> POS_SHIFT), e[i] & POS_OFFMASK);
-	if (vec_find(n->sets, DNS_TYPE_SOA) != NULL)
+	if (rrset_vec_find(n->sets, DNS_TYPE_SOA) != NULL)
 		mark_dirty(s, n);
 	else
 		node_prune(s, n);
@@ -892,14 +898,14 @@ apply_layer(struct store *s, const uint8_t *owner, uint16_t type, struct rrset *
 	n = rs != NULL ? node_get(s, owner) :
 	    (struct znode *)store_lookup(s, owner, dname_len(owner));
 	layer = n == NULL ? NULL : local ? &n->local : &n->sets;
-	if (layer == NULL || (rs == NULL && vec_find(*layer, type) == NULL)) {
+	if (layer == NULL || (rs == NULL && rrset_vec_find(*layer, type) == NULL)) {
 		rcu_read_unlock();
 		return;		/* deleting what is not there */
 	}
 	if (!local && type == DNS_TYPE_SOA && rs != NULL && s->derive)
 		rs = soa_rebase(s, n, rs);
 	else if (!local && type == DNS_TYPE_SOA && rs != NULL &&
-	    rrset_soa_serial(rs) != rrset_soa_serial(vec_find(*layer, DNS_TYPE_SOA)))
+	    rrset_soa_serial(rs) != rrset_soa_serial(rrset_vec_find(*layer, DNS_TYPE_SOA)))
 		note_changed(s, owner);
 	v = vec_with(*layer, type, rs, &prev);
 	if (!local)
@@ -1104,7 +1110,7 @@ store_view_open(struct store *s, const uint8_t *apex, struct store_view *v)
 	pthread_mutex_lock(&s->mu);
 	t = s->table;
 	top = store_lookup(s, apex, alen);
-	if (top == NULL || (v->soa = vec_find(top->sets, DNS_TYPE_SOA)) == NULL) {
+	if (top == NULL || (v->soa = rrset_vec_find(top->sets, DNS_TYPE_SOA)) == NULL) {
 		rc = 1;
 		goto out;
 	}
@@ -1117,7 +1123,7 @@ store_view_open(struct store *s, const uint8_t *apex, struct store_view *v)
 			continue;
 		if (view_add(v, n, n->sets, 0) != 0)
 			goto out;
-		if (n == top || vec_find(n->sets, DNS_TYPE_SOA) == NULL)
+		if (n == top || rrset_vec_find(n->sets, DNS_TYPE_SOA) == NULL)
 			continue;
 		if (ncuts == capcuts) {
 			capcuts = capcuts ? 2 * capcuts : 16;
@@ -1145,7 +1151,7 @@ out:
 		} else if (cut != NULL) {
 			for (c = 0; cuts[c] != cut; c++)
 				;
-			if ((ns = vec_find(cutvec[c], DNS_TYPE_NS)) == NULL ||
+			if ((ns = rrset_vec_find(cutvec[c], DNS_TYPE_NS)) == NULL ||
 			    !ns_names(ns, vn.node->name, vn.node->namelen))
 				continue;
 			vn.only = STORE_VIEW_GLUE;

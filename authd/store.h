@@ -165,6 +165,10 @@ const struct znode *store_lookup(const struct store *s, const uint8_t *name, siz
 const struct rrset_vec *znode_rrsets(const struct znode *n);
 /* The node's instance-local RRsets ([local] zone-file), which override the topic's. */
 const struct rrset_vec *znode_local(const struct znode *n);
+/* The RRset of that type in a vector (any thread that keeps the vector alive). */
+const struct rrset *rrset_vec_find(const struct rrset_vec *v, uint16_t type);
+/* The topic's RRset of that type at n (NULL when n is NULL or has none). */
+const struct rrset *znode_topic_find(const struct znode *n, uint16_t type);
 /* The RRset of that type, local first, then the topic's. */
 const struct rrset *znode_find(const struct znode *n, uint16_t type);
 /* No RRset at all, local or from the topic (an empty non-terminal). */

@@ -219,21 +219,6 @@ lookup(const struct uctx *u, const uint8_t *name)
 	return store_lookup(u->s, name, dname_len(name));
 }
 
-/* The topic's RRset of type at n: an update edits the zone, never an instance's local data. */
-static const struct rrset *
-topic_find(const struct znode *n, uint16_t type)
-{
-	const struct rrset_vec *v;
-
-	if (n == NULL)
-		return NULL;
-	v = znode_rrsets(n);
-	for (uint32_t i = 0; i < v->count; i++)
-		if (v->sets[i]->type == type)
-			return v->sets[i];
-	return NULL;
-}
-
 /* RFC 2136 2.4.4: a name is in use when it owns an RRset (an empty non-terminal does not). */
 static bool
 name_in_use(const struct znode *n)
@@ -254,7 +239,7 @@ in_zone(const struct uctx *u, const uint8_t *name)
 	if (depth < 0 || !dname_is_below(name, u->zone))
 		return false;
 	for (; depth > 0; depth--, name = dname_parent(name))
-		if (topic_find(lookup(u, name), DNS_TYPE_SOA) != NULL)
+		if (znode_topic_find(lookup(u, name), DNS_TYPE_SOA) != NULL)
 			return false;
 	return true;
 }
@@ -300,7 +285,7 @@ prereq_has(const struct preq *pq, size_t n, const uint8_t *rd, uint16_t len)
 static int
 prereq_group(struct uctx *u, const struct preq *pq, size_t n)
 {
-	const struct rrset *rs = topic_find(lookup(u, pq->owner), pq->type);
+	const struct rrset *rs = znode_topic_find(lookup(u, pq->owner), pq->type);
 	struct rdata_ref rd;
 
 	if (rs == NULL)
@@ -364,7 +349,7 @@ prereq_one(struct uctx *u, const struct wire_rr *rr, struct preq **pq, size_t *n
 			    "prerequisite of class ANY or NONE with RDATA");
 		node = lookup(u, rr->owner);
 		exists = rr->type == DNS_TYPE_ANY ? name_in_use(node) :
-		    topic_find(node, rr->type) != NULL;
+		    znode_topic_find(node, rr->type) != NULL;
 		if (rr->rclass == DNS_CLASS_ANY && !exists)
 			return rr->type == DNS_TYPE_ANY ?
 			    fail(u, DNS_RCODE_NXDOMAIN, rr->owner, rr->type, "name not in use") :
@@ -555,7 +540,7 @@ set_get(struct uctx *u, size_t wi, uint16_t type)
 	memset(ws, 0, sizeof(*ws));
 	ws->name = wi;
 	ws->type = type;
-	ws->stored = topic_find(u->names[wi].node, type);
+	ws->stored = znode_topic_find(u->names[wi].node, type);
 	ws->ttl = ws->stored != NULL ? ws->stored->ttl : 0;
 	for (const uint8_t *it = rrset_first(ws->stored, &rd); it;
 	    it = rrset_next(ws->stored, it, &rd))
@@ -574,7 +559,7 @@ has_type(const struct uctx *u, size_t wi, uint16_t type)
 
 	if (si != NONE)
 		return u->sets[si].n > 0;
-	rs = topic_find(u->names[wi].node, type);
+	rs = znode_topic_find(u->names[wi].node, type);
 	return rs != NULL && rs->count > 0;
 }
 
@@ -816,7 +801,7 @@ plan_push(struct update_plan *plan, const uint8_t *owner, uint16_t type, struct 
 static int
 bump_serial(struct uctx *u, struct update_plan *plan)
 {
-	const struct rrset *soa = topic_find(u->apex, DNS_TYPE_SOA);
+	const struct rrset *soa = znode_topic_find(u->apex, DNS_TYPE_SOA);
 	struct rrset *rs = rrset_soa_with_serial(soa, rrset_soa_serial(soa) + 1);
 
 	if (rs == NULL)
@@ -867,7 +852,7 @@ run(struct uctx *u, const struct update_opts *o, struct update_plan *plan)
 	int rc;
 
 	u->apex = lookup(u, u->zone);
-	if (topic_find(u->apex, DNS_TYPE_SOA) == NULL)
+	if (znode_topic_find(u->apex, DNS_TYPE_SOA) == NULL)
 		return fail(u, DNS_RCODE_NOTAUTH, u->zone, DNS_TYPE_SOA,
 		    "not a zone served here");
 	u->refuse_own = o->signed_zone || znode_keys(u->apex) != NULL;

@@ -30,12 +30,14 @@
 #include "common/envelope.h"
 #include "common/event.h"
 #include "common/log.h"
+#include "common/net.h"
 #include "common/sign.h"
 
 #define ATTEMPTS_MAX	16	/* evaluations of one update that keeps losing races */
 #define QUEUE_MAX	1024	/* updates waiting; more are answered SERVFAIL */
 #define DELIVERY_MS	10000	/* message.timeout.ms: the broker must have them by then */
 #define VERDICT_MS	30000	/* the consumer must have applied them by then */
+#define CLIENT_STRLEN	(INET6_ADDRSTRLEN + 8)
 
 /* [update] KEYNAME = ITEM, ...: parsed once (update_grant_parse). */
 struct grant {
@@ -53,7 +55,7 @@ struct job {
 	uint16_t		 limit;
 	bool			 tcp;
 	uint64_t		 t0;
-	char			 client[INET6_ADDRSTRLEN];
+	char			 client[CLIENT_STRLEN];	/* "addr:port", for logs */
 	uint8_t			*resp;
 	size_t			 resplen;
 	size_t			 len;
@@ -410,18 +412,6 @@ await_delivery(struct updater *u, struct delivery *d, size_t n)
 
 /* ---- reading the store ---- */
 
-/* The topic layer's RRset (owner, type) at n, or NULL. Inside rcu_read_lock. */
-static const struct rrset *
-topic_find(const struct znode *n, uint16_t type)
-{
-	const struct rrset_vec *v = n != NULL ? znode_rrsets(n) : NULL;
-
-	for (uint32_t i = 0; v != NULL && i < v->count; i++)
-		if (v->sets[i]->type == type)
-			return v->sets[i];
-	return NULL;
-}
-
 /* A copy of the topic's RRset (owner, type) or NULL, and its version (-1: none). */
 static struct rrset *
 topic_copy(struct store *s, const uint8_t *owner, uint16_t type, int64_t *ver)
@@ -430,7 +420,7 @@ topic_copy(struct store *s, const uint8_t *owner, uint16_t type, int64_t *ver)
 	struct rrset *copy = NULL;
 
 	rcu_read_lock();
-	rs = topic_find(store_lookup(s, owner, dname_len(owner)), type);
+	rs = znode_topic_find(store_lookup(s, owner, dname_len(owner)), type);
 	*ver = rs != NULL ? rrset_version(rs) : -1;
 	if (rs != NULL && (copy = rrset_dup(rs)) == NULL)
 		fatal("update");
@@ -445,7 +435,7 @@ zone_served(struct authd_state *st, const uint8_t *apex)
 	bool ok;
 
 	rcu_read_lock();
-	ok = topic_find(store_lookup(st->store, apex, dname_len(apex)), DNS_TYPE_SOA) !=
+	ok = znode_topic_find(store_lookup(st->store, apex, dname_len(apex)), DNS_TYPE_SOA) !=
 	    NULL && zone_filter_has(rcu_dereference(st->serve), apex);
 	rcu_read_unlock();
 	return ok;
@@ -909,21 +899,11 @@ answer_job(struct updater *u, struct job *j, uint16_t rcode)
 	}
 }
 
-static const char *
-rcode_name(uint16_t rc)
-{
-	static const char *const names[] = {
-		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN",
-		"YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
-	};
-
-	return rc < sizeof(names) / sizeof(names[0]) ? names[rc] : "?";
-}
-
 static void
 log_update(const char *client, const struct tsig_ctx *tsig, const uint8_t *zone,
     uint16_t rc, const char *why, unsigned attempts, size_t changes, uint64_t us)
 {
+	const knot_lookup_t *rn = knot_lookup_by_id(knot_rcode_names, rc);
 	char zname[DNAME_STRLEN] = "?", kname[DNAME_STRLEN] = "-";
 
 	if (zone != NULL)
@@ -931,7 +911,7 @@ log_update(const char *client, const struct tsig_ctx *tsig, const uint8_t *zone,
 	if (tsig->result != TSIG_NONE)
 		dname_to_str(tsig->key_name, kname, sizeof(kname));
 	log_info("update %s key %s zone %s: %s%s%s (%zu RRsets, %u attempts) %" PRIu64 "us",
-	    client, kname, zname, rcode_name(rc), why != NULL && why[0] ? ": " : "",
+	    client, kname, zname, rn != NULL ? rn->name : "?", why != NULL && why[0] ? ": " : "",
 	    why != NULL ? why : "", changes, attempts, us);
 }
 
@@ -1153,17 +1133,12 @@ updater_submit(struct updater *u, struct authd_state *st, const struct answer_op
     uint16_t limit, uint8_t *out, size_t cap, uint8_t *rcode)
 {
 	uint8_t zone[DNAME_MAXLEN];
-	char client[INET6_ADDRSTRLEN] = "?";
+	char client[CLIENT_STRLEN];
 	const char *why;
 	uint16_t rc;
 	struct job *j;
 
-	if (req->client->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)req->client)->sin_addr, client,
-		    sizeof(client));
-	else if (req->client->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)req->client)->sin6_addr,
-		    client, sizeof(client));
+	net_addr_str(req->client, client, sizeof(client));
 	/* RFC 2136 3.1 first, then who may: a zone we do not serve is NOTAUTH to all. */
 	if (update_zone(req->msg, req->len, zone) != 0) {
 		rc = DNS_RCODE_FORMERR;

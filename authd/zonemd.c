@@ -9,16 +9,6 @@
 #include "common/array.h"
 #include "common/wire.h"
 
-/* The RRset of that type in a vector of the topic (the digest covers the topic only). */
-static const struct rrset *
-vec_type(const struct rrset_vec *v, uint16_t type)
-{
-	for (uint32_t i = 0; i < v->count; i++)
-		if (v->sets[i]->type == type)
-			return v->sets[i];
-	return NULL;
-}
-
 /* A view node with the index of its zone. */
 struct item {
 	const struct store_view_node	*vn;
@@ -128,7 +118,7 @@ zonemd_summaries(const struct store_view *v, struct zone_summary **out, size_t *
 	int rc = -1;
 
 	for (size_t k = 0; k < v->n; k++) {
-		if (vec_type(v->nodes[k].vec, DNS_TYPE_SOA) == NULL)
+		if (rrset_vec_find(v->nodes[k].vec, DNS_TYPE_SOA) == NULL)
 			continue;
 		if (array_grow((void **)&c.apexes, &c.capapex, c.napex + 1, sizeof(*c.apexes),
 		    1024) != 0)
@@ -157,7 +147,7 @@ zonemd_summaries(const struct store_view *v, struct zone_summary **out, size_t *
 		const uint8_t *apex = znode_name(c.apexes[z]->node);
 
 		memcpy(zs[z].apex, apex, dname_len(apex));
-		zs[z].serial = rrset_soa_serial(vec_type(c.apexes[z]->vec, DNS_TYPE_SOA));
+		zs[z].serial = rrset_soa_serial(rrset_vec_find(c.apexes[z]->vec, DNS_TYPE_SOA));
 		crypto_hash_sha512_init(&h);
 		for (; i < c.nitems && c.items[i].zone == z; i++)
 			if (summarize_node(&h, &zs[z], c.items[i].vn) != 0)

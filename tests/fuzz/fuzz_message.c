@@ -13,34 +13,10 @@
 #include "common/event.h"
 #include "common/tsig.h"
 #include "common/wire.h"
+#include "tests/fuzz/fuzz_zone.h"
 
 static struct store *store;
 static struct tsig_keys *keys;
-
-static const char *const events[][2] = {
-	{ "example.com.|SOA", "[{\"name\":\"example.com.\",\"type\":\"SOA\",\"ttl\":3600,"
-	    "\"content\":\"ns1.example.com. h.example.com. 1 3600 900 604800 300\"}]" },
-	{ "example.com.|NS", "[{\"name\":\"example.com.\",\"type\":\"NS\",\"ttl\":300,"
-	    "\"content\":\"ns1.example.com.\"}]" },
-	{ "example.com.|MX", "[{\"name\":\"example.com.\",\"type\":\"MX\",\"ttl\":300,"
-	    "\"content\":\"10 mail.example.com.\"}]" },
-	{ "ns1.example.com.|A", "[{\"name\":\"ns1.example.com.\",\"type\":\"A\",\"ttl\":300,"
-	    "\"content\":\"192.0.2.1\"}]" },
-	{ "mail.example.com.|A", "[{\"name\":\"mail.example.com.\",\"type\":\"A\",\"ttl\":300,"
-	    "\"content\":\"192.0.2.2\"}]" },
-	{ "www.example.com.|CNAME", "[{\"name\":\"www.example.com.\",\"type\":\"CNAME\","
-	    "\"ttl\":300,\"content\":\"mail.example.com.\"}]" },
-	{ "loop.example.com.|CNAME", "[{\"name\":\"loop.example.com.\",\"type\":\"CNAME\","
-	    "\"ttl\":300,\"content\":\"loop.example.com.\"}]" },
-	{ "*.w.example.com.|TXT", "[{\"name\":\"*.w.example.com.\",\"type\":\"TXT\",\"ttl\":300,"
-	    "\"content\":\"\\\"wild\\\"\"}]" },
-	{ "sub.example.com.|NS", "[{\"name\":\"sub.example.com.\",\"type\":\"NS\",\"ttl\":300,"
-	    "\"content\":\"ns.sub.example.com.\"}]" },
-	{ "ns.sub.example.com.|A", "[{\"name\":\"ns.sub.example.com.\",\"type\":\"A\","
-	    "\"ttl\":300,\"content\":\"192.0.2.53\"}]" },
-	{ "d.example.com.|DNAME", "[{\"name\":\"d.example.com.\",\"type\":\"DNAME\",\"ttl\":300,"
-	    "\"content\":\"example.com.\"}]" },
-};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -53,16 +29,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc, (void)argv;
 	rcu_register_thread();
-	store = store_new();
-	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
-		struct event ev;
-
-		if (event_decode(d, events[i][0], strlen(events[i][0]), events[i][1],
-		    strlen(events[i][1]), &ev, err, sizeof(err)) != EVENT_OK)
-			abort();
-		store_apply(store, ev.owner, ev.type, ev.rrset);
-	}
-	store_commit(store);
+	if (d == NULL)
+		abort();
+	store = fuzz_zone_store(d);
 	event_decoder_free(d);
 	if ((keys = tsig_keys_new()) == NULL || tsig_keys_add(keys, "key.", "hmac-sha256:"
 	    "2v0yTDE8Gg3Oq2b4z1J6ewK8cB2H7fYzmQwq0aOZ5Gs=", err, sizeof(err)) != 0)
