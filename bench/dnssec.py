@@ -3,6 +3,7 @@
 (issue 15's performance targets), in one run.
 
 Usage: bench/dnssec.py [--names N] [--runs R] [--seconds S] [--workers W] [--nx-queries M]
+                       [--positive-queries P]
 One zone of N names (default 1,000,000), the zone of bench/qps.py. authd loads it twice, as
 events through two devbrokers (one topic each: devbroker makes one topic, and an
 auto-created topic has too few partitions to hold 1M names): "authd" serves it unsigned,
@@ -13,7 +14,7 @@ Before measuring, one DO query per server proves it signs (an RRSIG in the answe
 authority section; the unsigned authd must have none) and the script stops if not.
 1. Signature memory: authd-signed's streamdns_authd_dnssec_signature_cache_bytes and RSS
    before and after one DO pass (dnsperf -n 1) of "n<i> A" over all N names; bytes per name.
-2. Positive answers, signatures cached: 200,000 queries for existing names (A on every name,
+2. Positive answers, signatures cached: P (default 200,000) queries for existing names (A on every name,
    AAAA on even ones); one warm-up pass on both authds, then R interleaved rounds of S
    seconds (authd, authd-signed, authd, ...); ratio authd-signed/authd (target >= 0.9).
    The signatures authd-signed made during the rounds are printed (0 when all were cached).
@@ -120,7 +121,7 @@ def dnsperf(port, queries, seconds=None, allowed=("NOERROR",)):
     Returns {qps, sent, lost, rcodes, response_bytes}; raises on a response code outside
     allowed."""
     cmd = ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queries, "-D",
-           "-c", "4", "-T", "2", "-q", "1000", "-S", "0"]
+           "-c", "4", "-T", "2", "-q", "1000", "-S", "0", "-t", "2"]
     cmd += ["-n", "1"] if seconds is None else ["-l", str(seconds)]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if os.environ.get("BENCH_VERBOSE"):
@@ -220,7 +221,7 @@ def report(title, res):
     return med
 
 
-def bench(n, runs, seconds, workers, nx_count):
+def bench(n, runs, seconds, workers, nx_count, positive_count=200000):
     d = tempfile.mkdtemp(prefix="bench-dnssec-")
     zonefile, events, apex, rest = (os.path.join(d, x) for x in
                                     ("zone", "events.tsv", "apex.tsv", "rest.tsv"))
@@ -229,7 +230,7 @@ def bench(n, runs, seconds, workers, nx_count):
     with open(events) as f, open(apex, "w") as a, open(rest, "w") as r:
         for line in f:
             (a if line.startswith(ZONE + "|") else r).write(line)
-    write_positive(n, positive)
+    write_positive(n, positive, positive_count)
     write_all_names(n, allnames)
     secret, ini = os.path.join(d, "fleet.key"), os.path.join(d, "ctl.ini")
     brokers, procs, authds = [], [], []
@@ -319,10 +320,12 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2,
                     help="authd workers, knotd udp-/tcp-workers")
+    ap.add_argument("--positive-queries", type=int, default=200000,
+                    help="queries in the positive file (its warm-up pass reads it all)")
     ap.add_argument("--nx-queries", type=int, default=1000000,
                     help="unique nonexistent names per round (more than a round sends)")
     a = ap.parse_args()
-    bench(a.names, a.runs, a.seconds, a.workers, a.nx_queries)
+    bench(a.names, a.runs, a.seconds, a.workers, a.nx_queries, a.positive_queries)
 
 
 if __name__ == "__main__":

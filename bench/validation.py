@@ -78,7 +78,7 @@ def dnsperf(port, datafile, do, clients, outstanding, seconds=None):
     """One dnsperf run (seconds=None: one pass through the file). Returns {qps, completed,
     lost, rcodes, elapsed}."""
     cmd = ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", datafile,
-           "-c", str(clients), "-T", "2", "-q", str(outstanding), "-t", "5"]
+           "-c", str(clients), "-T", "2", "-q", str(outstanding), "-t", "2"]
     cmd += ["-n", "1"] if seconds is None else ["-l", str(seconds)]
     if do:
         cmd.append("-D")

@@ -44,7 +44,7 @@ def test_dnssec_bench_runs_and_checks_signing():
                         os.path.join(os.path.dirname(__file__), "..", "..", "bench",
                                      "dnssec.py"),
                         "--names", "300", "--runs", "1", "--seconds", "1",
-                        "--nx-queries", "100000"],
+                        "--nx-queries", "20000", "--positive-queries", "3000"],
                        capture_output=True, text=True, timeout=300,
                        env=dict(os.environ, STREAMDNS_BUILD=BUILD))
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
