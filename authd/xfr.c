@@ -161,6 +161,15 @@ wanted(const struct xfr *x, const struct store_view_node *vn, uint16_t type)
 	}
 }
 
+/*
+ * A large zone's nodes, vectors and RRsets are spread over memory, and walking them is
+ * mostly waiting for it: on to a new node, current() asks for the vector of the node
+ * XFR_AHEAD on, and for the node and first RRset of the one half as far, whose vector
+ * was asked for earlier. (In current() itself: GCC takes a function that only
+ * prefetches for one without effects, and drops the call.)
+ */
+#define XFR_AHEAD	16
+
 /* The record to send next (owner, set), moving past what is not sent; false at the end. */
 static bool
 current(struct xfr *x, const uint8_t **owner, const struct rrset **rs)
@@ -171,6 +180,16 @@ current(struct xfr *x, const uint8_t **owner, const struct rrset **rs)
 		if (x->set >= vn->vec->count) {
 			x->node++;
 			x->set = 0;
+			if (x->node + XFR_AHEAD < x->view.n)
+				__builtin_prefetch(x->view.nodes[x->node + XFR_AHEAD].vec);
+			if (x->node + XFR_AHEAD / 2 < x->view.n) {
+				const struct store_view_node *ahead =
+				    &x->view.nodes[x->node + XFR_AHEAD / 2];
+
+				__builtin_prefetch(ahead->node);
+				if (ahead->vec->count > 0)
+					__builtin_prefetch(ahead->vec->sets[0]);
+			}
 			continue;
 		}
 		*rs = vn->vec->sets[x->set];
@@ -311,6 +330,7 @@ xfr_fill(void *arg, uint8_t *out, size_t cap)
 	if (x->phase == XFR_DONE)
 		return 0;
 	wire_init(&w, out, room);
+	wire_compress_lean(&w, x->apex);
 	wire_header(&w, x->id, x->flags);
 	if (x->first) {
 		wire_question(&w, x->qname, x->qtype, DNS_CLASS_IN);

@@ -258,6 +258,65 @@ compr_find(const struct wire_writer *w, const uint8_t *suffix)
 	return -1;
 }
 
+void
+wire_compress_lean(struct wire_writer *w, const uint8_t *apex)
+{
+	w->lean_apex = apex;
+	w->lean_apex_len = dname_len(apex);
+}
+
+/*
+ * The lean form of put_name: the previous owner whole, else the labels above the apex
+ * and a pointer to it (the apex written out the first time). Names outside the zone,
+ * and every name of the root zone, go out uncompressed.
+ */
+static int
+put_name_lean(struct wire_writer *w, const uint8_t *name, bool owner)
+{
+	size_t nlen = dname_len(name), start = w->len;
+	const uint8_t *s = name;
+	bool in_zone = false;
+
+	if (w->prev_off != 0 && (name == w->prev_owner || dname_equal(name, w->prev_owner))) {
+		if (w->len + 2 > w->cap)
+			return -1;
+		wire_write16(w->buf + w->len, (uint16_t)(0xc000 | w->prev_off));
+		w->len += 2;
+		return 0;
+	}
+	if (w->lean_apex_len > 1) {
+		for (; *s != 0; s += 1 + *s) {
+			if (nlen - (size_t)(s - name) == w->lean_apex_len &&
+			    dname_equal(s, w->lean_apex)) {
+				in_zone = true;
+				break;
+			}
+		}
+	}
+	if (!in_zone || w->apex_off == 0)
+		s = name + nlen - 1;		/* all of it, root label last */
+	if (w->len + (size_t)(s - name) + (in_zone && w->apex_off != 0 ? 2 : 1) > w->cap)
+		return -1;
+	for (const uint8_t *p = name; p < s; p += 1 + *p) {
+		if (in_zone && w->apex_off == 0 && p + w->lean_apex_len == name + nlen &&
+		    w->len < 0x4000)
+			w->apex_off = (uint16_t)w->len;
+		memcpy(w->buf + w->len, p, 1 + (size_t)*p);
+		w->len += 1 + (size_t)*p;
+	}
+	if (*s != 0) {
+		wire_write16(w->buf + w->len, (uint16_t)(0xc000 | w->apex_off));
+		w->len += 2;
+	} else {
+		w->buf[w->len++] = 0;
+	}
+	if (owner && start < 0x4000) {
+		w->prev_owner = name;
+		w->prev_off = (uint16_t)start;
+	}
+	return 0;
+}
+
 /* Writes name, compressed against earlier names when compress is set. */
 static int
 put_name(struct wire_writer *w, const uint8_t *name, bool compress)
@@ -265,6 +324,8 @@ put_name(struct wire_writer *w, const uint8_t *name, bool compress)
 	const uint8_t *s = name;
 	int ptr = -1;
 
+	if (compress && w->lean_apex != NULL)
+		return put_name_lean(w, name, false);
 	if (compress) {
 		for (; *s != 0; s += 1 + *s)
 			if ((ptr = compr_find(w, s)) >= 0)
@@ -381,7 +442,8 @@ wire_rr(struct wire_writer *w, int sec, const uint8_t *owner, uint16_t type,
 	size_t lenpos;
 
 	wire_mark(w, &m);
-	if (put_name(w, owner, true) != 0 || put16(w, type) != 0 || put16(w, rclass) != 0 ||
+	if ((w->lean_apex != NULL ? put_name_lean(w, owner, true) : put_name(w, owner, true)) != 0 ||
+	    put16(w, type) != 0 || put16(w, rclass) != 0 ||
 	    put16(w, (uint16_t)(ttl >> 16)) != 0 || put16(w, (uint16_t)ttl) != 0)
 		goto fail;
 	lenpos = w->len;
@@ -427,6 +489,11 @@ wire_rollback(struct wire_writer *w, const struct wire_mark *m)
 	w->len = m->len;
 	w->ncompr = m->ncompr;
 	memcpy(w->counts, m->counts, sizeof(m->counts));
+	/* Lean compression: forget what pointed into the part taken back. */
+	if (w->apex_off >= m->len)
+		w->apex_off = 0;
+	if (w->prev_off >= m->len)
+		w->prev_off = 0;
 }
 
 size_t

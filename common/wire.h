@@ -136,6 +136,12 @@ struct wire_writer {
 	uint16_t	 counts[4];	/* QD, AN, NS, AR, kept in host order until finish */
 	size_t		 ncompr;
 	uint16_t	 compr[WIRE_COMPR_MAX];	/* offsets of names already written */
+	/* Lean compression (wire_compress_lean); lean_apex NULL: the table above. */
+	const uint8_t	*lean_apex;
+	size_t		 lean_apex_len;
+	uint16_t	 apex_off;	/* where the apex is in the message; 0: not yet */
+	uint16_t	 prev_off;	/* the previous owner's offset; 0: none */
+	const uint8_t	*prev_owner;
 };
 
 /* A point to roll back to when an RRset does not fit. */
@@ -161,6 +167,13 @@ int wire_rr(struct wire_writer *w, int sec, const uint8_t *owner, uint16_t type,
 /* OPT pseudo-RR with optional options (already encoded). */
 int wire_opt(struct wire_writer *w, uint16_t udp, uint8_t ext_rcode, uint8_t version,
     uint16_t flags, const uint8_t *opts, uint16_t optlen);
+/*
+ * Lean compression for long streams of one zone's records (zone transfers), as Knot
+ * writes them: a name is compressed only against the zone's apex and the previous
+ * owner, so each record costs the same whatever the message already holds, where the
+ * table above is searched name by name. Call after wire_init(); apex stays the caller's.
+ */
+void wire_compress_lean(struct wire_writer *w, const uint8_t *apex);
 void wire_mark(const struct wire_writer *w, struct wire_mark *m);
 void wire_rollback(struct wire_writer *w, const struct wire_mark *m);
 /* Sets the header's flags word (keeps counts). */

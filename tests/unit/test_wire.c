@@ -1212,6 +1212,92 @@ test_rdata_names(void **state)
 	}
 }
 
+/*
+ * Lean compression (zone transfers): every name read back whole and equal, owners
+ * repeated as one pointer, names in the zone as their own labels and a pointer to the
+ * apex, names outside it uncompressed; a rollback forgets offsets it took back.
+ */
+static void
+test_lean_compression(void **state)
+{
+	uint8_t msg[512], apex[DNAME_MAXLEN], host[DNAME_MAXLEN], mx[DNAME_MAXLEN];
+	uint8_t other[DNAME_MAXLEN], rd[DNAME_MAXLEN], back[DNAME_MAXLEN];
+	const uint8_t a[4] = { 192, 0, 2, 1 };
+	struct wire_writer w;
+	struct wire_mark m;
+	struct wire_msg pm;
+	struct wire_iter it;
+	struct wire_rr rr;
+	size_t len, before;
+	const uint8_t *owners[5];
+	int i = 0;
+
+	wname("example.com.", apex);
+	wname("www.example.com.", host);
+	wname("mail.example.com.", mx);
+	wname("ns.other.net.", other);
+	wire_init(&w, msg, sizeof(msg));
+	wire_compress_lean(&w, apex);
+	wire_header(&w, 1, 0x8400);
+	/* Taken back: the apex written in it is not pointed at afterwards. */
+	wire_mark(&w, &m);
+	assert_int_equal(wire_rr(&w, WIRE_AN, mx, DNS_TYPE_A, 1, 60, a, 4), 0);
+	wire_rollback(&w, &m);
+	/* No question (a transfer's later message): the apex is written out the first time. */
+	before = w.len;
+	assert_int_equal(wire_rr(&w, WIRE_AN, host, DNS_TYPE_A, 1, 60, a, 4), 0);
+	assert_int_equal(w.len - before, dname_len(host) + 10 + 4);
+	before = w.len;
+	assert_int_equal(wire_rr(&w, WIRE_AN, host, DNS_TYPE_AAAA, 1, 60, NULL, 0), 0);
+	assert_int_equal(w.len - before, 2 + 10);	/* the same owner: one pointer */
+	before = w.len;
+	assert_int_equal(wire_rr(&w, WIRE_AN, mx, DNS_TYPE_A, 1, 60, a, 4), 0);
+	assert_int_equal(w.len - before, 5 + 2 + 10 + 4);	/* "mail" and the apex */
+	/* An NS whose target is outside the zone: its RDATA uncompressed. */
+	before = w.len;
+	assert_int_equal(wire_rr(&w, WIRE_AN, apex, DNS_TYPE_NS, 1, 60, other,
+	    (uint16_t)dname_len(other)), 0);
+	assert_int_equal(w.len - before, 2 + 10 + dname_len(other));
+	before = w.len;
+	assert_int_equal(wire_rr(&w, WIRE_AN, apex, DNS_TYPE_CNAME, 1, 60, host,
+	    (uint16_t)dname_len(host)), 0);
+	len = wire_finish(&w);
+
+	owners[0] = host, owners[1] = host, owners[2] = mx, owners[3] = apex, owners[4] = apex;
+	assert_int_equal(wire_msg_parse(msg, len, &pm), 0);
+	wire_iter_init(&pm, &it);
+	while (wire_iter_next(&pm, &it, &rr) == 1) {
+		assert_true(i < 5);
+		assert_true(dname_equal(rr.owner, owners[i]));
+		if (rr.type == DNS_TYPE_NS || rr.type == DNS_TYPE_CNAME) {
+			assert_true(wire_rdata_unpack(&pm, &rr, rd, sizeof(rd)) > 0);
+			assert_true(dname_equal(rd, rr.type == DNS_TYPE_NS ? other : host));
+		}
+		i++;
+	}
+	assert_int_equal(i, 5);
+
+	/* With the apex as the question, it is pointed at from the first record on. */
+	wire_init(&w, msg, sizeof(msg));
+	wire_compress_lean(&w, apex);
+	wire_header(&w, 1, 0x8400);
+	wname("EXAMPLE.com.", back);
+	assert_int_equal(wire_question(&w, back, DNS_TYPE_AXFR, 1), 0);
+	before = w.len;
+	assert_int_equal(wire_rr(&w, WIRE_AN, apex, DNS_TYPE_A, 1, 60, a, 4), 0);
+	assert_int_equal(w.len - before, 2 + 10 + 4);
+	before = w.len;
+	assert_int_equal(wire_rr(&w, WIRE_AN, host, DNS_TYPE_A, 1, 60, a, 4), 0);
+	assert_int_equal(w.len - before, 4 + 2 + 10 + 4);
+	len = wire_finish(&w);
+	assert_int_equal(wire_msg_parse(msg, len, &pm), 0);
+	wire_iter_init(&pm, &it);
+	assert_int_equal(wire_iter_next(&pm, &it, &rr), 1);
+	assert_true(dname_equal(rr.owner, apex));
+	assert_int_equal(wire_iter_next(&pm, &it, &rr), 1);
+	assert_true(dname_equal(rr.owner, host));
+}
+
 int
 main(void)
 {
@@ -1259,6 +1345,7 @@ main(void)
 		cmocka_unit_test(test_every_truncation_is_malformed),
 		cmocka_unit_test(test_malformed_messages),
 		cmocka_unit_test(test_rdata_names),
+		cmocka_unit_test(test_lean_compression),
 	};
 
 	return cmocka_run_group_tests(tests, setup_names, NULL);
