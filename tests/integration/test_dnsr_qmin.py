@@ -41,6 +41,7 @@ ZONES = {
                     "a.b.c.q.test.": [("TXT", '"abc"'), ("A", "192.0.2.2")],
                     "host.q.test.": [("A", "192.0.2.3")],
                     "x.host.q.test.": [("TXT", '"below an A"')],
+                    "a.e.f.q.test.": [("TXT", '"ef"')],
                     LONG: [("TXT", '"long"')]},
                 {"sub.q.test.": ("ns.sub.q.test.", SUB)}),
     "sub.q.test.": (SUB, {"x.y.sub.q.test.": [("TXT", '"xy"')]}, {}),
@@ -219,14 +220,39 @@ def test_long_name_within_rfc9156_limits(net, relaxed):
     assert metric(relaxed, MINIMISED) - before == 9
 
 
+def test_budget_kept_for_the_full_name(net):
+    """Relaxed mode stops minimising once half of max-queries is spent, so the full name
+    still fits: with max-queries = 4 the root and the TLD take 2 (minimised), and q.test is
+    asked the full name at once instead of 9 steps that would exhaust the budget. Strict
+    mode keeps minimising, and runs out."""
+    for setting, ok in (("yes", True), ("strict", False)):
+        d = resolver(net, setting, "max-queries = 4\n")
+        try:
+            w = Watch(net)
+            r = d.query(LONG, "TXT")
+            if ok:
+                assert txt(r) == ['"long"']
+                assert w.new(ROOT) == [("test.", "A")] and w.new(TLD) == [("q.test.", "A")]
+                assert w.new(Q) == [(LONG, "TXT")]
+            else:
+                assert r.rcode() == dns.rcode.SERVFAIL
+                assert (LONG, "TXT") not in w.new(Q)
+        finally:
+            d.stop()
+
+
 def test_known_names_are_not_asked_again(net, relaxed):
-    """A name found to be data of the zone (NODATA, cached) is not asked again for the
-    next name below it."""
-    relaxed.query("a.b.c.q.test.", "A")     # cached from the first test or now
+    """A name found to be data of the zone (its NODATA, cached) is not asked again for the
+    next name below it: a burst of names under one empty non-terminal costs one question
+    more, not one each."""
     w = Watch(net)
-    r = relaxed.query("nothere.b.c.q.test.", "TXT")
+    r = relaxed.query("k1.e.f.q.test.", "TXT")
     assert r.rcode() == dns.rcode.NXDOMAIN
-    assert w.new(Q) == [("nothere.b.c.q.test.", "TXT")]
+    assert w.new(Q) == [("f.q.test.", "A"), ("e.f.q.test.", "A"), ("k1.e.f.q.test.", "TXT")]
+    w = Watch(net)
+    r = relaxed.query("k2.e.f.q.test.", "TXT")
+    assert r.rcode() == dns.rcode.NXDOMAIN
+    assert w.new(Q) == [("k2.e.f.q.test.", "TXT")]
 
 
 def test_relaxed_falls_back_after_nxdomain_for_empty_non_terminal(net, relaxed):
