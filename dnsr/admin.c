@@ -80,6 +80,13 @@ static const struct stat_counter {
 	{ "streamdns_dnsr_upstream_addresses_skipped_total",
 	    "server addresses passed over (each time met): special-use, or loopback with "
 	    "do-not-query-localhost", STAT(addrs_skipped) },
+	{ "streamdns_dnsr_upstream_minimised_queries_total",
+	    "upstream queries sent with a minimised name (RFC 9156), counted in "
+	    "upstream_queries_total too", STAT(qmin_queries) },
+	{ "streamdns_dnsr_qname_minimisation_fallbacks_total",
+	    "times relaxed QNAME minimisation gave up on a zone and asked the full name "
+	    "(NXDOMAIN from an unsigned zone, REFUSED, SERVFAIL, lame or no answer)",
+	    STAT(qmin_fallbacks) },
 	{ "streamdns_dnsr_socket_connections_total",
 	    "authd connections accepted on the Unix socket", STAT(sock_conns) },
 	{ "streamdns_dnsr_socket_queries_total", "QUERY frames received from authd",

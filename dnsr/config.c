@@ -33,6 +33,16 @@ check_validation(const char *value, char *err, size_t errlen)
 }
 
 static int
+check_qmin(const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0 ||
+	    strcmp(value, "strict") == 0)
+		return 0;
+	snprintf(err, errlen, "'%s' is not yes, no or strict", value);
+	return -1;
+}
+
+static int
 any_item(void *arg, const char *item, char *err, size_t errlen)
 {
 	return 0;
@@ -182,6 +192,10 @@ static const struct conf_key dnsr_keys[] = {
 	    "never query loopback addresses learnt from referrals or the cache (yes: unless a "
 	    "root hint, or a forwarder, is itself on loopback); addresses that cannot be a "
 	    "server (0.0.0.0/8, multicast, broadcast, ::) are never queried" },
+	{ "resolver", "qname-minimisation", CONF_STR, 0, 0, "yes", OFF(qmin_str), check_qmin,
+	    "RFC 9156 (recursive mode): each server is asked only the labels it needs, type A; "
+	    "yes falls back to the full name after NXDOMAIN (unless DNSSEC-proven), REFUSED, "
+	    "SERVFAIL or a timeout; strict never does (NXDOMAIN ends); no: full name" },
 	{ "cache", "max-size", CONF_SIZE, 16 * 1024, (long long)1 << 40, "64M", OFF(cache_size),
 	    NULL, "memory for cached RRsets and negative answers (LRU beyond it)" },
 	{ "cache", "min-ttl", CONF_INT, 0, 86400, "0", OFF(min_ttl), NULL,
@@ -321,6 +335,9 @@ check_together(struct dnsr_conf *c, const char *path, FILE *errout)
 	int errors = 0;
 
 	c->mode = strcmp(c->mode_str, "forward") == 0 ? DNSR_FORWARD : DNSR_RECURSIVE;
+	/* Forwarders resolve the name themselves: they are always asked the full name. */
+	c->qmin = c->mode == DNSR_FORWARD || strcmp(c->qmin_str, "no") == 0 ? DNSR_QMIN_NO :
+	    strcmp(c->qmin_str, "strict") == 0 ? DNSR_QMIN_STRICT : DNSR_QMIN_RELAXED;
 	if (acl_parse(c->allow, &c->acl, err, sizeof(err)) != 0) {
 		fprintf(errout, "%s: allow: %s\n", path, err);
 		errors++;

@@ -15,6 +15,9 @@ enum dnsr_mode { DNSR_RECURSIVE, DNSR_FORWARD };
 /* [dnssec] validation: permissive validates and logs, but answers bogus data as insecure. */
 enum dnsr_validation { DNSR_VALIDATION_NO, DNSR_VALIDATION_YES, DNSR_VALIDATION_PERMISSIVE };
 
+/* [resolver] qname-minimisation (RFC 9156): yes is the relaxed mode, with its fallbacks. */
+enum dnsr_qmin { DNSR_QMIN_NO, DNSR_QMIN_RELAXED, DNSR_QMIN_STRICT };
+
 struct anchors;
 
 struct dnsr_conf {
@@ -45,6 +48,7 @@ struct dnsr_conf {
 	bool		 use_0x20;		/* iterative mode only */
 	bool		 cookies;		/* RFC 7873, upstream and to clients */
 	bool		 do_not_query_localhost;	/* loopback servers only with hints on it */
+	char		*qmin_str;		/* qname-minimisation: yes, no, strict */
 	/* [cache] */
 	size_t		 cache_size;
 	int		 min_ttl;		/* seconds */
@@ -72,6 +76,7 @@ struct dnsr_conf {
 	mode_t		 socket_mode;
 	gid_t		 socket_gid;		/* (gid_t)-1: no socket-group */
 	enum dnsr_validation validation;
+	enum dnsr_qmin	 qmin;			/* DNSR_QMIN_NO in forward mode */
 	/*
 	 * The trust anchors and domain-insecure names (dnsr/anchor.h), loaded here so that
 	 * --check-config and start-up read the files once and alike; NULL with validation =

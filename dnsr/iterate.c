@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "dnsr/anchor.h"
 #include "dnsr/iterate.h"
 #include "dnsr/vjob.h"
 #include "common/clock.h"
@@ -23,6 +24,13 @@
  * server's mistake is soon forgotten. max-negative-ttl still caps it (0: not cached).
  */
 #define NODATA_NOSOA_TTL	5
+/*
+ * QNAME minimisation (RFC 9156 2.3): at most QMIN_MAX_COUNT iterations for one name, the
+ * last of them with the full name; the first QMIN_ONE_LAB add one label each, the rest
+ * share out what is left, so a name of many labels costs no more than QMIN_MAX_COUNT.
+ */
+#define QMIN_MAX_COUNT	10
+#define QMIN_ONE_LAB	4
 
 union sa46 {
 	struct sockaddr		sa;
@@ -73,6 +81,13 @@ struct iter {
 	bool			 validated;	/* vj was started (and may have ended) */
 	struct val_budget	 vb;		/* the top level's, for its whole chain */
 	const char		*why;		/* the last server failure, for the EDE text */
+	/* QNAME minimisation (RFC 9156): what the query in flight asks, and how far it got */
+	bool			 minimised;	/* asking (out, A) rather than (cur, qtype) */
+	bool			 qmin_off;	/* relaxed fallback: the full name, until a referral */
+	bool			 cut_ds;	/* the referral to cut had a signed DS RRset */
+	int			 qmin_count;	/* minimised iterations for cur (QMIN_MAX_COUNT) */
+	int			 qmin_base;	/* labels of cur known to be in the cut's zone */
+	uint8_t			 out[DNAME_MAXLEN];	/* the minimised name, lower case */
 	iter_done_cb		 cb;
 	void			*arg;
 };
@@ -447,11 +462,24 @@ cut_find(struct iter *it)
 
 /* ---- the query ---- */
 
+/* The question the query in flight asks: minimised (RFC 9156) or the client's. */
+static const uint8_t *
+asked_name(const struct iter *it)
+{
+	return it->minimised ? it->out : it->cur;
+}
+
+static uint16_t
+asked_type(const struct iter *it)
+{
+	return it->minimised ? DNS_TYPE_A : it->qtype;
+}
+
 /* Header, question, and an OPT with no options as the last 11 octets (see upstream.h). */
 static size_t
 build_query(const struct iter *it, uint8_t *q)
 {
-	size_t nlen = dname_len(it->cur), p = DNS_HEADER_LEN;
+	size_t nlen = dname_len(asked_name(it)), p = DNS_HEADER_LEN;
 	uint16_t id;
 
 	randombytes_buf(&id, sizeof(id));	/* RFC 5452 9.2: unpredictable ids */
@@ -463,9 +491,9 @@ build_query(const struct iter *it, uint8_t *q)
 	    DNS_FLAG_CD : 0));
 	wire_write16(q + 4, 1);
 	wire_write16(q + 10, 1);
-	memcpy(q + p, it->cur, nlen);
+	memcpy(q + p, asked_name(it), nlen);
 	p += nlen;
-	wire_write16(q + p, it->qtype);
+	wire_write16(q + p, asked_type(it));
 	wire_write16(q + p + 2, DNS_CLASS_IN);
 	p += 4;
 	q[p] = 0;
@@ -486,7 +514,7 @@ debug_query(const struct iter *it, const struct sockaddr *sa)
 	char name[DNAME_STRLEN], zone[DNAME_STRLEN], addr[NET_ADDRSTRLEN];
 
 	log_debug("query %s type %u to %s for zone %s (level %d)",
-	    dname_to_str(it->cur, name, sizeof(name)), it->qtype,
+	    dname_to_str(asked_name(it), name, sizeof(name)), asked_type(it),
 	    net_addr_str(sa, addr, sizeof(addr)), dname_to_str(it->cut.zone, zone,
 	    sizeof(zone)), it->level);
 }
@@ -525,6 +553,8 @@ send_to(struct iter *it, size_t idx)
 		return;
 	}
 	atomic_fetch_add_explicit(&it->env->stats.upstream, 1, memory_order_relaxed);
+	if (it->minimised)
+		atomic_fetch_add_explicit(&it->env->stats.qmin_queries, 1, memory_order_relaxed);
 }
 
 /* The untried address with the best score, or -1. */
@@ -546,6 +576,119 @@ pick(struct iter *it)
 		}
 	}
 	return idx;
+}
+
+/* ---- QNAME minimisation (RFC 9156) ---- */
+
+/*
+ * Labels the k-th minimised iteration (from 1) adds to the have labels known to be in the
+ * zone, for a name of full labels: one, for short names and the first QMIN_ONE_LAB
+ * iterations; then what is left shared out over the iterations left, the full name coming
+ * at the QMIN_MAX_COUNT-th at the latest.
+ */
+static int
+qmin_step(int k, int full, int have)
+{
+	int step;
+
+	if (full <= QMIN_MAX_COUNT || k <= QMIN_ONE_LAB)
+		return 1;
+	if (k >= QMIN_MAX_COUNT)
+		return full - have;
+	step = (full - have) / (QMIN_MAX_COUNT - k + 1);
+	return step > 1 ? step : 1;
+}
+
+/*
+ * Whether the next query may be minimised. Relaxed mode stops once half of max-queries
+ * is spent: the rest is kept for the full name (and the validator), so minimisation does
+ * not make a resolution fail that would have fitted without it. Strict mode never sends
+ * the full name early.
+ */
+static bool
+qmin_allowed(const struct iter *it)
+{
+	const struct dnsr_conf *conf = it->env->conf;
+
+	if (conf->qmin == DNSR_QMIN_NO || conf->mode != DNSR_RECURSIVE || it->qmin_off)
+		return false;
+	return conf->qmin == DNSR_QMIN_STRICT || *it->budget > conf->max_queries / 2;
+}
+
+/* Whether the cache shows that name exists as data of its zone (an A RRset or NODATA). */
+static bool
+qmin_known_nocut(struct iter *it, const uint8_t *name)
+{
+	struct cache_entry *e = cache_lookup(it->env->cache, name, DNS_TYPE_A,
+	    CACHE_RANK_ANSWER, cache_clock());
+	bool known = e != NULL && (e->kind == CACHE_POSITIVE || e->kind == CACHE_NODATA);
+
+	cache_entry_unref(e);
+	return known;
+}
+
+/*
+ * Chooses the question of the next query to the cut's servers: cur cut down to the
+ * labels they need (A, RFC 9156 2.1), or (cur, qtype) itself once that is no more than
+ * one label below what is known, or when minimising is off. Names the cache already
+ * knows to be data of the zone are passed over without a query.
+ */
+static void
+qmin_choose(struct iter *it)
+{
+	int full = dname_labels(it->cur), zl = dname_labels(it->cut.zone);
+
+	it->minimised = false;
+	if (it->qmin_base < zl)
+		it->qmin_base = zl;
+	while (qmin_allowed(it) && full > it->qmin_base + 1 &&
+	    it->qmin_count < QMIN_MAX_COUNT - 1) {
+		int want = it->qmin_base + qmin_step(it->qmin_count + 1, full, it->qmin_base);
+		const uint8_t *p = it->cur;
+
+		if (want >= full)
+			return;
+		for (int i = full; i > want; i--)
+			p = dname_parent(p);
+		it->qmin_count++;
+		if (qmin_known_nocut(it, p)) {
+			it->qmin_base = want;
+			continue;
+		}
+		memcpy(it->out, p, dname_len(p));
+		it->minimised = true;
+		return;
+	}
+}
+
+/* A new question for the same servers: every address may be asked it. */
+static void
+cut_untried(struct iter *it)
+{
+	for (size_t i = 0; i < it->cut.naddrs; i++)
+		it->cut.addrs[i].tried = false;
+}
+
+/*
+ * Relaxed mode after a minimised query went wrong (NXDOMAIN for what may be an empty
+ * non-terminal, REFUSED, SERVFAIL, a lame or no answer): the full name, to every server
+ * of the zone again, and no more minimising until a referral leaves the zone.
+ */
+static void
+qmin_fallback(struct iter *it)
+{
+	atomic_fetch_add_explicit(&it->env->stats.qmin_fallbacks, 1, memory_order_relaxed);
+	if (debugging(it->env)) {
+		char name[DNAME_STRLEN], zone[DNAME_STRLEN];
+
+		log_debug("qname minimisation: %s: full name from now on in zone %s",
+		    dname_to_str(it->out, name, sizeof(name)),
+		    dname_to_str(it->cut.zone, zone, sizeof(zone)));
+	}
+	it->qmin_off = true;
+	it->minimised = false;
+	cut_untried(it);
+	next_server(it);
 }
 
 /* ---- looking up the address of an NS name that came without glue ---- */
@@ -1012,6 +1155,15 @@ find_referral_ns(struct iter *it, struct iter_scratch *sc)
 	return best;
 }
 
+/* Whether the authority section has a DS RRset at owner, with its RRSIGs (read when validating). */
+static bool
+signed_ds(struct iter_scratch *sc, const uint8_t *owner)
+{
+	struct msg_set *ds = find_set(sc, WIRE_NS, owner, DNS_TYPE_DS);
+
+	return ds != NULL && !ds->bad && ds->b.count > 0 && ds->sb.count > 0;
+}
+
 /*
  * A referral: the NS RRset becomes the new cut. Glue is used only for NS names within
  * the zone of the server that sent it (its bailiwick): anything else is someone else's
@@ -1029,6 +1181,7 @@ referral(struct iter *it, struct iter_scratch *sc)
 		return false;
 	memcpy(parent, it->cut.zone, dname_len(it->cut.zone));
 	cut_reset(&it->cut, ns->owner);
+	it->cut_ds = signed_ds(sc, ns->owner);
 	for (const uint8_t *p = rrset_first(e->rrset, &rd); p; p = rrset_next(e->rrset, p, &rd)) {
 		struct cut_name *n = cut_add_name(&it->cut, rd.data, rd.len);
 		static const uint16_t types[] = { DNS_TYPE_A, DNS_TYPE_AAAA };
@@ -1052,7 +1205,8 @@ static bool
 answers_question(const struct iter *it, const struct wire_msg *m)
 {
 	return (m->flags & DNS_FLAG_QR) && ((m->flags >> 11) & 0x0f) == DNS_OPCODE_QUERY &&
-	    m->has_question && dname_equal(m->qname, it->cur) && m->qtype == it->qtype &&
+	    m->has_question && dname_equal(m->qname, asked_name(it)) &&
+	    m->qtype == asked_type(it) &&
 	    m->qclass == DNS_CLASS_IN;
 }
 
@@ -1100,6 +1254,113 @@ classify(struct iter *it, struct iter_scratch *sc)
 	return V_BAD;
 }
 
+/*
+ * Whether the zone of the cut is signed, as far as the validator is concerned: the
+ * referral to it carried a signed DS, or its keys are in the key cache as secure. Never
+ * for what is not validated (NS address lookups, the validator's own fetches).
+ */
+static bool
+dnssec_expected(struct iter *it)
+{
+	struct cache_entry *k;
+	bool secure;
+
+	if (!validating(it) || it->parent != NULL || it->env->anchors == NULL ||
+	    anchors_insecure(it->env->anchors, it->cut.zone))
+		return false;
+	if (it->cut_ds)
+		return true;
+	if (it->env->keys == NULL)
+		return false;
+	k = cache_lookup(it->env->keys, it->cut.zone, DNS_TYPE_DNSKEY, CACHE_RANK_ANSWER,
+	    cache_clock());
+	secure = k != NULL && k->kind == CACHE_POSITIVE && k->sec == SEC_SECURE;
+	cache_entry_unref(k);
+	return secure;
+}
+
+/*
+ * NOERROR to a minimised query (it->cur is the minimised name here): the name is data
+ * of the zone, no cut. What it holds is cached as any answer would be (cache_now: when
+ * validating, only the validator caches answers): its A RRset, or the NODATA with the
+ * zone's SOA, which lets the next resolution below it skip this query (qmin_choose). A
+ * CNAME is not followed: it says nothing of the names below it, which are resolved as
+ * usual (as Unbound does). False for an empty non-authoritative answer: a lame server.
+ */
+static bool
+minimised_nocut(struct iter *it, struct iter_scratch *sc, bool aa)
+{
+	struct msg_set *a = find_set(sc, WIRE_AN, it->cur, DNS_TYPE_A);
+	struct msg_set *soa = find_soa(it, sc);
+	uint32_t now = cache_clock();
+	struct cache_entry *e;
+	struct rrset *rs;
+
+	if (!aa && a == NULL && soa == NULL &&
+	    find_set(sc, WIRE_AN, it->cur, DNS_TYPE_CNAME) == NULL)
+		return false;
+	if (a != NULL) {
+		(void)set_entry(it, a, CACHE_RANK_ANSWER);
+	} else if (soa != NULL && cache_now(it, CACHE_RANK_ANSWER) &&
+	    find_set(sc, WIRE_AN, it->cur, DNS_TYPE_CNAME) == NULL &&
+	    (rs = rrset_builder_finish(&soa->b)) != NULL) {
+		e = cache_entry_negative(it->cur, DNS_TYPE_A, soa->owner, rs,
+		    cache_expiry(it->env->cache, rrset_soa_negative_ttl(rs), true, now), now);
+		if (e != NULL)
+			cache_insert(it->env->cache, e, now);
+		cache_entry_unref(e);
+	}
+	return true;
+}
+
+/*
+ * The answer to a minimised query (it->out, A), judged with it->cur set to that name:
+ * a referral moves the cut (minimising goes on below it); NOERROR means no cut there;
+ * NXDOMAIN is for classify_minimised() to weigh.
+ */
+static enum verdict
+classify_out(struct iter *it, struct iter_scratch *sc, uint16_t rcode, bool aa)
+{
+	if (rcode == DNS_RCODE_NOERROR && find_referral_ns(it, sc) != NULL)
+		return referral(it, sc) ? V_REFERRAL : V_BAD;
+	if (!aa && (sc->m.flags & DNS_FLAG_RA))
+		return V_BAD;
+	if (rcode == DNS_RCODE_NXDOMAIN)
+		return V_DONE;
+	return minimised_nocut(it, sc, aa) ? V_DEEPER : V_BAD;
+}
+
+/*
+ * NXDOMAIN for a minimised name means, if true, that the whole name does not exist
+ * (RFC 8020). Strict mode takes it so; relaxed mode only from a signed zone (the validator
+ * then judges the denial for the whole name, as for any answer): servers of unsigned
+ * zones are known to answer NXDOMAIN for empty non-terminals, so it asks the full name.
+ * Nothing of a distrusted NXDOMAIN is cached.
+ */
+static enum verdict
+classify_minimised(struct iter *it, struct iter_scratch *sc)
+{
+	uint16_t rcode = wire_msg_rcode(&sc->m), qtype = it->qtype;
+	bool aa = (sc->m.flags & DNS_FLAG_AA) != 0;
+	uint8_t full[DNAME_MAXLEN];
+	enum verdict v;
+
+	if (rcode != DNS_RCODE_NOERROR && rcode != DNS_RCODE_NXDOMAIN)
+		return V_BAD;
+	memcpy(full, it->cur, dname_len(it->cur));
+	memcpy(it->cur, it->out, dname_len(it->out));
+	it->qtype = DNS_TYPE_A;
+	v = classify_out(it, sc, rcode, aa);
+	memcpy(it->cur, full, dname_len(full));
+	it->qtype = qtype;
+	if (v != V_DONE)
+		return v;
+	if (it->env->conf->qmin != DNSR_QMIN_STRICT && !dnssec_expected(it))
+		return V_UNMINIMISE;
+	(void)negative(it, sc, DNS_RCODE_NXDOMAIN, false, aa);
+	return V_DONE;
+}
+
 static enum verdict
 judge(struct iter *it, const uint8_t *msg, size_t len)
 {
@@ -1109,7 +1370,7 @@ judge(struct iter *it, const uint8_t *msg, size_t len)
 	sc->keep_sigs = it->env->validation != DNSR_VALIDATION_NO;
 	if (wire_msg_parse(msg, len, &sc->m) == 0 && answers_question(it, &sc->m) &&
 	    gather(sc) == 0)
-		v = classify(it, sc);
+		v = it->minimised ? classify_minimised(it, sc) : classify(it, sc);
 	scratch_clear(sc);
 	return v;
 }
@@ -1156,10 +1417,22 @@ proceed(struct iter *it, enum verdict v)
 		break;
 	case V_REFERRAL:
 		atomic_fetch_add_explicit(&it->env->stats.referrals, 1, memory_order_relaxed);
-		if (++it->referrals > it->env->conf->max_referrals)
+		if (++it->referrals > it->env->conf->max_referrals) {
 			fail(it, EDE_OTHER, "too many referrals");
-		else
-			next_server(it);
+			break;
+		}
+		it->qmin_off = false;	/* a new zone: its servers get a minimised name again */
+		qmin_choose(it);
+		next_server(it);
+		break;
+	case V_DEEPER:
+		it->qmin_base = dname_labels(it->out);
+		qmin_choose(it);
+		cut_untried(it);
+		next_server(it);
+		break;
+	case V_UNMINIMISE:
+		qmin_fallback(it);
 		break;
 	case V_FAIL:		/* fail() was called */
 	case V_BAD:		/* handled by on_answer() */
@@ -1176,6 +1449,7 @@ on_answer(void *arg, enum upstream_status st, const uint8_t *msg, size_t len,
 	uint8_t zone[DNAME_MAXLEN];
 	uint64_t now = clock_mono_ms();
 	enum verdict v = V_BAD;
+	bool minimised = it->minimised;
 
 	it->uq = NULL;
 	if (st == UPSTREAM_OK)
@@ -1198,7 +1472,10 @@ on_answer(void *arg, enum upstream_status st, const uint8_t *msg, size_t len,
 	}
 	infra_failure(it->env->infra, &addr.sa, zone, st == UPSTREAM_TIMEOUT ?
 	    (uint64_t)it->env->conf->query_timeout * 1000 : 0, now);
-	next_server(it);
+	if (minimised && it->env->conf->qmin == DNSR_QMIN_RELAXED)
+		qmin_fallback(it);	/* maybe it is the minimised question that fails */
+	else
+		next_server(it);
 }
 
 /* ---- steps ---- */
@@ -1223,6 +1500,11 @@ step_begin(struct iter *it)
 	memcpy(it->cur, next, dname_len(next));
 	it->why = NULL;
 	cut_find(it);
+	it->cut_ds = false;
+	it->qmin_off = false;
+	it->qmin_count = 0;
+	it->qmin_base = 0;
+	qmin_choose(it);
 	next_server(it);
 }
 

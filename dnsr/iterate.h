@@ -30,6 +30,8 @@ struct iter_stats {
 	atomic_ulong	bad_answers;	/* lame, REFUSED, SERVFAIL, malformed, off-question */
 	atomic_ulong	failures;	/* resolutions that ended in SERVFAIL */
 	atomic_ulong	addrs_skipped;	/* server addresses passed over, each time (may_query) */
+	atomic_ulong	qmin_queries;	/* minimised queries sent (RFC 9156), within upstream */
+	atomic_ulong	qmin_fallbacks;	/* relaxed mode gave up minimising for a zone */
 	counter_t	up_timeouts;	/* upstream queries unanswered in time */
 	counter_t	up_errors;	/* refused, unreachable, OOM */
 	struct histogram up_rtt;	/* upstream queries answered (any RCODE) */
@@ -88,6 +90,8 @@ enum verdict {
 	V_REFERRAL,	/* it->cut is a zone closer to the name */
 	V_BAD,		/* lame, refused, broken: try another server */
 	V_FAIL,		/* a limit was hit; it->res says so */
+	V_DEEPER,	/* minimised: no zone cut at it->out; add labels, same servers */
+	V_UNMINIMISE,	/* minimised: relaxed mode asks the full name from now on */
 };
 
 /* What judging one answer left in the resolution. */

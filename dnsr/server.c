@@ -357,5 +357,9 @@ dnsr_server_stats(struct dnsr_server *srv, struct dnsr_stats *st)
 		    memory_order_relaxed);
 		st->addrs_skipped += atomic_load_explicit(&wk->env.stats.addrs_skipped,
 		    memory_order_relaxed);
+		st->qmin_queries += atomic_load_explicit(&wk->env.stats.qmin_queries,
+		    memory_order_relaxed);
+		st->qmin_fallbacks += atomic_load_explicit(&wk->env.stats.qmin_fallbacks,
+		    memory_order_relaxed);
 	}
 }

@@ -26,6 +26,8 @@ struct dnsr_stats {
 	unsigned long	bad_answers;
 	unsigned long	failures;	/* SERVFAIL after a resolution */
 	unsigned long	addrs_skipped;	/* server addresses passed over (special-use, loopback) */
+	unsigned long	qmin_queries;	/* minimised queries sent (RFC 9156), within upstream */
+	unsigned long	qmin_fallbacks;	/* relaxed QNAME minimisation gave up for a zone */
 	unsigned long	sock_conns;	/* authd connections accepted on the Unix socket */
 	unsigned long	sock_queries;	/* QUERY frames received */
 	unsigned long	sock_malformed;	/* frames answered with ERROR 1 */

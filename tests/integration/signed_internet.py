@@ -187,9 +187,11 @@ def deep_name(zone, labels, n=0):
     return name
 
 
-def zones(extra=()):
+def zones(extra=(), only=None):
     """The zone specs, parents before children; extra: more ZoneSpecs (below zones of the
-    table, e.g. a big zone for bench/validation.py), appended last."""
+    table, e.g. a big zone for bench/validation.py), appended last; only: the names of the
+    zones to keep (with their parents), for a module that needs a few and not the time it
+    takes to sign them all."""
     t = "test."
     z = [
         ZoneSpec(".", ROOT, [
@@ -264,6 +266,8 @@ def zones(extra=()):
                  edit=keytrap_sigs("www.keytrap.test.", "keytrap.test.", time.time())),
     ]
     z += list(extra)
+    if only is not None:
+        z = [s for s in z if s.name in only]
     by_name = {s.name: s for s in z}
     for s in z:
         if s.name != ".":
@@ -457,15 +461,16 @@ def sign(spec, zdir, keydir, extra, late, now):
 class SignedInternet:
     """The signed zones, served by NSD on ROOT, TLD, LEAF and BOGUS at one port."""
 
-    def __init__(self, extra=()):
-        """extra: more ZoneSpecs, served beside the table's (see zones())."""
+    def __init__(self, extra=(), only=None):
+        """extra: more ZoneSpecs, served beside the table's; only: the zones to build
+        (see zones())."""
         if not os.path.exists(mi.NSD):
             raise RuntimeError("nsd is not installed")
         for tool in ("ldns-keygen", "ldns-signzone", "ldns-key2ds"):
             if shutil.which(tool) is None:
                 raise RuntimeError("%s is not installed (Debian ldnsutils)" % tool)
         self.dir = tempfile.mkdtemp(prefix="signed-internet-")
-        self.specs = zones(extra)
+        self.specs = zones(extra, only)
         self.nsd = {}
         try:
             self._build()

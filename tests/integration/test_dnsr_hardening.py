@@ -183,7 +183,9 @@ def test_0x20_questions_reach_nsd_in_mixed_case(net, workdir):
         return [fwd.to_wire()]
 
     proxy = Server(PROXY, net.port, forward)
-    d = start_dnsr(workdir, net.port, PROXY)
+    # Full names to the root: its log is checked against them, and a minimised one (test.,
+    # 4 letters) comes out in one case too often for the randomness check below.
+    d = start_dnsr(workdir, net.port, PROXY, resolver="qname-minimisation = no\n")
     try:
         names = ["www.alpha.test.", "www.example.", "txt.alpha.test.", "www.victim.test."]
         for name in names:
@@ -213,7 +215,8 @@ def test_case_mismatch_is_dropped_and_retried_over_tcp(workdir, port):
         return [wire if tcp else lower_question(wire, q)]
 
     srv = Server(LOWER, port, lowering)
-    d = start_dnsr(workdir, port, LOWER)
+    # One name, one question: QNAME minimisation would add one TCP retry per label.
+    d = start_dnsr(workdir, port, LOWER, resolver="qname-minimisation = no\n")
     try:
         r = d.query("www.CaseTest.example.", "A")
         assert r.rcode() == dns.rcode.NOERROR and a_records(r) == [ANSWER_IP]
@@ -249,7 +252,8 @@ def test_spoofed_answers_are_ignored(workdir, port):
         return [wrong_q.to_wire(), wrong_id.to_wire(), real.to_wire()]
 
     srv = Server(SPOOF, port, spoofing)
-    d = start_dnsr(workdir, port, SPOOF)
+    # One question to count the spoofed answers of (minimisation would ask three).
+    d = start_dnsr(workdir, port, SPOOF, resolver="qname-minimisation = no\n")
     try:
         r = d.query("www.spoofed.example.", "A")
         assert r.rcode() == dns.rcode.NOERROR and a_records(r) == [ANSWER_IP]
