@@ -140,6 +140,16 @@ server_handle_query(struct worker *wk, const uint8_t *msg, size_t len,
 			    env_limit(&q, cl->tcp, udp_payload(wk), outcap));
 		return n;
 	}
+	/*
+	 * One of our own queries to a forwarder, back through it (a forward zone pointing at
+	 * the authd that forwards to us, for a name it does not serve): resolving it would
+	 * send it out again, and again. Failing it ends the loop after one round.
+	 */
+	if (upstream_loop_marked(msg, len)) {
+		atomic_fetch_add_explicit(&wk->stats.loops, 1, memory_order_relaxed);
+		return reply_error(out, outcap, &q, DNS_RCODE_SERVFAIL, EDE_OTHER,
+		    "forwarding loop: our own query came back", cl->tcp, udp_payload(wk));
+	}
 	return answer_or_wait(wk, &q, cl, out, outcap);
 }
 
@@ -339,6 +349,7 @@ dnsr_server_stats(struct dnsr_server *srv, struct dnsr_stats *st)
 		st->cache_answers += atomic_load_explicit(&wk->stats.cache_answers,
 		    memory_order_relaxed);
 		st->refused += atomic_load_explicit(&wk->stats.refused, memory_order_relaxed);
+		st->loops += atomic_load_explicit(&wk->stats.loops, memory_order_relaxed);
 		st->sock_conns += atomic_load_explicit(&wk->stats.sock_conns,
 		    memory_order_relaxed);
 		st->sock_queries += atomic_load_explicit(&wk->stats.sock_queries,

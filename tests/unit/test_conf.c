@@ -202,7 +202,7 @@ static const struct conf_key size_keys[] = {
 	    "a buffer" },
 };
 
-static const struct conf_schema size_schema = { size_keys, 1, NULL, NULL };
+static const struct conf_schema size_schema = { size_keys, 1, NULL, NULL, NULL, 0 };
 
 static int
 load_size(const char *value, size_t *out)
