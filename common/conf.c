@@ -476,10 +476,16 @@ conf_load(const struct conf_schema *schema, void *dst, const char *path, FILE *e
 			fprintf(errout, "%s: %s\n", path, strerror(errno));
 		return st.errors + 1;
 	}
-	/* Long lines and our own line numbers: no multi-line values, a heap buffer. */
+	/*
+	 * Long lines and our own line numbers: no multi-line values, a heap buffer. inih
+	 * hands the reader a buffer of ini_initial_alloc octets (and grows it only when
+	 * built to): that size is the longest line, so it is the one set here (a header
+	 * with a 253-character domain name, a list of 32 IPv6 forwarders).
+	 */
 	ini_allow_multiline = false;
 	ini_use_stack = false;
 	ini_max_line = CONF_MAX_LINE;
+	ini_initial_alloc = CONF_MAX_LINE;
 	rc = ini_parse_stream(conf_reader, &st, conf_handler, &st);
 	fclose(st.fp);
 	if (rc > 0) {

@@ -457,8 +457,9 @@ def sign(spec, zdir, keydir, extra, late, now):
 class SignedInternet:
     """The signed zones, served by NSD on ROOT, TLD, LEAF and BOGUS at one port."""
 
-    def __init__(self, extra=()):
-        """extra: more ZoneSpecs, served beside the table's (see zones())."""
+    def __init__(self, extra=(), only=None):
+        """extra: more ZoneSpecs, served beside the table's (see zones()); only: the names
+        of the zones to build (parents included), for a module that needs a few."""
         if not os.path.exists(mi.NSD):
             raise RuntimeError("nsd is not installed")
         for tool in ("ldns-keygen", "ldns-signzone", "ldns-key2ds"):
@@ -466,6 +467,10 @@ class SignedInternet:
                 raise RuntimeError("%s is not installed (Debian ldnsutils)" % tool)
         self.dir = tempfile.mkdtemp(prefix="signed-internet-")
         self.specs = zones(extra)
+        if only is not None:
+            self.specs = [z for z in self.specs if z.name in only]
+            for z in self.specs:
+                z.children = [c for c in z.children if c.name in only]
         self.nsd = {}
         try:
             self._build()

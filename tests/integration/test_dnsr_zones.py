@@ -226,7 +226,7 @@ def test_zones_apply_in_forward_mode(net):
 
 @pytest.fixture(scope="module")
 def signed():
-    s = si.SignedInternet()
+    s = si.SignedInternet(only={".", "test.", "nsec.test."})
     port = mi.free_port_all([SIGNED_STUB])
     stub = Server(SIGNED_STUB, port, authoritative(
         "corp.nsec.test.", {("www.corp.nsec.test.", "A"): ("A", "10.3.3.3")}))
@@ -338,7 +338,8 @@ def pair(net):
     broker = Broker(partitions=1)
     broker.produce([event("in.lab.", "SOA", "ns.in.lab. h.in.lab. 1 3600 900 604800 60"),
                     event("in.lab.", "NS", "ns.in.lab."),
-                    event("www.in.lab.", "A", "10.4.4.4")])
+                    event("www.in.lab.", "A", "10.4.4.4"),
+                    event("alias.in.lab.", "CNAME", "www.out.lab.")])
     d = tempfile.mkdtemp(prefix="zones-loop-")
     sock = os.path.join(d, "dnsr.sock")
     authd = Authd(broker.address, topic=broker.topic, start=False,
@@ -378,3 +379,14 @@ def test_forward_zone_to_authd_does_not_loop(pair):
     # authd's own clients are not caught by it: their query carries no mark of ours.
     r = pair.authd.query("www.alpha.test.", "A", timeout=5.0)
     assert addresses(r) == ["192.0.2.1", "192.0.2.2"], r
+
+
+def test_cname_completion_through_forward_zone_does_not_loop(pair):
+    """authd completes its CNAME out of its zones through dnsr with a query of its own
+    (no options): dnsr sends that on to authd, marked, and the next round is caught."""
+    fwd0 = pair.authd.metrics().get("streamdns_authd_forwarded_total", 0)
+    loops0 = dnsr_metric(pair.dnsr, "streamdns_dnsr_forwarding_loops_total")
+    r = pair.dnsr.query("alias.in.lab.", "A")
+    assert r.rcode() == dns.rcode.SERVFAIL, r
+    assert dnsr_metric(pair.dnsr, "streamdns_dnsr_forwarding_loops_total") == loops0 + 1
+    assert pair.authd.metrics().get("streamdns_authd_forwarded_total", 0) == fwd0 + 2
