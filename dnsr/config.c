@@ -181,8 +181,9 @@ static const struct conf_key dnsr_keys[] = {
 	{ "resolver", "do-not-query-localhost", CONF_BOOL, 0, 0, "yes",
 	    OFF(do_not_query_localhost), NULL,
 	    "never query loopback addresses learnt from referrals or the cache (yes: unless a "
-	    "root hint, or a forwarder, is itself on loopback); addresses that cannot be a "
-	    "server (0.0.0.0/8, multicast, broadcast, ::) are never queried" },
+	    "root hint, or a forwarder, is itself on loopback; forward and stub zones' servers "
+	    "are always asked); addresses that cannot be a server (0.0.0.0/8, multicast, "
+	    "broadcast, ::) are never queried" },
 	{ "cache", "max-size", CONF_SIZE, 16 * 1024, (long long)1 << 40, "64M", OFF(cache_size),
 	    NULL, "memory for cached RRsets and negative answers (LRU beyond it)" },
 	{ "cache", "min-ttl", CONF_INT, 0, 86400, "0", OFF(min_ttl), NULL,

@@ -206,6 +206,22 @@ def test_zone_servers_on_loopback_with_do_not_query_localhost(net):
         d.stop()
 
 
+def test_forward_zone_to_a_real_resolver(dnsr, net):
+    """The module's dnsr as the recursive server of another's forward zone: it resolves
+    only for RD=1 (a query without it gets the cache or REFUSED), and the loop mark of the
+    other process is not its own. The other's root hints are off loopback and never used."""
+    hints = os.path.abspath(os.path.join(ETC, "root.hints"))
+    d = mi.Dnsr(BUILD, mini=types.SimpleNamespace(hints=hints, port=net.port),
+                sections="[forward-zone victim.test.]\nservers = 127.0.0.1:%d\n" % dnsr.port)
+    try:
+        r = d.query("www.victim.test.", "A")
+        assert r.rcode() == dns.rcode.NOERROR and addresses(r) == ["192.0.2.40"], r
+        assert dnsr_metric(dnsr, "streamdns_dnsr_forwarding_loops_total") == 0
+        assert dnsr_metric(d, "streamdns_dnsr_forwarding_loops_total") == 0
+    finally:
+        d.stop()
+
+
 def test_zones_apply_in_forward_mode(net):
     """mode = forward: the zones first, the global forwarders (here the forward zone's
     recursive server, which knows only corp.) for the rest."""
