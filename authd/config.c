@@ -234,7 +234,7 @@ kafka_passthrough(void *dst, const char *section, const char *name, const char *
 
 const struct conf_schema authd_conf_schema = {
 	authd_keys, sizeof(authd_keys) / sizeof(authd_keys[0]), passthrough_sections,
-	kafka_passthrough,
+	kafka_passthrough, NULL, 0,
 };
 
 /* Rules that tie several keys together, checked once the whole file is read. */

@@ -18,6 +18,7 @@
 
 #define CONF_MAX_LINE	8192
 #define CONF_MAX_KEYS	256
+#define CONF_MAX_SECTION	512	/* a section's name, "forward-zone" and a domain name */
 
 struct conf_state {
 	const struct conf_schema	*schema;
@@ -28,6 +29,11 @@ struct conf_state {
 	int				 line;
 	int				 errors;
 	bool				 seen[CONF_MAX_KEYS];
+	/* The "[PREFIX NAME]" section being read (conf_family), if any. */
+	const struct conf_family	*fam;
+	void				*obj;		/* NULL: rejected, keys skipped */
+	char				 famsec[CONF_MAX_SECTION + 3];	/* "[...]" */
+	bool				 fam_seen[CONF_MAX_KEYS];
 };
 
 static void
@@ -250,6 +256,33 @@ is_known_section(const struct conf_schema *s, const char *section)
 	return is_passthrough_section(s, section);
 }
 
+/* A key of the "[PREFIX NAME]" section being read, into its object. */
+static void
+family_key(struct conf_state *st, const char *name, const char *value)
+{
+	const struct conf_family *f = st->fam;
+	char err[256] = "";
+	size_t i;
+
+	if (st->obj == NULL)
+		return;		/* the header was rejected, and said so */
+	for (i = 0; i < f->nkeys; i++)
+		if (strcmp(f->keys[i].name, name) == 0)
+			break;
+	if (i == f->nkeys) {
+		conf_error(st, name, "unknown key in section %s", st->famsec);
+		return;
+	}
+	assert(i < CONF_MAX_KEYS && f->keys[i].type != CONF_SHARED);
+	if (st->fam_seen[i]) {
+		conf_error(st, name, "set twice in section %s", st->famsec);
+		return;
+	}
+	st->fam_seen[i] = true;
+	if (conf_set(&f->keys[i], st->obj, value, err, sizeof(err)) != 0)
+		conf_error(st, name, "%s", err);
+}
+
 static int
 conf_handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -260,6 +293,11 @@ conf_handler(void *user, const char *section, const char *name, const char *valu
 
 	if (*section == '\0') {
 		conf_error(st, name, "key outside any [section]");
+		return 1;
+	}
+	/* inih's copy of a long section name may be cut short: the reader's state decides. */
+	if (st->fam != NULL) {
+		family_key(st, name, value);
 		return 1;
 	}
 	if (!is_known_section(st->schema, section)) {
@@ -286,6 +324,74 @@ conf_handler(void *user, const char *section, const char *name, const char *valu
 	if (conf_set(k, st->dst, value, err, sizeof(err)) != 0)
 		conf_error(st, name, "%s", err);
 	return 1;
+}
+
+/* The family whose sections "[PREFIX NAME]" section is one of, or NULL. */
+static const struct conf_family *
+find_family(const struct conf_schema *s, const char *section)
+{
+	for (size_t i = 0; i < s->nfamilies; i++) {
+		size_t n = strlen(s->families[i].prefix);
+
+		if (strncmp(section, s->families[i].prefix, n) == 0 &&
+		    (section[n] == '\0' || isspace((unsigned char)section[n])))
+			return &s->families[i];
+	}
+	return NULL;
+}
+
+/*
+ * A "[PREFIX NAME]" header: the daemon's open() makes the object its keys go into, the
+ * keys' defaults applied; a header it rejects is reported here, once.
+ */
+static void
+family_open(struct conf_state *st, const struct conf_family *f, const char *section)
+{
+	const char *name = section + strlen(f->prefix);
+	char err[256] = "";
+	size_t n;
+
+	st->fam = f;
+	st->obj = NULL;
+	memset(st->fam_seen, 0, sizeof(st->fam_seen));
+	snprintf(st->famsec, sizeof(st->famsec), "[%s]", section);
+	while (isspace((unsigned char)*name))
+		name++;
+	n = strlen(name);
+	if (n == 0 || strcspn(name, " \t") != n) {
+		conf_error(st, st->famsec, "expected [%s NAME] (one name)", f->prefix);
+		return;
+	}
+	if ((st->obj = f->open(st->dst, f->prefix, name, st->line, err, sizeof(err))) == NULL) {
+		conf_error(st, st->famsec, "%s", err);
+		return;
+	}
+	for (size_t i = 0; i < f->nkeys; i++) {
+		if (f->keys[i].def == NULL)
+			continue;
+		if (conf_set(&f->keys[i], st->obj, f->keys[i].def, err, sizeof(err)) != 0)
+			conf_error(st, f->keys[i].name, "internal: default: %s", err);
+	}
+}
+
+/* A section header: known, one of a family's, or an error. */
+static void
+section_header(struct conf_state *st, const char *p, const char *end)
+{
+	const struct conf_family *f;
+	char section[CONF_MAX_SECTION];
+	size_t n = (size_t)(end - p - 1);
+
+	if (n >= sizeof(section))
+		n = sizeof(section) - 1;
+	memcpy(section, p + 1, n);
+	section[n] = '\0';
+	st->fam = NULL;
+	st->obj = NULL;
+	if ((f = find_family(st->schema, section)) != NULL)
+		family_open(st, f, section);
+	else if (!is_known_section(st->schema, section))
+		conf_error(st, NULL, "unknown section [%s]", section);
 }
 
 /* inih's line reader: counts lines and reports over-long lines and unknown sections. */
@@ -326,17 +432,8 @@ conf_reader(char *str, int num, void *stream)
 		str[0] = '\0';
 		return str;
 	}
-	if (*p == '[' && (end = strchr(p, ']')) != NULL) {
-		char section[128];
-		size_t n = (size_t)(end - p - 1);
-
-		if (n >= sizeof(section))
-			n = sizeof(section) - 1;
-		memcpy(section, p + 1, n);
-		section[n] = '\0';
-		if (!is_known_section(st->schema, section))
-			conf_error(st, NULL, "unknown section [%s]", section);
-	}
+	if (*p == '[' && (end = strchr(p, ']')) != NULL)
+		section_header(st, p, end);
 	return str;
 }
 
@@ -379,10 +476,16 @@ conf_load(const struct conf_schema *schema, void *dst, const char *path, FILE *e
 			fprintf(errout, "%s: %s\n", path, strerror(errno));
 		return st.errors + 1;
 	}
-	/* Long lines and our own line numbers: no multi-line values, a heap buffer. */
+	/*
+	 * Long lines and our own line numbers: no multi-line values, a heap buffer. inih
+	 * hands the reader a buffer of ini_initial_alloc octets (and grows it only when
+	 * built to): that size is the longest line, so it is the one set here (a header
+	 * with a 253-character domain name, a list of 32 IPv6 forwarders).
+	 */
 	ini_allow_multiline = false;
 	ini_use_stack = false;
 	ini_max_line = CONF_MAX_LINE;
+	ini_initial_alloc = CONF_MAX_LINE;
 	rc = ini_parse_stream(conf_reader, &st, conf_handler, &st);
 	fclose(st.fp);
 	if (rc > 0) {
@@ -412,6 +515,26 @@ conf_free(const struct conf_schema *schema, void *dst)
 }
 
 void
+conf_free_keys(const struct conf_key *keys, size_t nkeys, void *obj)
+{
+	for (size_t i = 0; i < nkeys; i++) {
+		if (keys[i].type == CONF_STR) {
+			char **field = (char **)((char *)obj + keys[i].offset);
+
+			free(*field);
+			*field = NULL;
+		}
+	}
+}
+
+static void
+print_key(const struct conf_key *k, FILE *out)
+{
+	fprintf(out, "  %-18s %-9s default: %-22s %s\n", k->name, type_name(k->type),
+	    k->def != NULL ? k->def : "(none)", k->help);
+}
+
+void
 conf_print_help(const struct conf_schema *schema, FILE *out)
 {
 	const char *section = "";
@@ -424,8 +547,14 @@ conf_print_help(const struct conf_schema *schema, FILE *out)
 			section = k->section;
 			fprintf(out, "\n[%s]\n", section);
 		}
-		fprintf(out, "  %-18s %-9s default: %-22s %s\n", k->name, type_name(k->type),
-		    k->def != NULL ? k->def : "(none)", k->help);
+		print_key(k, out);
+	}
+	for (size_t i = 0; i < schema->nfamilies; i++) {
+		const struct conf_family *f = &schema->families[i];
+
+		fprintf(out, "\n[%s NAME]    %s\n", f->prefix, f->help);
+		for (size_t j = 0; j < f->nkeys; j++)
+			print_key(&f->keys[j], out);
 	}
 }
 

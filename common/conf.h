@@ -45,11 +45,35 @@ struct conf_key {
 typedef int (*conf_passthrough_fn)(void *dst, const char *section, const char *name,
     const char *value, char *err, size_t errlen);
 
+/*
+ * A family of named sections, "[PREFIX NAME]" (dnsr's "[forward-zone example.com]"):
+ * each section is one object the daemon keeps (a list of zones, say). When the loader
+ * reads such a header it calls open(), which checks NAME (and that it is not a second
+ * section of that name) and returns where the section's keys go, with the defaults of
+ * keys[] applied by the loader; or NULL with a reason, printed as "file:line: [PREFIX
+ * NAME]: reason", and the section's keys are then skipped. The keys of keys[] (their
+ * section field is PREFIX; no CONF_SHARED) are parsed, checked and reported as the
+ * schema's own, with offsets into that object; the strings they hold are the daemon's
+ * to free (conf_free_keys()).
+ */
+typedef void *(*conf_family_open_fn)(void *dst, const char *prefix, const char *name,
+    int line, char *err, size_t errlen);
+
+struct conf_family {
+	const char		*prefix;
+	const struct conf_key	*keys;
+	size_t			 nkeys;
+	conf_family_open_fn	 open;
+	const char		*help;		/* what NAME is, for --help */
+};
+
 struct conf_schema {
 	const struct conf_key	*keys;
 	size_t			 nkeys;
 	const char *const	*passthrough_sections;	/* NULL-terminated, may be NULL */
 	conf_passthrough_fn	 passthrough;
+	const struct conf_family *families;		/* may be NULL */
+	size_t			 nfamilies;
 };
 
 /*
@@ -64,6 +88,9 @@ int conf_defaults(const struct conf_schema *schema, void *dst);
 
 /* Frees the strings conf_load() stored in dst. */
 void conf_free(const struct conf_schema *schema, void *dst);
+
+/* Frees the strings of the nkeys keys stored in obj (a family's section object). */
+void conf_free_keys(const struct conf_key *keys, size_t nkeys, void *obj);
 
 /* Prints every key with its type, default and help (for --help and the docs). */
 void conf_print_help(const struct conf_schema *schema, FILE *out);

@@ -63,6 +63,8 @@ static const struct stat_counter {
 	{ "streamdns_dnsr_cache_answers_total", "queries answered from the cache at once",
 	    STAT(cache_answers) },
 	{ "streamdns_dnsr_refused_total", "queries refused by [server] allow", STAT(refused) },
+	{ "streamdns_dnsr_forwarding_loops_total",
+	    "queries that were our own, back through a forwarder (SERVFAIL)", STAT(loops) },
 	{ "streamdns_dnsr_resolutions_total", "resolutions started for clients",
 	    STAT(resolutions) },
 	{ "streamdns_dnsr_resolution_failures_total", "resolutions that ended in SERVFAIL",

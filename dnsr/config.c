@@ -10,6 +10,7 @@
 #include "dnsr/dnsr.h"
 #include "dnsr/hints.h"
 #include "common/log.h"
+#include "common/wire.h"
 
 #define OFF(f) offsetof(struct dnsr_conf, f)
 
@@ -190,8 +191,9 @@ static const struct conf_key dnsr_keys[] = {
 	{ "resolver", "do-not-query-localhost", CONF_BOOL, 0, 0, "yes",
 	    OFF(do_not_query_localhost), NULL,
 	    "never query loopback addresses learnt from referrals or the cache (yes: unless a "
-	    "root hint, or a forwarder, is itself on loopback); addresses that cannot be a "
-	    "server (0.0.0.0/8, multicast, broadcast, ::) are never queried" },
+	    "root hint, or a forwarder, is itself on loopback; forward and stub zones' servers "
+	    "are always asked); addresses that cannot be a server (0.0.0.0/8, multicast, "
+	    "broadcast, ::) are never queried" },
 	{ "resolver", "qname-minimisation", CONF_STR, 0, 0, "yes", OFF(qmin_str), check_qmin,
 	    "RFC 9156 (recursive mode): each server is asked only the labels it needs, type A; "
 	    "yes falls back to the full name after NXDOMAIN (unless DNSSEC-proven), REFUSED, "
@@ -222,9 +224,161 @@ static const struct conf_key dnsr_keys[] = {
 	{ "metrics", "statsd-interval", CONF_SHARED, .offset = OFF(statsd_interval) },
 };
 
+/* ---- [forward-zone NAME] and [stub-zone NAME] ---- */
+
+#define ZOFF(f) offsetof(struct dnsr_zone, f)
+
+/* A zone's servers: at least one, ADDR[:PORT] with port 53 when left out. */
+static int
+check_zone_servers(const char *value, char *err, size_t errlen)
+{
+	int port = 53;
+	long n = conf_list_each(value, HINTS_MAX_SERVERS, conf_item_addr, &port, err, errlen);
+
+	if (n == 0 || n > HINTS_MAX_SERVERS) {
+		snprintf(err, errlen, "between 1 and %d addresses needed", HINTS_MAX_SERVERS);
+		return -1;
+	}
+	return n < 0 ? -1 : 0;
+}
+
+static const struct conf_key forward_zone_keys[] = {
+	{ "forward-zone", "servers", CONF_STR, 0, 0, NULL, ZOFF(servers_str),
+	    check_zone_servers, "ADDR[:PORT], ... (port 53 if left out): recursive servers "
+	    "asked with RD=1 for names at or below NAME (required)" },
+	{ "forward-zone", "insecure", CONF_BOOL, 0, 0, "no", ZOFF(insecure), NULL,
+	    "yes: NAME is domain-insecure (an internal zone under a signed parent)" },
+};
+
+static const struct conf_key stub_zone_keys[] = {
+	{ "stub-zone", "servers", CONF_STR, 0, 0, NULL, ZOFF(servers_str),
+	    check_zone_servers, "ADDR[:PORT], ... (port 53 if left out): NAME's authoritative "
+	    "servers, asked with RD=0 as if NAME were delegated to them (required)" },
+	{ "stub-zone", "insecure", CONF_BOOL, 0, 0, "no", ZOFF(insecure), NULL,
+	    "yes: NAME is domain-insecure (an internal zone under a signed parent)" },
+};
+
+static const char *
+zone_kind_str(enum dnsr_zone_kind k)
+{
+	return k == DNSR_ZONE_FORWARD ? "forward-zone" : "stub-zone";
+}
+
+/*
+ * A conf_family_open_fn: a new zone named name (a domain name, once in the file, and
+ * never both a forward and a stub zone), appended to the configuration's list.
+ */
+static void *
+zone_open(void *dst, const char *prefix, const char *name, int line, char *err,
+    size_t errlen)
+{
+	struct dnsr_conf *c = dst;
+	struct dnsr_zone *z;
+	uint8_t wire[DNAME_MAXLEN];
+
+	/* Relative names are taken from the root: the trailing dot is optional. */
+	if (dname_from_str(name, NULL, wire) < 0) {
+		snprintf(err, errlen, "'%s' is not a domain name", name);
+		return NULL;
+	}
+	dname_lower(wire);
+	for (size_t i = 0; i < c->nzones; i++) {
+		const struct dnsr_zone *o = c->zones[i];
+
+		if (!dname_equal(o->name, wire))
+			continue;
+		if (strcmp(zone_kind_str(o->kind), prefix) == 0)
+			snprintf(err, errlen, "a second section for %s (the first is at line %d)",
+			    name, o->line);
+		else
+			snprintf(err, errlen, "%s is already a %s (line %d): a zone is either "
+			    "forwarded or a stub", name, zone_kind_str(o->kind), o->line);
+		return NULL;
+	}
+	if (c->nzones == DNSR_MAX_ZONES) {
+		snprintf(err, errlen, "more than %d forward-zone and stub-zone sections",
+		    DNSR_MAX_ZONES);
+		return NULL;
+	}
+	z = xcalloc(1, sizeof(*z));
+	z->kind = strcmp(prefix, "forward-zone") == 0 ? DNSR_ZONE_FORWARD : DNSR_ZONE_STUB;
+	memcpy(z->name, wire, dname_len(wire));
+	z->line = line;
+	if ((c->zones = reallocarray(c->zones, c->nzones + 1, sizeof(*c->zones))) == NULL)
+		fatal("reallocarray");
+	c->zones[c->nzones++] = z;
+	return z;
+}
+
+static const struct conf_family dnsr_families[] = {
+	{ "forward-zone", forward_zone_keys,
+	    sizeof(forward_zone_keys) / sizeof(forward_zone_keys[0]), zone_open,
+	    "names at or below NAME go to recursive servers (RD=1), whatever the mode" },
+	{ "stub-zone", stub_zone_keys, sizeof(stub_zone_keys) / sizeof(stub_zone_keys[0]),
+	    zone_open, "names at or below NAME are resolved from NAME's own servers (RD=0)" },
+};
+
 const struct conf_schema dnsr_conf_schema = {
 	dnsr_keys, sizeof(dnsr_keys) / sizeof(dnsr_keys[0]), NULL, NULL,
+	dnsr_families, sizeof(dnsr_families) / sizeof(dnsr_families[0]),
 };
+
+const struct dnsr_zone *
+dnsr_zone_find(const struct dnsr_conf *c, const uint8_t *name, uint16_t qtype)
+{
+	const struct dnsr_zone *best = NULL;
+
+	if (c->nzones == 0)
+		return NULL;
+	if (qtype == DNS_TYPE_DS && name[0] != 0)
+		name = dname_parent(name);
+	/* A few zones in practice: a scan is cheaper than any index would be to keep. */
+	for (size_t i = 0; i < c->nzones; i++) {
+		const struct dnsr_zone *z = c->zones[i];
+
+		if (dname_is_below(name, z->name) &&
+		    (best == NULL || dname_labels(z->name) > dname_labels(best->name)))
+			best = z;
+	}
+	return best;
+}
+
+/*
+ * Each zone's servers, parsed (the key's check passed, so they parse), and a zone
+ * marked insecure added to the validator's domain-insecure names. Errors carry the
+ * line of the section's header.
+ */
+static int
+check_zones(struct dnsr_conf *c, const char *path, FILE *errout)
+{
+	char err[256], name[DNAME_STRLEN];
+	int errors = 0;
+
+	for (size_t i = 0; i < c->nzones; i++) {
+		struct dnsr_zone *z = c->zones[i];
+
+		dname_to_str(z->name, name, sizeof(name));
+		if (z->servers_str == NULL) {
+			fprintf(errout, "%s:%d: servers: required in [%s %s]\n", path, z->line,
+			    zone_kind_str(z->kind), name);
+			errors++;
+			continue;
+		}
+		z->servers = xcalloc(1, sizeof(*z->servers));
+		if (hints_forwarders(z->servers, z->servers_str, err, sizeof(err)) != 0) {
+			fprintf(errout, "%s:%d: servers: %s\n", path, z->line, err);
+			errors++;
+			continue;
+		}
+		z->on_loopback = hints_on_loopback(z->servers);
+		if (z->insecure && c->anchors != NULL &&
+		    anchors_set_insecure(c->anchors, name, err, sizeof(err)) != 0) {
+			fprintf(errout, "%s:%d: insecure: %s\n", path, z->line, err);
+			errors++;
+		}
+	}
+	return errors;
+}
 
 /* A relative path (root hints, socket) names a file next to the configuration file. */
 static char *
@@ -335,8 +489,11 @@ check_together(struct dnsr_conf *c, const char *path, FILE *errout)
 	int errors = 0;
 
 	c->mode = strcmp(c->mode_str, "forward") == 0 ? DNSR_FORWARD : DNSR_RECURSIVE;
-	/* Forwarders resolve the name themselves: they are always asked the full name. */
-	c->qmin = c->mode == DNSR_FORWARD || strcmp(c->qmin_str, "no") == 0 ? DNSR_QMIN_NO :
+	/*
+	 * Forwarders resolve the name themselves: they are always asked the full name, which
+	 * iterate.c decides per name (forwarding()), so that stub zones minimise in either mode.
+	 */
+	c->qmin = strcmp(c->qmin_str, "no") == 0 ? DNSR_QMIN_NO :
 	    strcmp(c->qmin_str, "strict") == 0 ? DNSR_QMIN_STRICT : DNSR_QMIN_RELAXED;
 	if (acl_parse(c->allow, &c->acl, err, sizeof(err)) != 0) {
 		fprintf(errout, "%s: allow: %s\n", path, err);
@@ -360,6 +517,7 @@ check_together(struct dnsr_conf *c, const char *path, FILE *errout)
 		}
 	}
 	errors += load_anchors(c, path, errout);
+	errors += check_zones(c, path, errout);
 	return errors;
 }
 
@@ -385,4 +543,16 @@ dnsr_conf_free(struct dnsr_conf *c)
 	c->socket_path = NULL;
 	anchors_free(c->anchors);
 	c->anchors = NULL;
+	for (size_t i = 0; i < c->nzones; i++) {
+		const struct conf_key *keys = c->zones[i]->kind == DNSR_ZONE_FORWARD ?
+		    forward_zone_keys : stub_zone_keys;
+
+		conf_free_keys(keys, sizeof(stub_zone_keys) / sizeof(stub_zone_keys[0]),
+		    c->zones[i]);
+		free(c->zones[i]->servers);
+		free(c->zones[i]);
+	}
+	free(c->zones);
+	c->zones = NULL;
+	c->nzones = 0;
 }

@@ -9,6 +9,7 @@
 
 #include "common/acl.h"
 #include "common/conf.h"
+#include "common/dname.h"
 
 enum dnsr_mode { DNSR_RECURSIVE, DNSR_FORWARD };
 
@@ -19,6 +20,29 @@ enum dnsr_validation { DNSR_VALIDATION_NO, DNSR_VALIDATION_YES, DNSR_VALIDATION_
 enum dnsr_qmin { DNSR_QMIN_NO, DNSR_QMIN_RELAXED, DNSR_QMIN_STRICT };
 
 struct anchors;
+struct hints;
+
+/* [forward-zone NAME] and [stub-zone NAME] sections at most (together). */
+#define DNSR_MAX_ZONES	256
+
+enum dnsr_zone_kind {
+	DNSR_ZONE_FORWARD,	/* RD=1 to recursive servers, trusted as forwarders are */
+	DNSR_ZONE_STUB,		/* RD=0 to the zone's authoritative servers */
+};
+
+/* One [forward-zone NAME] or [stub-zone NAME] section (dnsr/config.c). */
+struct dnsr_zone {
+	/* its keys */
+	char		*servers_str;		/* ADDR[:PORT], ... */
+	bool		 insecure;		/* domain-insecure for validation */
+	/* from its header */
+	enum dnsr_zone_kind kind;
+	uint8_t		 name[DNAME_MAXLEN];	/* wire format, lower case */
+	int		 line;			/* of the header, for errors */
+	/* derived by dnsr_conf_load() */
+	struct hints	*servers;
+	bool		 on_loopback;		/* a server is: loopback is asked below it */
+};
 
 struct dnsr_conf {
 	/* [server] */
@@ -67,6 +91,9 @@ struct dnsr_conf {
 	char		*statsd;		/* NULL: no push */
 	char		*statsd_prefix;
 	int		 statsd_interval;	/* ms */
+	/* [forward-zone NAME], [stub-zone NAME]: owned, in file order */
+	struct dnsr_zone **zones;
+	size_t		 nzones;
 
 	/* Derived by dnsr_conf_load() once the file is valid. */
 	enum dnsr_mode	 mode;
@@ -95,6 +122,16 @@ extern const struct conf_schema dnsr_conf_schema;
  * number of errors. dnsr_conf_free() it either way.
  */
 int dnsr_conf_load(struct dnsr_conf *c, const char *path, FILE *errout);
+
+/*
+ * For iteration, per name resolved: the forward or stub zone with the longest name at or
+ * above name (wire format, lower case), or NULL when the global mode decides. A DS
+ * question is decided by the parent of name: the DS RRset lives on the parent's side of
+ * the cut (RFC 4035 2.4), so the DS of a stub zone's apex is asked of its parent, and the
+ * validator's chain of trust reaches the zone through its parent as for any other.
+ */
+const struct dnsr_zone *dnsr_zone_find(const struct dnsr_conf *c, const uint8_t *name,
+    uint16_t qtype);
 void dnsr_conf_free(struct dnsr_conf *c);
 
 #endif

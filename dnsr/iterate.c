@@ -69,6 +69,7 @@ struct iter {
 	int			 links;
 	int			 referrals;
 	struct cut		 cut;
+	const struct dnsr_zone	*zone;		/* the forward/stub zone of cur, or NULL */
 	struct upstream_query	*uq;
 	size_t			 asked;		/* cut.addrs index of the query in flight */
 	struct result		 res;
@@ -148,6 +149,19 @@ static bool
 debugging(const struct iter_env *env)
 {
 	return strcmp(env->conf->log_level, "debug") == 0;
+}
+
+/*
+ * Whether the name being resolved goes to recursive servers (RD=1, their answers taken
+ * as a forwarder's): decided per name, by its forward or stub zone (step_begin()), else
+ * by the global mode.
+ */
+static bool
+forwarding(const struct iter *it)
+{
+	if (it->zone != NULL)
+		return it->zone->kind == DNSR_ZONE_FORWARD;
+	return it->env->conf->mode == DNSR_FORWARD;
 }
 
 /* ---- ending ---- */
@@ -293,7 +307,9 @@ may_query(struct iter *it, const union sa46 *a)
 	enum net_addr_kind k = net_addr_kind(&a->sa);
 	char addr[NET_ADDRSTRLEN];
 
-	if (k == NET_ADDR_UNICAST || (k == NET_ADDR_LOOPBACK && it->env->query_loopback))
+	/* Below a stub zone whose own servers are on loopback, as below loopback hints. */
+	if (k == NET_ADDR_UNICAST || (k == NET_ADDR_LOOPBACK && (it->env->query_loopback ||
+	    (it->zone != NULL && it->zone->on_loopback))))
 		return true;
 	atomic_fetch_add_explicit(&it->env->stats.addrs_skipped, 1, memory_order_relaxed);
 	if (debugging(it->env))
@@ -411,13 +427,17 @@ cut_from_cache(struct iter *it, const uint8_t *zone)
 	return cut_usable(it);
 }
 
+/*
+ * The cut at zone from configured servers (h): the root hints, the forwarders, or a
+ * forward or stub zone's servers. They are asked whatever do-not-query-localhost says:
+ * the operator named them. Only the root hints' IPv6 addresses wait for query-ipv6.
+ */
 static void
-cut_from_hints(struct iter *it)
+cut_from_hints(struct iter *it, const struct hints *h, const uint8_t *zone)
 {
-	const struct hints *h = it->env->start;
-	uint8_t root = 0;
+	bool root_hints = h == it->env->start && it->env->conf->mode == DNSR_RECURSIVE;
 
-	cut_reset(&it->cut, &root);
+	cut_reset(&it->cut, zone);
 	for (size_t i = 0; i < h->nns; i++) {
 		struct cut_name *n = cut_add_name(&it->cut, h->ns[i].name,
 		    dname_len(h->ns[i].name));
@@ -429,7 +449,7 @@ cut_from_hints(struct iter *it)
 			union sa46 a;
 
 			if (sa->sa_family == AF_INET6 && !it->env->conf->query_ipv6 &&
-			    it->env->conf->mode == DNSR_RECURSIVE)
+			    root_hints)
 				continue;
 			memset(&a, 0, sizeof(a));
 			memcpy(&a, sa, net_addr_len(sa));
@@ -441,23 +461,36 @@ cut_from_hints(struct iter *it)
 /*
  * The deepest zone cut above cur the cache knows (a DS query starts at the parent: DS
  * lives on the parent's side of the cut), else the root hints; the forwarders in forward
- * mode.
+ * mode. A forward zone's names go to its servers; a stub zone's to a cut the cache knows
+ * below the zone (a referral its servers gave), else to its servers, as if the zone had
+ * been delegated to them: never to a cut above it, which the zone's configuration
+ * overrides.
  */
 static void
 cut_find(struct iter *it)
 {
 	const uint8_t *a = it->cur;
+	uint8_t root = 0;
 
-	if (it->env->conf->mode == DNSR_FORWARD) {
-		cut_from_hints(it);
+	if (it->zone != NULL && it->zone->kind == DNSR_ZONE_FORWARD) {
+		cut_from_hints(it, it->zone->servers, it->zone->name);
+		return;
+	}
+	if (it->zone == NULL && it->env->conf->mode == DNSR_FORWARD) {
+		cut_from_hints(it, it->env->start, &root);
 		return;
 	}
 	if (it->qtype == DNS_TYPE_DS && a[0] != 0)
 		a = dname_parent(a);
-	for (; a != NULL; a = dname_parent(a))
+	for (; a != NULL; a = dname_parent(a)) {
+		if (it->zone != NULL && dname_equal(a, it->zone->name)) {
+			cut_from_hints(it, it->zone->servers, it->zone->name);
+			return;
+		}
 		if (cut_from_cache(it, a))
 			return;
-	cut_from_hints(it);
+	}
+	cut_from_hints(it, it->env->start, &root);
 }
 
 /* ---- the query ---- */
@@ -486,9 +519,8 @@ build_query(const struct iter *it, uint8_t *q)
 	memset(q, 0, DNS_HEADER_LEN);
 	wire_write16(q, id);
 	/* A forwarder is asked with CD=1 when we validate: we judge its data ourselves. */
-	wire_write16(q + 2, (it->env->conf->mode == DNSR_FORWARD ? DNS_FLAG_RD : 0) |
-	    (it->env->conf->mode == DNSR_FORWARD && it->env->validation != DNSR_VALIDATION_NO ?
-	    DNS_FLAG_CD : 0));
+	wire_write16(q + 2, (forwarding(it) ? DNS_FLAG_RD : 0) |
+	    (forwarding(it) && it->env->validation != DNSR_VALIDATION_NO ? DNS_FLAG_CD : 0));
 	wire_write16(q + 4, 1);
 	wire_write16(q + 10, 1);
 	memcpy(q + p, asked_name(it), nlen);
@@ -521,13 +553,17 @@ debug_query(const struct iter *it, const struct sockaddr *sa)
 
 /*
  * 0x20 only when iterating: a forwarder answers from its cache with the case of whoever
- * asked first, and its answers come from one configured address anyway.
+ * asked first, and its answers come from one configured address anyway. A forwarder is
+ * sent the loop mark: should it hand the query back to us (authd forwarding to this
+ * dnsr), server.c recognises it and fails it at once.
  */
 static unsigned
-query_flags(const struct dnsr_conf *conf)
+query_flags(const struct iter *it)
 {
-	return (conf->use_0x20 && conf->mode == DNSR_RECURSIVE ? UPSTREAM_0X20 : 0) |
-	    (conf->cookies ? UPSTREAM_COOKIE : 0);
+	const struct dnsr_conf *conf = it->env->conf;
+
+	return (conf->use_0x20 && !forwarding(it) ? UPSTREAM_0X20 : 0) |
+	    (forwarding(it) ? UPSTREAM_LOOP_MARK : 0) | (conf->cookies ? UPSTREAM_COOKIE : 0);
 }
 
 static void
@@ -547,7 +583,7 @@ send_to(struct iter *it, size_t idx)
 	if (debugging(it->env))
 		debug_query(it, &it->cut.addrs[idx].a.sa);
 	it->uq = upstream_send(it->env->up, &it->cut.addrs[idx].a.sa, q, qlen,
-	    query_flags(it->env->conf), on_answer, it);
+	    query_flags(it), on_answer, it);
 	if (it->uq == NULL) {
 		fail(it, EDE_OTHER, "resolver busy");
 		return;
@@ -610,7 +646,7 @@ qmin_allowed(const struct iter *it)
 {
 	const struct dnsr_conf *conf = it->env->conf;
 
-	if (conf->qmin == DNSR_QMIN_NO || conf->mode != DNSR_RECURSIVE || it->qmin_off)
+	if (conf->qmin == DNSR_QMIN_NO || forwarding(it) || it->qmin_off)
 		return false;
 	return conf->qmin == DNSR_QMIN_STRICT || *it->budget > conf->max_queries / 2;
 }
@@ -1105,7 +1141,7 @@ negative(struct iter *it, struct iter_scratch *sc, uint16_t rcode, bool moved, b
 		return false;
 	/* Some servers set AA on referrals: NS below the zone and no SOA is one. */
 	deleg = soa == NULL && rcode == DNS_RCODE_NOERROR && find_referral_ns(it, sc) != NULL;
-	if (deleg && it->env->conf->mode == DNSR_RECURSIVE)
+	if (deleg && !forwarding(it))
 		return false;
 	if (soa == NULL && rcode == DNS_RCODE_NOERROR && !deleg) {
 		e = cache_entry_negative(it->cur, key, NULL, NULL,
@@ -1225,7 +1261,7 @@ static enum verdict
 classify(struct iter *it, struct iter_scratch *sc)
 {
 	uint16_t rcode = wire_msg_rcode(&sc->m);
-	bool fwd = it->env->conf->mode == DNSR_FORWARD;
+	bool fwd = forwarding(it);
 	bool aa = fwd || (sc->m.flags & DNS_FLAG_AA);	/* a forwarder's answers never have AA */
 	enum chain c;
 
@@ -1499,6 +1535,8 @@ step_begin(struct iter *it)
 	}
 	memcpy(it->cur, next, dname_len(next));
 	it->why = NULL;
+	/* Per name: a CNAME or DNAME may lead into or out of a forward or stub zone. */
+	it->zone = dnsr_zone_find(it->env->conf, it->cur, it->qtype);
 	cut_find(it);
 	it->cut_ds = false;
 	it->qmin_off = false;

@@ -64,6 +64,15 @@ load_start(const struct dnsr_conf *conf, struct hints *start)
 	if (conf->do_not_query_localhost && hints_on_loopback(start))
 		log_info("do-not-query-localhost: %s on loopback, so loopback servers are "
 		    "queried", conf->mode == DNSR_FORWARD ? "forwarders" : "root hints");
+	for (size_t i = 0; i < conf->nzones; i++) {
+		const struct dnsr_zone *z = conf->zones[i];
+		char name[DNAME_STRLEN];
+
+		log_info("%s %s: %zu servers (RD=%d)%s",
+		    z->kind == DNSR_ZONE_FORWARD ? "forward-zone" : "stub-zone",
+		    dname_to_str(z->name, name, sizeof(name)), z->servers->nns,
+		    z->kind == DNSR_ZONE_FORWARD, z->insecure ? ", domain-insecure" : "");
+	}
 }
 
 /*

@@ -61,10 +61,13 @@ server_answer_late(struct worker *wk, const struct client *cl, const struct dns_
 		fe_peer_send(&cl->peer, wk->one, len);
 }
 
-/* The cache, else a resolution (RD=1) that answers later: 0 then, else the length. */
+/*
+ * The cache, else a resolution (RD=1) that answers later: 0 then, else the length. msg is
+ * q as received (len octets).
+ */
 static size_t
-answer_or_wait(struct worker *wk, const struct dns_query *q, const struct client *cl,
-    uint8_t *out, size_t outcap)
+answer_or_wait(struct worker *wk, const struct dns_query *q, const uint8_t *msg, size_t len,
+    const struct client *cl, uint8_t *out, size_t outcap)
 {
 	uint8_t name[DNAME_MAXLEN], next[DNAME_MAXLEN];
 	enum reply_lookup lr;
@@ -92,6 +95,17 @@ answer_or_wait(struct worker *wk, const struct dns_query *q, const struct client
 	if (!(q->flags & DNS_FLAG_RD))
 		return reply_error(out, outcap, q, DNS_RCODE_REFUSED, -1, NULL, cl->tcp,
 		    udp_payload(wk));
+	/*
+	 * One of our own queries to a forwarder, back through it (a forward zone pointing at
+	 * the authd that forwards to us, for a name it does not serve): resolving it would
+	 * send it out again, and again. Failing it ends the loop after one round. Checked on
+	 * a miss only: cache hits never pay for reading the options.
+	 */
+	if (q->edns && upstream_loop_marked(msg, len)) {
+		atomic_fetch_add_explicit(&wk->stats.loops, 1, memory_order_relaxed);
+		return reply_error(out, outcap, q, DNS_RCODE_SERVFAIL, EDE_OTHER,
+		    "forwarding loop: our own query came back", cl->tcp, udp_payload(wk));
+	}
 	if ((rc = pending_wait(wk, name, q, cl)) != 0)
 		return reply_error(out, outcap, q, rc, EDE_OTHER, "resolver busy", cl->tcp,
 		    udp_payload(wk));
@@ -140,7 +154,7 @@ server_handle_query(struct worker *wk, const uint8_t *msg, size_t len,
 			    env_limit(&q, cl->tcp, udp_payload(wk), outcap));
 		return n;
 	}
-	return answer_or_wait(wk, &q, cl, out, outcap);
+	return answer_or_wait(wk, &q, msg, len, cl, out, outcap);
 }
 
 /* The front end's query function (UDP and TCP). */
@@ -339,6 +353,7 @@ dnsr_server_stats(struct dnsr_server *srv, struct dnsr_stats *st)
 		st->cache_answers += atomic_load_explicit(&wk->stats.cache_answers,
 		    memory_order_relaxed);
 		st->refused += atomic_load_explicit(&wk->stats.refused, memory_order_relaxed);
+		st->loops += atomic_load_explicit(&wk->stats.loops, memory_order_relaxed);
 		st->sock_conns += atomic_load_explicit(&wk->stats.sock_conns,
 		    memory_order_relaxed);
 		st->sock_queries += atomic_load_explicit(&wk->stats.sock_queries,

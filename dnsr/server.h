@@ -21,6 +21,7 @@ struct dnsr_stats {
 	unsigned long	queries;	/* client queries answered or being answered */
 	unsigned long	cache_answers;	/* answered from the cache at once */
 	unsigned long	refused;	/* by the ACL */
+	unsigned long	loops;		/* forwarding loops broken (the loop mark) */
 	unsigned long	resolutions;	/* iterations started for clients */
 	unsigned long	upstream;	/* queries sent to servers */
 	unsigned long	bad_answers;

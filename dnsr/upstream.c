@@ -1,6 +1,7 @@
 /* upstream.c: a pool of single-query c-ares channels driven by a libevent loop; anti-spoofing. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,9 +169,9 @@ upstream_0x20(uint8_t *name)
 	}
 }
 
-/* The COOKIE option of a well-formed message: 1 (*c, *clen set), 0 none, -1 malformed. */
+/* The option code of a well-formed message: 1 (*c, *clen set), 0 none, -1 malformed. */
 static int
-find_cookie(const uint8_t *msg, size_t len, const uint8_t **c, size_t *clen)
+find_option(const uint8_t *msg, size_t len, uint16_t want, const uint8_t **c, size_t *clen)
 {
 	struct wire_msg m;
 	struct wire_iter wi;
@@ -190,7 +191,7 @@ find_cookie(const uint8_t *msg, size_t len, const uint8_t **c, size_t *clen)
 			p += 4;
 			if (p + olen > end)
 				return -1;
-			if (code == EDNS_OPT_COOKIE) {
+			if (code == want) {
 				*c = msg + p;
 				*clen = olen;
 				return 1;
@@ -199,6 +200,34 @@ find_cookie(const uint8_t *msg, size_t len, const uint8_t **c, size_t *clen)
 		}
 	}
 	return 0;
+}
+
+static int
+find_cookie(const uint8_t *msg, size_t len, const uint8_t **c, size_t *clen)
+{
+	return find_option(msg, len, EDNS_OPT_COOKIE, c, clen);
+}
+
+/* ---- the loop mark: this process's own queries to forwarders, recognised ---- */
+
+static uint8_t loop_mark[UPSTREAM_MARK_LEN];
+static pthread_once_t loop_mark_once = PTHREAD_ONCE_INIT;
+
+static void
+loop_mark_init(void)
+{
+	randombytes_buf(loop_mark, sizeof(loop_mark));
+}
+
+bool
+upstream_loop_marked(const uint8_t *msg, size_t len)
+{
+	const uint8_t *c;
+	size_t clen;
+
+	pthread_once(&loop_mark_once, loop_mark_init);
+	return find_option(msg, len, EDNS_OPT_LOOP_MARK, &c, &clen) == 1 &&
+	    clen == sizeof(loop_mark) && sodium_memcmp(c, loop_mark, clen) == 0;
 }
 
 /* Octets from the start of the message to the end of the question (name, type, class). */
@@ -596,8 +625,9 @@ upstream_free(struct upstream *u)
 }
 
 /*
- * Our query into ch->q: the name in random case (0x20), and the COOKIE option appended to
- * the OPT that ends it (whose RDLENGTH is its last two octets). -1 when it does not fit.
+ * Our query into ch->q: the name in random case (0x20), and the COOKIE and loop mark
+ * options appended to the OPT that ends it (whose RDLENGTH is its last two octets). -1
+ * when it does not fit.
  */
 static int
 prepare(struct upstream *u, struct chan *ch, const struct sockaddr *sa, const uint8_t *q,
@@ -606,8 +636,9 @@ prepare(struct upstream *u, struct chan *ch, const struct sockaddr *sa, const ui
 	uint8_t server[INFRA_COOKIE_MAX];
 	size_t slen;
 
-	if (qlen < DNS_HEADER_LEN + 1 + 4 + 11 || qlen + 4 + 8 + INFRA_COOKIE_MAX >
-	    sizeof(ch->q) || question_end(q, qlen) == 0 || wire_read16(q + qlen - 2) != 0)
+	if (qlen < DNS_HEADER_LEN + 1 + 4 + 11 || qlen + 4 + 8 + INFRA_COOKIE_MAX + 4 +
+	    UPSTREAM_MARK_LEN > sizeof(ch->q) || question_end(q, qlen) == 0 ||
+	    wire_read16(q + qlen - 2) != 0)
 		return -1;
 	memcpy(ch->q, q, qlen);
 	ch->qlen = qlen;
@@ -621,8 +652,15 @@ prepare(struct upstream *u, struct chan *ch, const struct sockaddr *sa, const ui
 		wire_write16(ch->q + qlen + 2, (uint16_t)(8 + slen));
 		memcpy(ch->q + qlen + 4 + 8, server, slen);
 		ch->qlen += 4 + 8 + slen;
-		wire_write16(ch->q + qlen - 2, (uint16_t)(4 + 8 + slen));
 	}
+	if (flags & UPSTREAM_LOOP_MARK) {
+		pthread_once(&loop_mark_once, loop_mark_init);
+		wire_write16(ch->q + ch->qlen, EDNS_OPT_LOOP_MARK);
+		wire_write16(ch->q + ch->qlen + 2, UPSTREAM_MARK_LEN);
+		memcpy(ch->q + ch->qlen + 4, loop_mark, UPSTREAM_MARK_LEN);
+		ch->qlen += 4 + UPSTREAM_MARK_LEN;
+	}
+	wire_write16(ch->q + qlen - 2, (uint16_t)(ch->qlen - qlen));	/* the OPT's RDLENGTH */
 	return 0;
 }
 

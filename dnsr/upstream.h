@@ -18,6 +18,16 @@
 /* upstream_send()'s flags. */
 #define UPSTREAM_0X20	0x1	/* randomise the qname's case; the answer must keep it */
 #define UPSTREAM_COOKIE	0x2	/* send our client cookie (and the server's, once known) */
+#define UPSTREAM_LOOP_MARK 0x4	/* carry this process's loop mark (forwarders: RD=1) */
+
+/*
+ * The loop mark: an EDNS option of the local/experimental range (RFC 6891 9) holding
+ * octets random per process, sent to the servers we forward to. A query that reaches
+ * us carrying it is one of our own that came back (dnsr -> authd -> dnsr, or through any
+ * chain of forwarders): docs/ARCHITECTURE.md, "Per-zone forwarding and stubs".
+ */
+#define EDNS_OPT_LOOP_MARK	65001
+#define UPSTREAM_MARK_LEN	8
 
 enum upstream_status {
 	UPSTREAM_OK,		/* an answer (any RCODE: the caller judges it) */
@@ -74,7 +84,7 @@ struct upstream *upstream_new(struct event_base *base, int timeout_ms, size_t ma
 void upstream_free(struct upstream *u);
 
 /*
- * Sends the query q (qlen octets, at most UPSTREAM_QUERY_MAX - 44, built by the caller: id,
+ * Sends the query q (qlen octets, at most UPSTREAM_QUERY_MAX - 56, built by the caller: id,
  * flags, question and an OPT RR with no options at the very end) to sa. With UPSTREAM_0X20
  * the name goes out in random case (draft-vixie-dnsext-dns0x20) and a UDP answer must
  * repeat it octet for octet: one that differs only in case is dropped and the query asked
@@ -91,6 +101,9 @@ void upstream_free(struct upstream *u);
  */
 struct upstream_query *upstream_send(struct upstream *u, const struct sockaddr *sa,
     const uint8_t *q, size_t qlen, unsigned flags, upstream_cb cb, void *arg);
+
+/* True when msg (a client's query) carries this process's loop mark. Thread-safe. */
+bool upstream_loop_marked(const uint8_t *msg, size_t len);
 
 /* The query's callback will not be called; its channel goes back to the pool. */
 void upstream_cancel(struct upstream_query *uq);

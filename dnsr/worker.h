@@ -63,6 +63,7 @@ struct worker_stats {
 	atomic_ulong	queries;
 	atomic_ulong	cache_answers;
 	atomic_ulong	refused;
+	atomic_ulong	loops;		/* our own forwarded queries that came back */
 	atomic_ulong	sock_conns;
 	atomic_ulong	sock_queries;
 	atomic_ulong	sock_malformed;

@@ -202,7 +202,7 @@ static const struct conf_key size_keys[] = {
 	    "a buffer" },
 };
 
-static const struct conf_schema size_schema = { size_keys, 1, NULL, NULL };
+static const struct conf_schema size_schema = { size_keys, 1, NULL, NULL, NULL, 0 };
 
 static int
 load_size(const char *value, size_t *out)
@@ -478,6 +478,154 @@ test_missing_file(void **state)
 	assert_non_null(strstr(errs, path));
 }
 
+/* Section families: "[item NAME]" sections, each an object of its own. */
+struct item {
+	char	 name[256];
+	int	 line;
+	int	 size;
+	char	*label;
+};
+
+struct items {
+	int		 top;
+	struct item	 v[4];
+	size_t		 n;
+};
+
+static const struct conf_key item_keys[] = {
+	{ "item", "size", CONF_INT, 1, 10, "3", offsetof(struct item, size), NULL, "a size" },
+	{ "item", "label", CONF_STR, 0, 0, NULL, offsetof(struct item, label), NULL, "a label" },
+};
+
+static void *
+item_open(void *dst, const char *prefix, const char *name, int line, char *err,
+    size_t errlen)
+{
+	struct items *it = dst;
+
+	assert_string_equal(prefix, "item");
+	if (strncmp(name, "bad", 3) == 0) {
+		snprintf(err, errlen, "'%s' is a bad name", name);
+		return NULL;
+	}
+	for (size_t i = 0; i < it->n; i++) {
+		if (strcmp(it->v[i].name, name) == 0) {
+			snprintf(err, errlen, "again (line %d)", it->v[i].line);
+			return NULL;
+		}
+	}
+	if (it->n == 4) {
+		snprintf(err, errlen, "too many");
+		return NULL;
+	}
+	snprintf(it->v[it->n].name, sizeof(it->v[it->n].name), "%s", name);
+	it->v[it->n].line = line;
+	return &it->v[it->n++];
+}
+
+static const struct conf_key top_keys[] = {
+	{ "main", "top", CONF_INT, 0, 100, "1", offsetof(struct items, top), NULL, "a number" },
+};
+
+static const struct conf_family item_family[] = {
+	{ "item", item_keys, 2, item_open, "NAME is anything not starting with bad" },
+};
+
+static const struct conf_schema item_schema = { top_keys, 1, NULL, NULL, item_family, 1 };
+
+static int
+load_items(const char *text, struct items *it)
+{
+	FILE *out;
+	int n;
+
+	free(errs);
+	out = open_memstream(&errs, &errslen);
+	assert_non_null(out);
+	memset(it, 0, sizeof(*it));
+	write_file(text);
+	n = conf_load(&item_schema, it, path, out);
+	fclose(out);
+	unlink(path);
+	return n;
+}
+
+static void
+free_items(struct items *it)
+{
+	for (size_t i = 0; i < it->n; i++)
+		conf_free_keys(item_keys, 2, &it->v[i]);
+}
+
+static void
+test_family_sections(void **state)
+{
+	struct items it;
+	char text[1024], longname[201];
+
+	memset(longname, 'x', 200);
+	longname[200] = '\0';
+	/* A name longer than inih's own section buffer (50) is read whole. */
+	snprintf(text, sizeof(text), "[main]\ntop = 7\n[item a]\nsize = 5\nlabel = hello\n"
+	    "[item %s]\n[main]\n", longname);
+	assert_int_equal(load_items(text, &it), 0);
+	assert_int_equal(it.top, 7);
+	assert_int_equal(it.n, 2);
+	assert_string_equal(it.v[0].name, "a");
+	assert_int_equal(it.v[0].line, 3);
+	assert_int_equal(it.v[0].size, 5);
+	assert_string_equal(it.v[0].label, "hello");
+	assert_string_equal(it.v[1].name, longname);
+	assert_int_equal(it.v[1].size, 3);		/* the default */
+	assert_null(it.v[1].label);
+	free_items(&it);
+}
+
+static void
+test_family_errors(void **state)
+{
+	struct items it;
+
+	assert_int_equal(load_items("[item a]\n"		/* 1 */
+	    "size = 11\n"				/* 2: out of range */
+	    "colour = red\n"				/* 3: unknown */
+	    "label = x\n"				/* 4 */
+	    "label = y\n"				/* 5: twice */
+	    "[item bad1]\n"				/* 6: rejected */
+	    "colour = skipped with its section\n"	/* 7 */
+	    "[item a]\n"				/* 8: again */
+	    "[item]\n"					/* 9: no name */
+	    "[item two names]\n"			/* 10 */
+	    "[itemx b]\n"				/* 11: not of the family */
+	    "top = 2\n", &it), 8);			/* 12: skipped, as in any unknown section */
+	assert_non_null(strstr(errs, ":2: size: 11 is out of range 1..10\n"));
+	assert_non_null(strstr(errs, ":3: colour: unknown key in section [item a]\n"));
+	assert_non_null(strstr(errs, ":5: label: set twice in section [item a]\n"));
+	assert_non_null(strstr(errs, ":6: [item bad1]: 'bad1' is a bad name\n"));
+	assert_null(strstr(errs, ":7:"));
+	assert_non_null(strstr(errs, ":8: [item a]: again (line 1)\n"));
+	assert_non_null(strstr(errs, ":9: [item]: expected [item NAME] (one name)\n"));
+	assert_non_null(strstr(errs, ":10: [item two names]: expected [item NAME] (one name)\n"));
+	assert_non_null(strstr(errs, ":11: unknown section [itemx b]\n"));
+	assert_int_equal(it.n, 1);
+	free_items(&it);
+}
+
+static void
+test_family_help(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	conf_print_help(&item_schema, out);
+	fclose(out);
+	assert_non_null(strstr(buf, "[item NAME]"));
+	assert_non_null(strstr(buf, "a label"));
+	free(buf);
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -510,6 +658,9 @@ main(void)
 		T(test_kafka_bad_value),
 		T(test_property_outside_kafka),
 		T(test_missing_file),
+		T(test_family_sections),
+		T(test_family_errors),
+		T(test_family_help),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
