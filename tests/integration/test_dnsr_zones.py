@@ -182,6 +182,19 @@ def test_forward_zone_rd1_and_answer_without_aa(dnsr, net):
     assert r.rcode() == dns.rcode.NXDOMAIN, r
 
 
+def test_forward_zone_gets_the_full_name(dnsr, net):
+    """A forwarder resolves the name itself: QNAME minimisation (on by default) never cuts
+    a forward zone's question down, while a stub zone's servers are minimised."""
+    before = len(net.zones.fwd.asked())
+    dnsr.query("x.y.deep.corp.", "TXT")
+    asked = net.zones.fwd.asked()[before:]
+    assert asked and all(e[0] == "x.y.deep.corp." and e[1] == "TXT" for e in asked), asked
+    before = len(net.zones.stub.asked())
+    dnsr.query("x.y.deep.internal.", "TXT")
+    asked = net.zones.stub.asked()[before:]
+    assert ("deep.internal.", "A") in [(e[0], e[1]) for e in asked], asked
+
+
 def test_forward_zone_data_out_of_zone_not_trusted(dnsr, net):
     """The forwarder speaks for corp. only: the CNAME's target is resolved on its own."""
     r = dnsr.query("out.corp.", "A")
