@@ -194,8 +194,29 @@ collect_forwarding(struct authd_state *st, const struct metric_sink *s)
 }
 
 static void
+xfr_tally_sample(void *arg, const char *zone, const char *client,
+    const uint64_t count[XFR_KINDS])
+{
+	const struct metric_sink *s = arg;
+	char labels[DNAME_STRLEN + INET6_ADDRSTRLEN + 64];
+
+	for (int k = 0; k < XFR_KINDS; k++) {
+		if (count[k] == 0)
+			continue;
+		snprintf(labels, sizeof(labels), "zone=\"%s\",client=\"%s\",kind=\"%s\"",
+		    zone, client, xfr_kind_name(k));
+		metric_sample(s, "streamdns_authd_xfr_requests_total", labels,
+		    (double)count[k]);
+	}
+}
+
+static void
 collect_xfr(struct authd_state *st, const struct metric_sink *s)
 {
+	metric_family(s, "streamdns_authd_xfr_requests_total", METRIC_COUNTER,
+	    "zone transfer requests by zone, client address and what they came to (at most "
+	    "256 zone and client pairs; the rest as zone and client \"other\")");
+	xfr_stats_each(&st->xfr, xfr_tally_sample, (void *)s);
 	metric_family(s, "streamdns_authd_xfr_total", METRIC_COUNTER,
 	    "zone transfer requests by kind and result");
 	metric_sample(s, "streamdns_authd_xfr_total", "kind=\"axfr\",result=\"served\"",

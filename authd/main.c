@@ -115,6 +115,7 @@ main(int argc, char **argv)
 	memset(&st, 0, sizeof(st));
 	pthread_mutex_init(&st.status_mtx, NULL);
 	pthread_mutex_init(&st.local_mtx, NULL);
+	xfr_stats_init(&st.xfr);
 	st.identity = conf.identity;
 	verdicts_init(&st.verdicts, conf.identity);
 	st.serve = authd_zone_filter(&conf);
@@ -160,6 +161,7 @@ main(int argc, char **argv)
 	consumer_stop(cons);
 	notifier_stop(st.notifier);
 	verdicts_free(&st.verdicts);
+	xfr_stats_free(&st.xfr);
 	store_free(st.store);
 	rcu_barrier();		/* the signature caches replaced by call_rcu() */
 	sign_shutdown();

@@ -1,4 +1,5 @@
 /* xfr.c: zone transfers out: AXFR (RFC 5936) and IXFR (RFC 1995), streamed from a view. */
+#include <ctype.h>
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +383,83 @@ xfr_done(void *arg)
 	free(x);
 }
 
+/* ---- the tallies by zone and client ---- */
+
+void
+xfr_stats_init(struct xfr_stats *st)
+{
+	pthread_mutex_init(&st->tally_mtx, NULL);
+	st->tally = xcalloc(XFR_TALLY_MAX, sizeof(*st->tally));
+	st->ntally = 0;
+}
+
+void
+xfr_stats_free(struct xfr_stats *st)
+{
+	free(st->tally);
+	st->tally = NULL;
+	pthread_mutex_destroy(&st->tally_mtx);
+}
+
+const char *
+xfr_kind_name(enum xfr_kind k)
+{
+	static const char *const names[XFR_KINDS] = {
+		[XFR_KIND_AXFR] = "axfr", [XFR_KIND_IXFR] = "ixfr",
+		[XFR_KIND_IXFR_AXFR] = "ixfr-as-axfr", [XFR_KIND_IXFR_SOA] = "ixfr-soa-only",
+		[XFR_KIND_REFUSED] = "refused",
+	};
+
+	return k < XFR_KINDS ? names[k] : "?";
+}
+
+/* Counts a request for the zone at apex from client (an address, as client_str writes it). */
+static void
+tally(struct xfr_stats *st, const uint8_t *apex, const char *client, enum xfr_kind kind)
+{
+	char zone[DNAME_STRLEN];
+	size_t i;
+
+	if (st->tally == NULL)
+		return;
+	dname_to_str(apex, zone, sizeof(zone));
+	/* A metric label: the rare octet a zone name escapes ("\\", "\"") becomes '_'. */
+	for (char *c = zone; *c != '\0'; c++)
+		if (*c == '\\' || *c == '"' || !isprint((unsigned char)*c))
+			*c = '_';
+	pthread_mutex_lock(&st->tally_mtx);
+	for (i = 0; i < st->ntally; i++)
+		if (strcmp(st->tally[i].zone, zone) == 0 &&
+		    strcmp(st->tally[i].client, client) == 0)
+			break;
+	if (i == st->ntally && i < XFR_TALLY_MAX) {
+		snprintf(st->tally[i].zone, sizeof(st->tally[i].zone), "%s", zone);
+		snprintf(st->tally[i].client, sizeof(st->tally[i].client), "%s", client);
+		st->ntally++;
+	}
+	if (i < st->ntally)
+		st->tally[i].count[kind]++;
+	else
+		st->other[kind]++;
+	pthread_mutex_unlock(&st->tally_mtx);
+}
+
+void
+xfr_stats_each(struct xfr_stats *st, void (*fn)(void *arg, const char *zone,
+    const char *client, const uint64_t count[XFR_KINDS]), void *arg)
+{
+	uint64_t any = 0;
+
+	pthread_mutex_lock(&st->tally_mtx);
+	for (size_t i = 0; i < st->ntally; i++)
+		fn(arg, st->tally[i].zone, st->tally[i].client, st->tally[i].count);
+	for (int k = 0; k < XFR_KINDS; k++)
+		any |= st->other[k];
+	if (any != 0)
+		fn(arg, "other", "other", st->other);
+	pthread_mutex_unlock(&st->tally_mtx);
+}
+
 /* ---- answering ---- */
 
 static void
@@ -451,6 +529,7 @@ xfr_answer(const struct xfr_conf *xc, const struct answer_opts *o,
 	const struct znode *n;
 	const struct rrset *soa;
 	uint8_t apex[DNAME_MAXLEN];
+	char client[INET6_ADDRSTRLEN];
 	uint32_t serial;
 	int64_t theirs = -1;
 	size_t lim;
@@ -481,14 +560,17 @@ xfr_answer(const struct xfr_conf *xc, const struct answer_opts *o,
 		*rcode = DNS_RCODE_NOTAUTH;
 		return env_error(out, lim, &q, &eo, DNS_RCODE_NOTAUTH, 0, -1, NULL);
 	}
+	client_str(req->client, client, sizeof(client));
 	if (!xfr_acl_allows(xc->acl, req->client,
 	    tsig->result == TSIG_OK ? tsig->key_name : NULL)) {
+		tally(xc->stats, apex, client, XFR_KIND_REFUSED);
 		atomic_fetch_add(&xc->stats->refused, 1);
 		*rcode = DNS_RCODE_REFUSED;
 		return env_error(out, lim, &q, &eo, DNS_RCODE_REFUSED, 0, -1, NULL);
 	}
 	if (signed_zone) {
 		/* Online signing makes no NSEC chain: a secondary would serve it unsigned. */
+		tally(xc->stats, apex, client, XFR_KIND_REFUSED);
 		atomic_fetch_add(&xc->stats->refused, 1);
 		*rcode = DNS_RCODE_REFUSED;
 		return env_error(out, lim, &q, &eo, DNS_RCODE_REFUSED, 0, EDE_OTHER,
@@ -507,12 +589,14 @@ xfr_answer(const struct xfr_conf *xc, const struct answer_opts *o,
 			size_t len = soa_only(out, lim, &q, &eo, soa, apex);
 
 			rcu_read_unlock();
+			tally(xc->stats, apex, client, XFR_KIND_IXFR_SOA);
 			*rcode = DNS_RCODE_NOERROR;
 			return len;
 		}
 		rcu_read_unlock();
 	} else if (!req->tcp) {
 		/* RFC 5936 4.2: AXFR is a TCP conversation. */
+		tally(xc->stats, apex, client, XFR_KIND_REFUSED);
 		*rcode = DNS_RCODE_REFUSED;
 		return env_error(out, lim, &q, &eo, DNS_RCODE_REFUSED, 0, -1, NULL);
 	} else {
@@ -523,12 +607,14 @@ xfr_answer(const struct xfr_conf *xc, const struct answer_opts *o,
 		x->step = x->ix.first;
 		x->soa = x->ix.last->soa_to;
 		atomic_fetch_add(&xc->stats->incremental, 1);
+		tally(xc->stats, apex, client, XFR_KIND_IXFR);
 	} else if (store_view_open(xc->store, apex, &x->view) != 0) {
 		free(x);
 		*rcode = DNS_RCODE_SERVFAIL;
 		return env_error(out, lim, &q, &eo, DNS_RCODE_SERVFAIL, 0, -1, NULL);
 	} else {
 		x->soa = x->view.soa;
+		tally(xc->stats, apex, client, theirs >= 0 ? XFR_KIND_IXFR_AXFR : XFR_KIND_AXFR);
 	}
 	x->xc = xc;
 	x->first = true;
@@ -539,7 +625,7 @@ xfr_answer(const struct xfr_conf *xc, const struct answer_opts *o,
 	memcpy(x->apex, apex, dname_len(apex));
 	x->t0 = clock_mono_us();
 	x->tsig = *tsig;
-	client_str(req->client, x->client, sizeof(x->client));
+	memcpy(x->client, client, sizeof(x->client));
 	*rcode = DNS_RCODE_NOERROR;
 	fe_stream(req, xfr_fill, xfr_done, x);
 	return 0;

@@ -5,6 +5,8 @@
 #ifndef STREAMDNS_XFR_H
 #define STREAMDNS_XFR_H
 
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,7 +46,30 @@ int xfr_acl_check(const char *value, char *err, size_t errlen);
 bool xfr_acl_allows(const struct xfr_acl *a, const struct sockaddr *client,
     const uint8_t *key);
 
-/* Counters, by kind: written by workers, read by the admin thread. */
+/* What a transfer request came to, for the tallies by zone and client. */
+enum xfr_kind {
+	XFR_KIND_AXFR,		/* an AXFR stream */
+	XFR_KIND_IXFR,		/* an IXFR stream of the journal's steps */
+	XFR_KIND_IXFR_AXFR,	/* an IXFR answered AXFR-style (RFC 1995 4) */
+	XFR_KIND_IXFR_SOA,	/* an IXFR answered with the SOA only: up to date, or UDP */
+	XFR_KIND_REFUSED,	/* not allowed (ACL, online-signed zone, AXFR over UDP) */
+	XFR_KINDS
+};
+
+/*
+ * Requests by (zone, client, kind): the zones a fleet transfers out and its secondaries
+ * are few, but anyone may ask, so the table stops at XFR_TALLY_MAX pairs and the rest is
+ * counted as zone and client "other" (a metric label per stranger would be a memory leak).
+ */
+#define XFR_TALLY_MAX	256
+
+struct xfr_tally {
+	char		zone[DNAME_STRLEN];
+	char		client[INET6_ADDRSTRLEN];
+	uint64_t	count[XFR_KINDS];
+};
+
+/* Counters: written by workers, read by the admin thread. */
 struct xfr_stats {
 	atomic_ullong	axfr;		/* transfers served as AXFR */
 	atomic_ullong	ixfr;		/* IXFR requests answered (SOA only, steps, AXFR-style) */
@@ -52,7 +77,19 @@ struct xfr_stats {
 	atomic_ullong	refused;	/* not allowed */
 	atomic_ullong	messages;
 	atomic_ullong	rrs;
+	pthread_mutex_t	tally_mtx;
+	size_t		ntally;
+	struct xfr_tally *tally;	/* XFR_TALLY_MAX, allocated by xfr_stats_init() */
+	uint64_t	other[XFR_KINDS];
 };
+
+void xfr_stats_init(struct xfr_stats *st);
+void xfr_stats_free(struct xfr_stats *st);
+/* Calls fn for each (zone, client) with its counts, "other" last; under the table's lock. */
+void xfr_stats_each(struct xfr_stats *st, void (*fn)(void *arg, const char *zone,
+    const char *client, const uint64_t count[XFR_KINDS]), void *arg);
+/* The label value of a kind ("axfr", "ixfr", ...). */
+const char *xfr_kind_name(enum xfr_kind k);
 
 struct xfr_conf {
 	struct store		*store;

@@ -180,6 +180,31 @@ def test_axfr_over_udp_is_refused(env):
     assert r.rcode() == dns.rcode.REFUSED and not r.answer
 
 
+def test_transfers_counted_by_zone_and_client(env):
+    """streamdns_authd_xfr_requests_total by zone, client address and outcome; names that
+    are no zone here get no label of their own."""
+    _, a = env
+    key = 'streamdns_authd_xfr_requests_total{zone="%s",client="%s",kind="%s"}'
+
+    def count(client, kind, zone=ZONE):
+        return a.metrics().get(key % (zone, client, kind), 0)
+    before = {k: count(*k) for k in (("127.0.0.2", "refused"), ("127.0.0.3", "axfr"),
+                                      ("127.0.0.1", "ixfr-soa-only"),
+                                      ("127.0.0.1", "ixfr-as-axfr"))}
+    axfr(a.port, ZONE, source="127.0.0.2")
+    axfr(a.port, ZONE, source="127.0.0.3")
+    axfr(a.port, ZONE, source="127.0.0.3")
+    current = a.query(ZONE, "SOA").answer[0][0].serial
+    dns.query.udp(ixfr_query(ZONE, current), "127.0.0.1", port=a.port, timeout=5)
+    axfr(a.port, ZONE, q=ixfr_query(ZONE, 1))
+    axfr(a.port, "nowhere.test.")
+    assert count("127.0.0.2", "refused") == before[("127.0.0.2", "refused")] + 1
+    assert count("127.0.0.3", "axfr") == before[("127.0.0.3", "axfr")] + 2
+    assert count("127.0.0.1", "ixfr-soa-only") == before[("127.0.0.1", "ixfr-soa-only")] + 1
+    assert count("127.0.0.1", "ixfr-as-axfr") == before[("127.0.0.1", "ixfr-as-axfr")] + 1
+    assert not [k for k in a.metrics() if "nowhere" in k]
+
+
 def ixfr_query(zone, serial):
     q = dns.message.make_query(zone, "IXFR")
     q.authority.append(dns.rrset.from_text(zone, 0, "IN", "SOA",
